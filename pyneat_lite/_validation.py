@@ -1,0 +1,340 @@
+"""Validation helpers shared by every public wrapper.
+
+Kernels (``_forward.py``, ``_operators.pyx``) never validate; the Python layer
+calls these once, before any kernel runs.  Messages follow scikit-learn's shape:
+the argument, the caller, the expectation, then "Got ... instead.".
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+from typing import Any
+
+import numpy as np
+
+from ._typing import SeedLike
+
+__all__ = [
+    "check_array",
+    "check_population",
+    "check_genome",
+    "check_fitness",
+    "check_scalar",
+    "check_int",
+    "check_out",
+    "effective_n_threads",
+    "resolve_seed",
+    "row_seeds",
+    "STREAMS",
+]
+
+# One stream id per consumer of randomness: a draw is keyed by
+# (seed, generation, stream, row), never by thread, so results do not depend
+# on the number of threads.
+STREAMS = {
+    "init": 1,
+    "selection": 2,
+    "crossover": 3,
+    "mutation": 4,
+    "generation": 5,  # the fused GA generation kernel
+    "es_noise": 6,
+    "batch": 7,  # minibatch sampling of supervised tasks
+    "env": 8,  # environment resets
+    "shuffle": 9,
+}
+
+
+def _where(caller: str | None) -> str:
+    return f" of {caller}" if caller else ""
+
+
+def check_array(
+    x: Any,
+    name: str,
+    *,
+    caller: str | None = None,
+    ndim: int | tuple[int, ...] | None = None,
+    dtype: Any = np.float32,
+    finite: bool = True,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """Convert ``x`` to a C-contiguous array of ``dtype`` and check its rank.
+
+    Conversion happens once; an array that is already C-contiguous with the
+    right dtype is returned unchanged (no copy).
+    """
+    if x is None:
+        raise TypeError(
+            f"The {name!r} argument{_where(caller)} must be an array. Got None instead."
+        )
+    try:
+        arr = np.ascontiguousarray(x, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"The {name!r} argument{_where(caller)} must be convertible to a "
+            f"{np.dtype(dtype).name} array. Got {type(x).__name__} instead."
+        ) from exc
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(f"{d}-D" for d in allowed)
+            raise ValueError(
+                f"The {name!r} argument{_where(caller)} must be a {want} array. "
+                f"Got an array of shape {arr.shape} instead."
+            )
+    if not allow_empty and arr.size == 0:
+        raise ValueError(
+            f"The {name!r} argument{_where(caller)} must not be empty. "
+            f"Got shape {arr.shape} instead."
+        )
+    if finite and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        n_bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
+        raise ValueError(
+            f"The {name!r} argument{_where(caller)} must be finite. "
+            f"Got {n_bad} NaN or infinite values instead."
+        )
+    return arr
+
+
+def check_population(
+    population: Any,
+    name: str = "population",
+    *,
+    caller: str | None = None,
+    n_params: int | None = None,
+    finite: bool = True,
+) -> np.ndarray:
+    """Return ``population`` as a C-contiguous float32 array of shape (P, N)."""
+    arr = check_array(population, name, caller=caller, ndim=2, finite=finite)
+    if n_params is not None and arr.shape[1] != n_params:
+        raise ValueError(
+            f"The {name!r} argument{_where(caller)} must be a 2-D array with "
+            f"{n_params} columns (n_params). Got shape {arr.shape} instead."
+        )
+    return arr
+
+
+def check_genome(
+    genome: Any,
+    name: str = "genome",
+    *,
+    caller: str | None = None,
+    n_params: int | None = None,
+) -> np.ndarray:
+    """Return ``genome`` as a C-contiguous float32 array of shape (N,)."""
+    arr = check_array(genome, name, caller=caller, ndim=1)
+    if n_params is not None and arr.shape[0] != n_params:
+        raise ValueError(
+            f"The {name!r} argument{_where(caller)} must have {n_params} values "
+            f"(n_params). Got shape {arr.shape} instead."
+        )
+    return arr
+
+
+def check_fitness(
+    fitness: Any,
+    n: int,
+    *,
+    name: str = "fitness",
+    caller: str | None = None,
+    allow_nonfinite: bool = True,
+) -> np.ndarray:
+    """Return ``fitness`` as a float64 array of shape (n,).
+
+    NaN and infinite values are allowed by default: callers treat them as the
+    worst fitness (see the algorithms' documentation).
+    """
+    if isinstance(fitness, (str, bytes)):
+        raise TypeError(
+            f"The {name!r} argument{_where(caller)} must be a numeric array. "
+            f"Got {type(fitness).__name__} instead."
+        )
+    try:
+        arr = np.asarray(fitness)
+    except Exception as exc:  # pragma: no cover - exotic objects
+        raise TypeError(
+            f"The {name!r} argument{_where(caller)} must be a numeric array. "
+            f"Got {type(fitness).__name__} instead."
+        ) from exc
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(
+            f"The {name!r} argument{_where(caller)} must hold real numbers. "
+            f"Got dtype {arr.dtype} instead."
+        )
+    arr = np.ascontiguousarray(arr, dtype=np.float64)
+    if arr.ndim == 2 and arr.shape[1] == 1:
+        arr = arr[:, 0]
+    if arr.shape != (n,):
+        raise ValueError(
+            f"The {name!r} argument{_where(caller)} must have shape ({n},). "
+            f"Got shape {arr.shape} instead."
+        )
+    if not allow_nonfinite and not np.isfinite(arr).all():
+        raise ValueError(
+            f"The {name!r} argument{_where(caller)} must be finite. "
+            f"Got {int(np.sum(~np.isfinite(arr)))} NaN or infinite values instead."
+        )
+    return arr
+
+
+def check_scalar(
+    x: Any,
+    name: str,
+    *,
+    caller: str | None = None,
+    min_val: float | None = None,
+    max_val: float | None = None,
+    include_min: bool = True,
+    include_max: bool = True,
+) -> float:
+    """Return ``x`` as a finite Python float within the given bounds."""
+    if isinstance(x, bool) or not isinstance(x, (numbers.Real, np.floating)):
+        raise TypeError(
+            f"The {name!r} parameter{_where(caller)} must be a real number. "
+            f"Got {x!r} ({type(x).__name__}) instead."
+        )
+    v = float(x)
+    if not np.isfinite(v):
+        raise ValueError(
+            f"The {name!r} parameter{_where(caller)} must be finite. Got {x!r} instead."
+        )
+    _check_range(v, name, caller, min_val, max_val, include_min, include_max, x)
+    return v
+
+
+def check_int(
+    x: Any,
+    name: str,
+    *,
+    caller: str | None = None,
+    min_val: int | None = None,
+    max_val: int | None = None,
+) -> int:
+    """Return ``x`` as a Python int within ``[min_val, max_val]``."""
+    if isinstance(x, bool) or not isinstance(x, (numbers.Integral, np.integer)):
+        raise TypeError(
+            f"The {name!r} parameter{_where(caller)} must be an integer. "
+            f"Got {x!r} ({type(x).__name__}) instead."
+        )
+    v = int(x)
+    _check_range(v, name, caller, min_val, max_val, True, True, x)
+    return v
+
+
+def _check_range(v, name, caller, lo, hi, inc_lo, inc_hi, orig) -> None:
+    bad_lo = lo is not None and (v < lo if inc_lo else v <= lo)
+    bad_hi = hi is not None and (v > hi if inc_hi else v >= hi)
+    if bad_lo or bad_hi:
+        left = "-inf" if lo is None else repr(lo)
+        right = "inf" if hi is None else repr(hi)
+        lb = "[" if inc_lo and lo is not None else "("
+        rb = "]" if inc_hi and hi is not None else ")"
+        raise ValueError(
+            f"The {name!r} parameter{_where(caller)} must be in the range "
+            f"{lb}{left}, {right}{rb}. Got {orig!r} instead."
+        )
+
+
+def check_out(
+    out: Any,
+    shape: tuple[int, ...],
+    *,
+    name: str = "out",
+    caller: str | None = None,
+    dtype: Any = np.float32,
+    forbid_alias: tuple[np.ndarray, ...] = (),
+) -> np.ndarray:
+    """Check a caller-provided output buffer; it is never converted.
+
+    A bad ``out`` is an error, as in NumPy ufuncs: it must be a C-contiguous,
+    writeable array of exactly ``shape`` and ``dtype``, and must not share
+    memory with any array in ``forbid_alias``.
+    """
+    if not isinstance(out, np.ndarray):
+        raise TypeError(
+            f"The {name!r} argument{_where(caller)} must be a numpy.ndarray. "
+            f"Got {type(out).__name__} instead."
+        )
+    if out.dtype != np.dtype(dtype):
+        raise TypeError(
+            f"The {name!r} argument{_where(caller)} must have dtype "
+            f"{np.dtype(dtype).name}. Got {out.dtype} instead."
+        )
+    if tuple(out.shape) != tuple(shape):
+        raise ValueError(
+            f"The {name!r} argument{_where(caller)} must have shape {tuple(shape)}. "
+            f"Got shape {out.shape} instead."
+        )
+    if not out.flags.c_contiguous:
+        raise ValueError(
+            f"The {name!r} argument{_where(caller)} must be C-contiguous. "
+            "Got a non-contiguous array instead."
+        )
+    if not out.flags.writeable:
+        raise ValueError(
+            f"The {name!r} argument{_where(caller)} must be writeable. "
+            "Got a read-only array instead."
+        )
+    for other in forbid_alias:
+        if other is not None and np.shares_memory(out, other):
+            raise ValueError(
+                f"The {name!r} argument{_where(caller)} must not share memory with "
+                "its input. Got an aliasing buffer instead."
+            )
+    return out
+
+
+def effective_n_threads(n_threads: int | None = None) -> int:
+    """Number of threads for a parallel kernel (scikit-learn's convention).
+
+    ``None`` means all usable cores (honouring ``OMP_NUM_THREADS``); a negative
+    value counts back from that (``-1`` = all, ``-2`` = all but one); ``0`` is
+    an error.
+    """
+    if n_threads is not None:
+        n_threads = check_int(n_threads, "n_threads")
+        if n_threads == 0:
+            raise ValueError(
+                "The 'n_threads' parameter must be a nonzero integer. Got 0 instead."
+            )
+    try:
+        n_cpu = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n_cpu = os.cpu_count() or 1
+    env = os.environ.get("OMP_NUM_THREADS")
+    if env:
+        try:
+            n_cpu = max(1, min(n_cpu, int(env.split(",")[0])))
+        except ValueError:
+            pass
+    if n_threads is None:
+        return n_cpu
+    if n_threads < 0:
+        return max(1, n_cpu + 1 + n_threads)
+    return n_threads
+
+
+def resolve_seed(seed: SeedLike, *, caller: str | None = None) -> int:
+    """Turn ``seed`` into a non-negative int that can be stored in checkpoints.
+
+    ``None`` draws fresh entropy from the OS once; a ``SeedSequence`` gives its
+    entropy (its spawn key is ignored; pass an int for full control).
+    """
+    if seed is None:
+        return int(np.random.SeedSequence().entropy)
+    if isinstance(seed, np.random.SeedSequence):
+        return int(seed.entropy)
+    v = check_int(seed, "seed", caller=caller, min_val=0)
+    return v
+
+
+def row_seeds(seed: int, generation: int, stream: int, n_rows: int) -> np.ndarray:
+    """One independent 64-bit seed per row for (seed, generation, stream).
+
+    Stateless: ``SeedSequence(seed, spawn_key=(generation, stream))``, so a
+    given row always gets the same stream, whatever the number of threads and
+    whatever was drawn before.
+    """
+    ss = np.random.SeedSequence(entropy=seed, spawn_key=(int(generation), int(stream)))
+    return ss.generate_state(int(n_rows), np.uint64)
