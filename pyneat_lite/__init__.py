@@ -20,7 +20,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from ._version import __version__
+from ._version import __version__ as __version__
 
 # public name -> module that defines it
 _LAZY_ATTRS: dict[str, str] = {

@@ -7,6 +7,7 @@ the argument, the caller, the expectation, then "Got ... instead.".
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 from typing import Any
@@ -304,10 +305,8 @@ def effective_n_threads(n_threads: int | None = None) -> int:
         n_cpu = os.cpu_count() or 1
     env = os.environ.get("OMP_NUM_THREADS")
     if env:
-        try:
+        with contextlib.suppress(ValueError):
             n_cpu = max(1, min(n_cpu, int(env.split(",")[0])))
-        except ValueError:
-            pass
     if n_threads is None:
         return n_cpu
     if n_threads < 0:

@@ -532,7 +532,10 @@ class Network:
         h1 = self.sizes[1]
         if chunk_size is None:
             chunk_size = max(1, _CHUNK_VALUES // (h1 * n_samples))
-        pc_max = min(chunk_size, n_pop)
+        # equal chunks (e.g. 4 x 64 rather than 3 x 72 + 40): the same
+        # GEMM shape every time and no short last chunk
+        n_chunks = -(-n_pop // min(chunk_size, n_pop))
+        pc_max = -(-n_pop // n_chunks)
         wcat_all = self._scratch.get("wcat", self.n_in * pc_max * h1)
         ht_all = self._scratch.get("ht", pc_max * h1 * n_samples)
         block = _FINISH_BLOCK
@@ -569,6 +572,16 @@ class Network:
         -------
         numpy.ndarray
             float32 ``(P, n_out)`` (``out`` itself when given).
+
+        Notes
+        -----
+        One Numba call steps the whole population.  It runs in parallel over
+        genomes (Numba's threads, ``numba.set_num_threads``) once the
+        population holds at least 32,768 weights in all, serially below
+        that, where waking the threads would cost more than the work.
+        Results do not depend on the number of threads.  Inside your own
+        Numba code, :func:`pyneat_lite._forward.forward_one` does the same
+        for one genome without allocating.
         """
         from . import _forward
 

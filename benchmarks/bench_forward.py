@@ -1,0 +1,233 @@
+"""Population forward passes: pyneat_lite against the machine's GEMM peak and
+the best plain-NumPy way, all measured in the same run.
+
+Cases (issue 2):
+  A  64-32-10 tanh/softmax, P=256, B=1797 shared inputs   goal >= 40% of GEMM peak
+  B  784-128-10 relu/softmax, P=256, B=1024 shared inputs goal >= 85% of GEMM peak
+  C  4-16-2 tanh, P=1024, one input row per genome       goal >= 5x best NumPy
+  C1 the same on one Numba thread (the kernel without the thread wake-up)
+
+For every case: median wall time of repeated calls (output buffer passed with
+``out=``, as an evolution loop does), GFLOP/s counting 2*in*out per layer per
+sample per genome, the ratio to float32 GEMM peak (``np.matmul`` 2048x2048,
+same run), and the speedup over the faster of two plain-NumPy ways (a Python
+loop of ``X @ W`` per genome, or batched ``np.matmul`` on stacked kernels;
+kernels pre-stacked outside the timing, activations in NumPy too).  Then the
+first-call time in a fresh process, with an empty and with a warm on-disk
+Numba cache (temporary ``NUMBA_CACHE_DIR``).  Prints a markdown table.
+
+Run:  python benchmarks/bench_forward.py [--repeats 7] [--no-jit]
+Single-core figures (kernel efficiency, less sensitive to a busy machine):
+      OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python benchmarks/bench_forward.py
+Figures only; nothing is asserted about time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _util import gemm_peak_gflops, median_time  # noqa: E402
+
+import pyneat_lite as pn  # noqa: E402
+
+
+# ------------------------------------------------------------------ numpy ways
+def _np_act(name, h):
+    if name == "tanh":
+        return np.tanh(h, out=h)
+    if name == "relu":
+        return np.maximum(h, 0.0, out=h)
+    if name == "softmax":
+        h -= h.max(axis=-1, keepdims=True)
+        np.exp(h, out=h)
+        h /= h.sum(axis=-1, keepdims=True)
+        return h
+    if name == "linear":
+        return h
+    raise ValueError(name)
+
+
+def numpy_loop(net, pop, X):
+    """Python loop over genomes, ``X @ W`` per layer (weights as views)."""
+    weights = [net.unflatten(g) for g in pop]
+
+    def run():
+        out = np.empty((len(pop), len(X), net.n_out), np.float32)
+        for p, layers in enumerate(weights):
+            h = X
+            for (W, b), act in zip(layers, net.activations, strict=True):
+                h = _np_act(act, h @ W + b)
+            out[p] = h
+        return out
+
+    return run
+
+
+def numpy_batched(net, pop, X, shared=True):
+    """Batched ``np.matmul`` on kernels stacked (P, in, out) beforehand."""
+    stacks = [
+        (np.ascontiguousarray(pop[:, lay.w_offset : lay.b_offset].reshape(-1, *lay.w_shape)),
+         np.ascontiguousarray(pop[:, lay.b_offset : lay.b_offset + lay.b_size])[:, None, :])
+        for lay in net.layout
+    ]
+
+    def run():
+        h = X if shared else X[:, None, :]
+        for (W, b), act in zip(stacks, net.activations, strict=True):
+            h = _np_act(act, np.matmul(h, W) + b)
+        return h if shared else h[:, 0, :]
+
+    return run
+
+
+# ------------------------------------------------------------------ JIT timing
+_CHILD = textwrap.dedent(
+    """
+    import json, time
+    t0 = time.perf_counter()
+    import numpy as np
+    import pyneat_lite as pn
+    t1 = time.perf_counter()
+    net = pn.Network([64, 32, 10], ["tanh", "softmax"])
+    pop = net.init_population(8, seed=0)
+    X = np.zeros((100, 64), np.float32)
+    t2 = time.perf_counter(); net.forward(pop, X); t3 = time.perf_counter()
+    net.forward(pop, X[:4]); t4 = time.perf_counter()
+    pol = pn.Network([4, 16, 2], "tanh")
+    pp = pol.init_population(8, seed=0)
+    t5 = time.perf_counter(); pol.forward_each(pp, np.zeros((8, 4), np.float32))
+    t6 = time.perf_counter()
+    w = pn.warmup(); t7 = time.perf_counter()
+    print(json.dumps({"import": t1 - t0, "forward_gemm": t3 - t2,
+                      "forward_loops": t4 - t3, "forward_each": t6 - t5,
+                      "warmup_after": w, "process": t7 - t0}))
+    """
+)
+
+
+def jit_times():
+    """First-call seconds in fresh processes: empty cache, then warm cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        res = []
+        for _ in range(2):
+            out = subprocess.run([sys.executable, "-c", _CHILD], env=env, check=True,
+                                 capture_output=True, text=True).stdout
+            res.append(json.loads(out.strip().splitlines()[-1]))
+    return res
+
+
+# ------------------------------------------------------------------ main
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeats", type=int, default=7)
+    ap.add_argument("--no-jit", action="store_true", help="skip the fresh-process JIT timing")
+    args = ap.parse_args(argv)
+
+    import numba
+    import threadpoolctl
+
+    rng = np.random.default_rng(0)
+    pn.warmup()
+    peak = gemm_peak_gflops(repeats=args.repeats)
+    blas = [(i["internal_api"], i["num_threads"]) for i in threadpoolctl.threadpool_info()
+            if i["user_api"] == "blas"]
+    print(f"# bench_forward: numpy {np.__version__}, numba {numba.__version__} "
+          f"({numba.get_num_threads()} threads), BLAS {blas}")
+    print(f"float32 GEMM peak (np.matmul 2048x2048): {peak:.1f} GFLOP/s\n")
+
+    cases = [
+        ("A", [64, 32, 10], ["tanh", "softmax"], 256, 1797, True, "40% of peak"),
+        ("B", [784, 128, 10], ["relu", "softmax"], 256, 1024, True, "85% of peak"),
+        ("C", [4, 16, 2], ["tanh", "tanh"], 1024, 1, False, "5x NumPy"),
+        # the same step on one Numba thread: the kernel alone, without the
+        # cost of waking the thread pool (large on a loaded machine)
+        ("C1", [4, 16, 2], ["tanh", "tanh"], 1024, 1, False, "(1 Numba thread)"),
+    ]
+    rows = []
+    for name, sizes, acts, P, B, shared, goal in cases:
+        net = pn.Network(sizes, acts)
+        pop = net.init_population(P, seed=0)
+        flops_per = sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
+        if shared:
+            X = rng.standard_normal((B, sizes[0])).astype(np.float32)
+            out = np.empty((P, B, net.n_out), np.float32)
+            ours = lambda net=net, pop=pop, X=X, out=out: net.forward(pop, X, out=out)  # noqa: E731
+            ways = {"loop": numpy_loop(net, pop, X), "batched": numpy_batched(net, pop, X)}
+            flops = flops_per * P * B
+            min_time = 0.0
+        else:
+            X = rng.standard_normal((P, sizes[0])).astype(np.float32)
+            out = np.empty((P, net.n_out), np.float32)
+            ours = lambda net=net, pop=pop, X=X, out=out: net.forward_each(pop, X, out=out)  # noqa: E731
+            ways = {"batched": numpy_batched(net, pop, X, shared=False),
+                    "loop": numpy_loop_each(net, pop, X)}
+            flops = flops_per * P
+            min_time = 0.05
+        n_threads = numba.get_num_threads()
+        if name == "C1":
+            numba.set_num_threads(1)
+        ref = ours().copy()
+        for f in ways.values():  # same numbers, or the comparison is void
+            np.testing.assert_allclose(f(), ref, rtol=1e-3, atol=1e-4)
+        t = median_time(ours, repeats=args.repeats, min_time=min_time)
+        t_np = {k: median_time(f, repeats=args.repeats, min_time=min_time)
+                for k, f in ways.items()}
+        numba.set_num_threads(n_threads)
+        best = min(t_np, key=t_np.get)
+        gf = flops / t / 1e9
+        rows.append((name, f"{'-'.join(map(str, sizes))} {'/'.join(dict.fromkeys(acts))}",
+                     P, B if shared else "1/genome", t, gf, 100 * gf / peak,
+                     best, t_np[best], t_np[best] / t, goal))
+
+    print("| case | network | P | B | time | GFLOP/s | % of GEMM peak | best NumPy "
+          "| NumPy time | speedup | goal |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {_fmt_t(r[4])} | {r[5]:.1f} | "
+              f"{r[6]:.0f}% | {r[7]} | {_fmt_t(r[8])} | {r[9]:.1f}x | {r[10]} |")
+
+    if not args.no_jit:
+        cold, warm = jit_times()
+        print("\nFirst call in a fresh process (seconds; cold = empty NUMBA_CACHE_DIR, "
+              "warm = cache written by the cold run):\n")
+        print("| | import | first forward (GEMM path) | first forward (loops) "
+              "| first forward_each | warmup() after those |")
+        print("|---|---|---|---|---|---|")
+        for label, r in (("cold cache", cold), ("warm cache", warm)):
+            print(f"| {label} | {r['import']:.2f} | {r['forward_gemm']:.2f} | "
+                  f"{r['forward_loops']:.2f} | {r['forward_each']:.2f} | "
+                  f"{r['warmup_after']:.2f} |")
+
+
+def numpy_loop_each(net, pop, X):
+    """Python loop over genomes, one input row each."""
+    weights = [net.unflatten(g) for g in pop]
+
+    def run():
+        out = np.empty((len(pop), net.n_out), np.float32)
+        for p, layers in enumerate(weights):
+            h = X[p : p + 1]
+            for (W, b), act in zip(layers, net.activations, strict=True):
+                h = _np_act(act, h @ W + b)
+            out[p] = h[0]
+        return out
+
+    return run
+
+
+def _fmt_t(t):
+    return f"{t * 1e6:.0f} us" if t < 1e-3 else f"{t * 1e3:.1f} ms"
+
+
+if __name__ == "__main__":
+    main()
