@@ -1,0 +1,45 @@
+"""Search algorithms with one ask/tell interface.
+
+Every algorithm -- the genetic algorithm :class:`GA` and the evolution
+strategies :class:`OpenES`, :class:`SNES`, :class:`SepCMAES`, :class:`CEM`
+and :class:`PGPE` -- has ``ask() -> (pop_size, n_params)`` float32 genomes,
+``tell(fitness)``, ``best``, ``best_fitness``, ``generation``, ``run(...)``
+returning a :class:`Result`, and ``save(path)`` (resume with
+``pyneat_lite.load``).  :data:`ALGORITHMS` maps short names to classes.
+"""
+
+from __future__ import annotations
+
+from .base import DEFAULT_GENERATIONS, Algorithm, NonFiniteFitnessWarning
+from .cem import CEM
+from .ga import GA
+from .openes import OpenES
+from .pgpe import PGPE
+from .result import HallOfFame, Result
+from .sepcma import SepCMAES
+from .snes import SNES
+
+#: short name -> algorithm class (drives parametrised tests and the CLI)
+ALGORITHMS: dict[str, type[Algorithm]] = {
+    "ga": GA,
+    "openes": OpenES,
+    "snes": SNES,
+    "sepcma": SepCMAES,
+    "cem": CEM,
+    "pgpe": PGPE,
+}
+
+__all__ = [
+    "ALGORITHMS",
+    "Algorithm",
+    "CEM",
+    "DEFAULT_GENERATIONS",
+    "GA",
+    "HallOfFame",
+    "NonFiniteFitnessWarning",
+    "OpenES",
+    "PGPE",
+    "Result",
+    "SNES",
+    "SepCMAES",
+]

@@ -1,0 +1,149 @@
+"""Shared machinery of the evolution strategies: sampling and moment sums.
+
+Every strategy here keeps a Gaussian search distribution with centre
+``mean`` (float64, shape (n_params,)) and per-coordinate scale, samples
+standard normals ``z`` with :func:`pyneat_lite.operators.standard_normal`
+(a counter-based stream per (seed, generation, row), so a run is
+reproducible whatever the number of threads), and writes the population
+``mean + scale * z`` (and, with antithetic sampling, ``mean - scale * z``)
+into one owned float32 buffer with a Numba kernel.  The two population-sized
+buffers (``z`` and the population) are allocated once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._typing import Float32Array, Float64Array
+from .._validation import STREAMS, check_genome, check_scalar
+from . import _kernels
+from .base import Algorithm
+
+__all__ = ["EvolutionStrategy"]
+
+
+class EvolutionStrategy(Algorithm):
+    """Base class of the evolution strategies (not instantiated directly).
+
+    Subclasses set ``self._antithetic`` before calling :meth:`_init_es`, and
+    implement ``_scale()`` (per-coordinate standard deviation, float64 (N,))
+    and ``_tell``.
+    """
+
+    _ES_STATE_ARRAYS = ("_mean", "_z", "_pop")
+
+    def _init_es(self, x0: Any, antithetic: bool) -> None:
+        caller = type(self).__name__
+        self._antithetic = bool(antithetic)
+        if self._antithetic and self.pop_size % 2:
+            raise ValueError(
+                f"The 'pop_size' parameter of {caller} must be even with antithetic "
+                f"sampling (pairs mean +- noise). Got {self.pop_size} instead."
+            )
+        if x0 is None:
+            self._mean = np.zeros(self.n_params, dtype=np.float64)
+        else:
+            x = check_genome(x0, "x0", caller=caller, n_params=self.n_params)
+            self._mean = x.astype(np.float64)
+        h = self.pop_size // 2 if self._antithetic else self.pop_size
+        self._z = np.zeros((h, self.n_params), dtype=np.float32)
+        self._pop = np.zeros((self.pop_size, self.n_params), dtype=np.float32)
+        self._g1 = np.zeros(self.n_params, dtype=np.float64)
+        self._g2 = np.zeros(self.n_params, dtype=np.float64)
+
+    @staticmethod
+    def _check_sigma(sigma: Any, caller: str) -> float:
+        return check_scalar(
+            sigma, "sigma", caller=caller, min_val=0.0, include_min=False
+        )
+
+    # ------------------------------------------------------------------ hooks
+    def _scale(self) -> Float64Array:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _current_population(self) -> Float32Array:
+        return self._pop
+
+    def _ask(self) -> Float32Array:
+        from ..operators import standard_normal
+
+        standard_normal(
+            self._z.shape[0],
+            self.n_params,
+            seed=self.seed,
+            generation=self._generation,
+            stream=STREAMS["es_noise"],
+            out=self._z,
+            n_threads=self._kernel_threads(),
+        )
+        _kernels.sample_population(
+            self._mean, self._scale(), self._z, self._pop, self._antithetic
+        )
+        return self._pop
+
+    # --------------------------------------------------------------- helpers
+    def _moments(
+        self,
+        w1: Float64Array,
+        w2: Float64Array,
+        rows: np.ndarray | None = None,
+    ) -> tuple[Float64Array, Float64Array]:
+        """``(sum_k w1[k] z_k, sum_k w2[k] z_k**2)`` over the sampled
+        perturbations ``z_k`` (signed with antithetic sampling).
+
+        ``w1``/``w2`` are per-sample weights of shape (pop_size,); with
+        ``rows`` (int64 (k,)) only those samples count and the weights have
+        shape (k,).
+        """
+        if self._antithetic:
+            # sample h + i is -z_i: its linear term flips, its square does not
+            h = self._z.shape[0]
+            if rows is None:
+                a = w1[:h] - w1[h:]
+                b = w2[:h] + w2[h:]
+                r = np.arange(h, dtype=np.int64)
+            else:
+                sign = np.where(rows < h, 1.0, -1.0)
+                a = w1 * sign
+                b = np.asarray(w2, dtype=np.float64)
+                r = np.where(rows < h, rows, rows - h).astype(np.int64)
+        else:
+            a = np.asarray(w1, dtype=np.float64)
+            b = np.asarray(w2, dtype=np.float64)
+            r = (
+                np.arange(self.pop_size, dtype=np.int64)
+                if rows is None
+                else np.asarray(rows, dtype=np.int64)
+            )
+        _kernels.weighted_moments(
+            self._z,
+            np.ascontiguousarray(r),
+            np.ascontiguousarray(a, dtype=np.float64),
+            np.ascontiguousarray(b, dtype=np.float64),
+            self._g1,
+            self._g2,
+        )
+        return self._g1, self._g2
+
+    # ------------------------------------------------------------- properties
+    @property
+    def mean(self) -> Float32Array:
+        """Copy of the centre of the search distribution, float32 (n_params,)."""
+        return self._mean.astype(np.float32)
+
+    @property
+    def sigma(self) -> Float64Array:
+        """Copy of the current per-coordinate standard deviation, (n_params,)."""
+        return np.array(self._scale(), dtype=np.float64)
+
+    def _base_params(self) -> dict[str, Any]:
+        return {
+            "n_params": self.n_params,
+            "pop_size": self.pop_size,
+            "minimize": self.minimize,
+            "seed": self.seed,
+            "hall_of_fame_size": self.hall_of_fame_size,
+            "n_threads": self.n_threads,
+        }

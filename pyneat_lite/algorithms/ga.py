@@ -1,0 +1,417 @@
+"""Genetic algorithm with pluggable selection, crossover and mutation.
+
+Holland, "Adaptation in Natural and Artificial Systems" (1975); Goldberg,
+"Genetic Algorithms in Search, Optimization and Machine Learning" (1989);
+the (mu + lambda) and (mu, lambda) replacements of Schwefel, "Numerical
+Optimization of Computer Models" (1981), as in DEAP's ``eaMuPlusLambda`` /
+``eaMuCommaLambda``.  Each generation is one call of
+:func:`pyneat_lite.operators.next_generation`, which selects, crosses and
+mutates every child in a single compiled pass into a preallocated buffer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .. import operators as ops
+from .._typing import Float32Array, Float64Array
+from .._validation import STREAMS, check_array, check_int, check_scalar
+from .base import Algorithm
+
+__all__ = ["GA", "REPLACEMENTS"]
+
+REPLACEMENTS = ("generational", "plus", "comma")
+
+
+def _op_config(op: Any) -> Any:
+    if op is None:
+        return None
+    if isinstance(op, (list, tuple)):
+        return [o.to_config() for o in op]
+    return op.to_config()
+
+
+def _op_from_config(cfg: Any) -> Any:
+    if cfg is None:
+        return None
+    if isinstance(cfg, list):
+        return [ops.operator_from_config(c) for c in cfg]
+    return ops.operator_from_config(cfg)
+
+
+class GA(Algorithm):
+    """Genetic algorithm over float32 genomes.
+
+    Parameters
+    ----------
+    n_params : int
+        Genome length.
+    pop_size : int, default=64
+        Genomes per generation (lambda for "plus"/"comma").
+    selection : Selection, default=Tournament(k=3)
+        Parent selection.
+    crossover : Crossover or None, default=UniformCrossover()
+        None: children are mutated copies of one parent.
+    mutation : Mutation, list of Mutation, or None,
+            default=GaussianMutation(rate=0.05, sigma=0.05)
+        Applied in order to each child chosen with ``mutation_prob``.
+    elitism : int, optional
+        Best parents copied unchanged into the next generation (best first).
+        Default 2 for "generational" (1 if ``pop_size`` is 2), 0 otherwise.
+        Must be < ``pop_size``.
+    crossover_prob : float, default=0.9
+        Probability that a child comes from crossover (else a copy of its
+        first parent).
+    mutation_prob : float, default=1.0
+        Probability that a child is mutated.
+    replacement : {"generational", "plus", "comma"}, default="generational"
+        "generational": the children (with the elites) replace the parents.
+        "plus": (mu + lambda) -- the ``mu`` best of parents and children
+        survive.  "comma": (mu, lambda) -- the ``mu`` best children survive
+        (needs ``pop_size >= mu``).  In both, ``selection`` picks mating
+        parents among the ``mu`` survivors.
+    mu : int, optional
+        Survivors for "plus"/"comma"; default ``pop_size // 2``.
+    initial_population : array-like, optional
+        Either ``(pop_size, n_params)`` genomes, or one genome
+        ``(n_params,)`` -- e.g. a trained model's weights -- which is row 0
+        as is while the other rows add ``N(0, init_sigma)`` noise to it.
+        Default: ``N(0, init_sigma)`` genomes.
+    init_sigma : float, default=0.1
+        Standard deviation of the initial genomes / noise.
+    reevaluate_elites : bool, default=False
+        Elites are always part of the evaluated population (its size never
+        drifts).  False: an elite keeps the fitness it had when selected
+        (right for deterministic fitness).  True: its new evaluation is used,
+        which keeps a lucky draw of a noisy fitness from dominating.
+    minimize : bool, default=False
+        Lower fitness is better.
+    seed : int, SeedSequence or None, default=None
+        Resolved to an int and kept in :attr:`seed`.
+    hall_of_fame_size : int, default=10
+        Distinct best genomes kept.
+    n_threads : int, optional
+        OpenMP threads of the operator kernel; results do not depend on it.
+
+    Notes
+    -----
+    The three classic setups, written with this class (``n`` = genome length)::
+
+        # DEAP's eaSimple tutorial: tournament of 5, blend crossover
+        # averaging the parents (cxpb 0.6), Gaussian mutation sigma 0.1 of
+        # each gene with probability 0.25 (mutpb 0.3), no elitism
+        pn.GA(n_params=n, pop_size=300, selection=pn.Tournament(k=5),
+              crossover=pn.BlendCrossover(alpha=0.5), crossover_prob=0.6,
+              mutation=pn.GaussianMutation(rate=0.25, sigma=0.1),
+              mutation_prob=0.3, elitism=0)
+
+        # deepevolution's fit_evolve: 16 genomes = model weights + N(0, 0.3),
+        # top 4 kept, children take 50% of each parent's weights, 20% of
+        # child weights get N(0, 0.03) noise
+        pn.GA(n_params=n, pop_size=16, initial_population=weights,
+              init_sigma=0.3, selection=pn.Truncation(top_k=4),
+              crossover=pn.UniformCrossover(swap_prob=0.5),
+              mutation=pn.GaussianMutation(rate=0.2, sigma=0.03), elitism=4)
+
+        # truncation GA: parents among the top 20%, one-point crossover,
+        # n-gene reset mutation
+        pn.GA(n_params=n, pop_size=100, selection=pn.Truncation(fraction=0.2),
+              crossover=pn.OnePointCrossover(),
+              mutation=pn.NGeneResetMutation(n=10), elitism=1)
+
+    deepevolution pairs each two of the top 4 exhaustively; here the pairs
+    are drawn from the top 4 at random, the same scheme in distribution.
+
+    Examples
+    --------
+    >>> import numpy as np, pyneat_lite as pn
+    >>> ga = pn.GA(n_params=20, seed=0)
+    >>> r = ga.run(lambda pop: -np.sum(pop ** 2, axis=1), generations=50)
+    >>> bool(r.best_fitness > -0.05)
+    True
+    """
+
+    name = "ga"
+    _STATE_ARRAYS = (
+        "_parents",
+        "_parent_fitness",
+        "_offspring",
+        "_spare",
+        "_elite_fitness",
+    )
+    _STATE_SCALARS = ("_has_parents",)
+
+    def __init__(
+        self,
+        n_params: int,
+        pop_size: int = 64,
+        *,
+        selection: Any = None,
+        crossover: Any = "default",
+        mutation: Any = "default",
+        elitism: int | None = None,
+        crossover_prob: float = 0.9,
+        mutation_prob: float = 1.0,
+        replacement: str = "generational",
+        mu: int | None = None,
+        initial_population: Any = None,
+        init_sigma: float = 0.1,
+        reevaluate_elites: bool = False,
+        minimize: bool = False,
+        seed: Any = None,
+        hall_of_fame_size: int = 10,
+        n_threads: int | None = None,
+    ) -> None:
+        super().__init__(
+            n_params,
+            pop_size,
+            minimize=minimize,
+            seed=seed,
+            hall_of_fame_size=hall_of_fame_size,
+            n_threads=n_threads,
+        )
+        c = type(self).__name__
+        if selection is None:
+            selection = ops.Tournament(k=3)
+        if isinstance(crossover, str) and crossover == "default":
+            crossover = ops.UniformCrossover()
+        if isinstance(mutation, str) and mutation == "default":
+            mutation = ops.GaussianMutation(rate=0.05, sigma=0.05)
+        if not isinstance(selection, ops.Selection):
+            raise TypeError(
+                f"The 'selection' parameter of {c} must be a Selection "
+                f"(pn.Tournament(k=3), pn.Truncation(fraction=0.2), ...). "
+                f"Got {selection!r} instead."
+            )
+        if crossover is not None and not isinstance(crossover, ops.Crossover):
+            raise TypeError(
+                f"The 'crossover' parameter of {c} must be a Crossover or None. "
+                f"Got {crossover!r} instead."
+            )
+        mut_list = mutation if isinstance(mutation, (list, tuple)) else [mutation]
+        for m in mut_list:
+            if m is not None and not isinstance(m, ops.Mutation):
+                raise TypeError(
+                    f"The 'mutation' parameter of {c} must be a Mutation, a list "
+                    f"of them, or None. Got {m!r} instead."
+                )
+        if isinstance(mutation, tuple):
+            mutation = list(mutation)
+        self.selection = selection
+        self.crossover = crossover
+        self.mutation = mutation
+        if replacement not in REPLACEMENTS:
+            raise ValueError(
+                f"The 'replacement' parameter of {c} must be one of {REPLACEMENTS}. "
+                f"Got {replacement!r} instead."
+            )
+        self.replacement = replacement
+        self.crossover_prob = check_scalar(
+            crossover_prob, "crossover_prob", caller=c, min_val=0.0, max_val=1.0
+        )
+        self.mutation_prob = check_scalar(
+            mutation_prob, "mutation_prob", caller=c, min_val=0.0, max_val=1.0
+        )
+        self.init_sigma = check_scalar(init_sigma, "init_sigma", caller=c, min_val=0.0)
+        if not isinstance(reevaluate_elites, (bool, np.bool_)):
+            raise TypeError(
+                f"The 'reevaluate_elites' parameter of {c} must be a bool. "
+                f"Got {reevaluate_elites!r} instead."
+            )
+        self.reevaluate_elites = bool(reevaluate_elites)
+        P = self.pop_size
+        if replacement == "generational":
+            if mu is not None:
+                raise ValueError(
+                    f"The 'mu' parameter of {c} applies to replacement='plus' or "
+                    f"'comma' only. Got mu={mu!r} with replacement='generational'."
+                )
+            self.mu = P
+            elitism = min(2, P - 1) if elitism is None else elitism
+        else:
+            self.mu = check_int(P // 2 if mu is None else mu, "mu", caller=c, min_val=1)
+            if replacement == "comma" and self.mu > P:
+                raise ValueError(
+                    f"(mu, lambda) replacement needs lambda >= mu: the 'pop_size' "
+                    f"(lambda) of {c} must be at least mu={self.mu}. Got {P} instead."
+                )
+            elitism = 0 if elitism is None else elitism
+        self.elitism = check_int(elitism, "elitism", caller=c, min_val=0)
+        if self.elitism >= P:
+            raise ValueError(
+                f"The 'elitism' parameter of {c} must be smaller than pop_size "
+                f"({P}): at least one child per generation. Got {self.elitism} instead."
+            )
+        if self.elitism > self.mu:
+            raise ValueError(
+                f"The 'elitism' parameter of {c} must be at most mu ({self.mu}). "
+                f"Got {self.elitism} instead."
+            )
+        if replacement == "plus" and self.elitism:
+            raise ValueError(
+                f"The 'elitism' parameter of {c} must be 0 with replacement='plus': "
+                "(mu + lambda) keeps the best parents by construction. "
+                f"Got {self.elitism} instead."
+            )
+
+        N = self.n_params
+        self._parents = np.zeros((self.mu, N), dtype=np.float32)
+        self._parent_fitness = np.full(self.mu, np.nan, dtype=np.float64)
+        self._offspring = np.zeros((P, N), dtype=np.float32)
+        # survivor buffer of (mu + lambda) / (mu, lambda); empty otherwise
+        n_spare = self.mu if replacement != "generational" else 0
+        self._spare = np.zeros((n_spare, N), dtype=np.float32)
+        self._elite_fitness = np.full(self.elitism, np.nan, dtype=np.float64)
+        self._has_parents = False
+        self._init_population(initial_population)
+
+    # ----------------------------------------------------------------- setup
+    def _init_population(self, initial: Any) -> None:
+        c = type(self).__name__
+        P, N = self.pop_size, self.n_params
+        if initial is None:
+            ops.standard_normal(
+                P,
+                N,
+                seed=self.seed,
+                generation=0,
+                stream=STREAMS["init"],
+                out=self._offspring,
+                n_threads=self.n_threads,
+            )
+            self._offspring *= np.float32(self.init_sigma)
+            return
+        arr = check_array(initial, "initial_population", caller=c, ndim=(1, 2))
+        if arr.ndim == 1:
+            if arr.shape[0] != N:
+                raise ValueError(
+                    f"The 'initial_population' parameter of {c} must be a genome of "
+                    f"{N} values or a ({P}, {N}) population. Got shape {arr.shape} "
+                    "instead."
+                )
+            ops.standard_normal(
+                P,
+                N,
+                seed=self.seed,
+                generation=0,
+                stream=STREAMS["init"],
+                out=self._offspring,
+                n_threads=self.n_threads,
+            )
+            self._offspring *= np.float32(self.init_sigma)
+            self._offspring += arr
+            self._offspring[0] = arr
+            return
+        if arr.shape != (P, N):
+            raise ValueError(
+                f"The 'initial_population' parameter of {c} must be a genome of "
+                f"{N} values or a ({P}, {N}) population. Got shape {arr.shape} "
+                "instead."
+            )
+        self._offspring[...] = arr
+
+    # ------------------------------------------------------------------ hooks
+    def _current_population(self) -> Float32Array:
+        return self._offspring
+
+    @property
+    def population(self) -> Float32Array:
+        """Copy of the current parents (after a tell) or the initial
+        population (before the first tell), float32 (mu, n_params)."""
+        if not self._has_parents:
+            return self._offspring.copy()
+        return self._parents.copy()
+
+    @property
+    def parent_fitness(self) -> Float64Array:
+        """Copy of the fitness of :attr:`population`'s rows (NaN if unknown)."""
+        if not self._has_parents:
+            return np.full(self.pop_size, np.nan)
+        return self._parent_fitness.copy()
+
+    def _ask(self) -> Float32Array:
+        if not self._has_parents:
+            return self._offspring  # the initial population
+        pairs = ops.next_generation(
+            self._parents,
+            self._parent_fitness,
+            self._offspring,
+            selection=self.selection,
+            crossover=self.crossover,
+            mutation=self.mutation,
+            elitism=self.elitism,
+            crossover_prob=self.crossover_prob,
+            mutation_prob=self.mutation_prob,
+            seed=self.seed,
+            generation=self._generation,
+            minimize=self.minimize,
+            n_threads=self._kernel_threads(),
+        )
+        if self.elitism:
+            self._elite_fitness[:] = self._parent_fitness[pairs[: self.elitism, 0]]
+        return self._offspring
+
+    def _adjust_fitness(self, fitness: Float64Array) -> None:
+        e = self.elitism
+        if e and self._has_parents and not self.reevaluate_elites:
+            fitness[:e] = self._elite_fitness
+
+    def _tell(self, fitness: Float64Array, score: Float64Array) -> None:
+        if self.replacement == "generational":
+            # swap the two buffers: the children become the parents
+            self._parents, self._offspring = self._offspring, self._parents
+            self._parent_fitness[:] = fitness
+        else:
+            if self.replacement == "plus" and self._has_parents:
+                pf = self._parent_fitness
+                p_score = -pf if self.minimize else pf.copy()
+                p_score[np.isnan(p_score)] = -np.inf
+                all_score = np.concatenate([p_score, score])
+                all_fit = np.concatenate([pf, fitness])
+            else:
+                all_score = score
+                all_fit = fitness
+            keep = np.argsort(-all_score, kind="stable")[: self.mu]
+            n_par = self.mu if (self.replacement == "plus" and self._has_parents) else 0
+            # survivors: kept parents first, then kept children (each group
+            # best first), gathered straight into the spare buffer
+            from_par = keep[keep < n_par]
+            from_off = keep[keep >= n_par]
+            a = from_par.shape[0]
+            np.take(self._parents, from_par, axis=0, out=self._spare[:a])
+            np.take(self._offspring, from_off - n_par, axis=0, out=self._spare[a:])
+            self._parent_fitness[:a] = all_fit[from_par]
+            self._parent_fitness[a:] = all_fit[from_off]
+            self._parents, self._spare = self._spare, self._parents
+        self._has_parents = True
+
+    # ------------------------------------------------------------ checkpoints
+    def get_params(self) -> dict[str, Any]:
+        return {
+            "n_params": self.n_params,
+            "pop_size": self.pop_size,
+            "selection": _op_config(self.selection),
+            "crossover": _op_config(self.crossover),
+            "mutation": _op_config(self.mutation),
+            "elitism": self.elitism,
+            "crossover_prob": self.crossover_prob,
+            "mutation_prob": self.mutation_prob,
+            "replacement": self.replacement,
+            "mu": None if self.replacement == "generational" else self.mu,
+            "init_sigma": self.init_sigma,
+            "reevaluate_elites": self.reevaluate_elites,
+            "minimize": self.minimize,
+            "seed": self.seed,
+            "hall_of_fame_size": self.hall_of_fame_size,
+            "n_threads": self.n_threads,
+        }
+
+    @classmethod
+    def _from_params(cls, params: dict[str, Any]) -> GA:
+        p = dict(params)
+        p["selection"] = _op_from_config(p["selection"])
+        p["crossover"] = _op_from_config(p["crossover"])
+        p["mutation"] = _op_from_config(p["mutation"])
+        return cls(**p)

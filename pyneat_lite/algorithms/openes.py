@@ -1,0 +1,181 @@
+"""OpenAI-ES.
+
+Salimans, Ho, Chen, Sidor & Sutskever, "Evolution Strategies as a Scalable
+Alternative to Reinforcement Learning", arXiv:1703.03864 (2017): an isotropic
+Gaussian of fixed ``sigma`` around a centre that a gradient optimiser (Adam,
+or SGD with momentum) moves along the search gradient estimated from
+antithetic samples, with centered-rank fitness shaping and weight decay.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._typing import Float64Array
+from .._validation import check_scalar
+from ._es import EvolutionStrategy
+from .optim import adam_step, sgd_step
+from .shaping import centered_ranks
+
+__all__ = ["OpenES"]
+
+
+class OpenES(EvolutionStrategy):
+    """OpenAI evolution strategy (Salimans et al. 2017).
+
+    Parameters
+    ----------
+    n_params : int
+        Genome length.
+    pop_size : int, default=50
+        Genomes per generation (even: antithetic pairs).  Small populations
+        take more, cheaper steps; raise it for noisy fitness (minibatches,
+        episodes).
+    sigma : float, default=0.02
+        Standard deviation of the perturbations (fixed; Salimans et al.'s
+        0.02).
+    lr : float, default=0.03
+        Learning rate of the optimiser.  With Adam a step moves each
+        coordinate by about ``lr``.
+    optimizer : {"adam", "sgd"}, default="adam"
+        "sgd" is SGD with heavy-ball ``momentum``.
+    momentum : float, default=0.9
+        Momentum of "sgd".
+    beta1, beta2 : float, default=0.9, 0.999
+        Adam's moment decay rates.
+    weight_decay : float, default=0.0
+        L2 pull of the centre towards zero, added to the gradient
+        (Salimans et al. used 0.005).
+    antithetic : bool, default=True
+        Mirrored sampling: the second half of the population is
+        ``mean - sigma * z`` of the first half's ``mean + sigma * z``.
+    x0 : array-like of shape (n_params,), optional
+        Initial centre (e.g. ``net.init_genome(seed)``); zeros by default.
+    minimize : bool, default=False
+        Lower fitness is better.
+    seed : int, SeedSequence or None, default=None
+        Resolved to an int and kept in :attr:`seed`.
+    hall_of_fame_size : int, default=10
+        Distinct best genomes kept.
+    n_threads : int, optional
+        Threads of the sampling kernel; results do not depend on it.
+
+    Attributes
+    ----------
+    mean : float32 array of shape (n_params,)
+        Centre of the search distribution (usually the genome to deploy).
+    best : float32 array of shape (n_params,)
+        Best genome evaluated so far.
+
+    Notes
+    -----
+    The ascent direction is ``1 / (pop_size * sigma) * sum_k u_k z_k`` with
+    ``u`` the centered ranks in [-0.5, 0.5] and ``z_k`` the standard-normal
+    perturbation of genome ``k``; weight decay subtracts
+    ``weight_decay * mean``.
+
+    Examples
+    --------
+    >>> import numpy as np, pyneat_lite as pn
+    >>> es = pn.OpenES(n_params=10, seed=0)
+    >>> r = es.run(lambda pop: -np.sum((pop - 1.0) ** 2, axis=1), generations=300)
+    >>> bool(np.abs(es.mean - 1.0).max() < 0.1)
+    True
+    """
+
+    name = "openes"
+    _STATE_ARRAYS = EvolutionStrategy._ES_STATE_ARRAYS + ("_m", "_v")
+    _STATE_SCALARS = ("_t",)
+
+    def __init__(
+        self,
+        n_params: int,
+        pop_size: int = 50,
+        *,
+        sigma: float = 0.02,
+        lr: float = 0.03,
+        optimizer: str = "adam",
+        momentum: float = 0.9,
+        beta1: float = 0.9,
+        beta2: float = 0.999,
+        weight_decay: float = 0.0,
+        antithetic: bool = True,
+        x0: Any = None,
+        minimize: bool = False,
+        seed: Any = None,
+        hall_of_fame_size: int = 10,
+        n_threads: int | None = None,
+    ) -> None:
+        super().__init__(
+            n_params,
+            pop_size,
+            minimize=minimize,
+            seed=seed,
+            hall_of_fame_size=hall_of_fame_size,
+            n_threads=n_threads,
+        )
+        c = type(self).__name__
+        self.sigma0 = self._check_sigma(sigma, c)
+        self.lr = check_scalar(lr, "lr", caller=c, min_val=0.0, include_min=False)
+        if optimizer not in ("adam", "sgd"):
+            raise ValueError(
+                f"The 'optimizer' parameter of {c} must be 'adam' or 'sgd'. "
+                f"Got {optimizer!r} instead."
+            )
+        self.optimizer = optimizer
+        self.momentum = check_scalar(
+            momentum, "momentum", caller=c, min_val=0.0, max_val=1.0, include_max=False
+        )
+        self.beta1 = check_scalar(
+            beta1, "beta1", caller=c, min_val=0.0, max_val=1.0, include_max=False
+        )
+        self.beta2 = check_scalar(
+            beta2, "beta2", caller=c, min_val=0.0, max_val=1.0, include_max=False
+        )
+        self.weight_decay = check_scalar(
+            weight_decay, "weight_decay", caller=c, min_val=0.0
+        )
+        self._init_es(x0, antithetic)
+        self._m = np.zeros(self.n_params, dtype=np.float64)
+        self._v = np.zeros(self.n_params, dtype=np.float64)
+        self._t = 0
+        self._scale_vec = np.full(self.n_params, self.sigma0, dtype=np.float64)
+
+    def _scale(self) -> Float64Array:
+        return self._scale_vec
+
+    def _tell(self, fitness: Float64Array, score: Float64Array) -> None:
+        u = centered_ranks(score)
+        g, _ = self._moments(u, np.zeros_like(u))
+        grad = g * (1.0 / (self.pop_size * self.sigma0))
+        if self.weight_decay:
+            grad -= self.weight_decay * self._mean
+        self._t += 1
+        if self.optimizer == "adam":
+            adam_step(
+                self._mean,
+                grad,
+                self._m,
+                self._v,
+                self._t,
+                self.lr,
+                self.beta1,
+                self.beta2,
+            )
+        else:
+            sgd_step(self._mean, grad, self._m, self.lr, self.momentum)
+
+    def get_params(self) -> dict[str, Any]:
+        return {
+            **self._base_params(),
+            "sigma": self.sigma0,
+            "lr": self.lr,
+            "optimizer": self.optimizer,
+            "momentum": self.momentum,
+            "beta1": self.beta1,
+            "beta2": self.beta2,
+            "weight_decay": self.weight_decay,
+            "antithetic": self._antithetic,
+        }

@@ -1,0 +1,82 @@
+"""Gradient-ascent steps used by the evolution strategies.
+
+Each step updates ``params`` in place from an ascent direction ``grad`` and
+its own state arrays, which the strategy owns (so that checkpoints hold them).
+
+- Adam: Kingma & Ba, "Adam: A Method for Stochastic Optimization", ICLR 2015.
+- SGD with (heavy-ball) momentum: Polyak 1964.
+- ClipUp: Toklu, Liskowski & Srivastava, "ClipUp: A Simple and Powerful
+  Optimizer for Distribution-based Policy Evolution", PPSN 2020.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._typing import Float64Array
+
+__all__ = ["OPTIMIZERS", "adam_step", "sgd_step", "clipup_step"]
+
+OPTIMIZERS = ("adam", "sgd", "clipup")
+
+
+def _norm(x: Float64Array) -> float:
+    # np.sum (pairwise, single-threaded) rather than np.linalg.norm: a
+    # multithreaded BLAS dot could round differently with the thread count.
+    return float(np.sqrt(np.sum(x * x)))
+
+
+def adam_step(
+    params: Float64Array,
+    grad: Float64Array,
+    m: Float64Array,
+    v: Float64Array,
+    t: int,
+    lr: float,
+    beta1: float = 0.9,
+    beta2: float = 0.999,
+    eps: float = 1e-8,
+) -> None:
+    """One Adam ascent step; ``t`` is the 1-based step number."""
+    m *= beta1
+    m += (1.0 - beta1) * grad
+    v *= beta2
+    v += (1.0 - beta2) * grad * grad
+    m_hat = m / (1.0 - beta1**t)
+    v_hat = v / (1.0 - beta2**t)
+    params += lr * m_hat / (np.sqrt(v_hat) + eps)
+
+
+def sgd_step(
+    params: Float64Array,
+    grad: Float64Array,
+    velocity: Float64Array,
+    lr: float,
+    momentum: float = 0.9,
+) -> None:
+    """One SGD ascent step with heavy-ball momentum."""
+    velocity *= momentum
+    velocity += grad
+    params += lr * velocity
+
+
+def clipup_step(
+    params: Float64Array,
+    grad: Float64Array,
+    velocity: Float64Array,
+    step_size: float,
+    max_speed: float,
+    momentum: float = 0.9,
+) -> None:
+    """One ClipUp ascent step: normalised gradient, momentum, speed clipped to
+    ``max_speed`` (Toklu et al. 2020, algorithm 1)."""
+    norm = _norm(grad)
+    if norm > 0.0:
+        velocity *= momentum
+        velocity += (step_size / norm) * grad
+    else:
+        velocity *= momentum
+    speed = _norm(velocity)
+    if speed > max_speed:
+        velocity *= max_speed / speed
+    params += velocity

@@ -1,0 +1,210 @@
+"""Checkpoints: bit-identical resume, atomic writes, corruption detection."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import pyneat_lite as pn
+from pyneat_lite.checkpoint import CheckpointError
+
+N = 40
+
+
+def fitness(pop):
+    x = pop.astype(np.float64)
+    return -np.sum((x - 0.3) ** 2, axis=1) + 0.1 * np.cos(7 * x).sum(axis=1)
+
+
+CONFIGS = {
+    "ga": lambda: pn.GA(n_params=N, pop_size=16, seed=5),
+    "ga_plus_list": lambda: pn.GA(
+        n_params=N,
+        pop_size=16,
+        replacement="plus",
+        mu=6,
+        seed=5,
+        selection=pn.Rank(),
+        crossover=pn.SBXCrossover(eta=10.0),
+        mutation=[pn.GaussianMutation(rate=0.3, sigma=0.05), pn.Clip(-2.0, 2.0)],
+    ),
+    "ga_comma_elite": lambda: pn.GA(
+        n_params=N,
+        pop_size=16,
+        replacement="comma",
+        mu=8,
+        elitism=2,
+        seed=5,
+        crossover=None,
+    ),
+    "openes": lambda: pn.OpenES(n_params=N, pop_size=16, seed=5, weight_decay=0.01),
+    "openes_sgd": lambda: pn.OpenES(n_params=N, pop_size=16, seed=5, optimizer="sgd"),
+    "snes": lambda: pn.SNES(n_params=N, pop_size=16, seed=5),
+    "sepcma": lambda: pn.SepCMAES(n_params=N, pop_size=16, seed=5),
+    "cem": lambda: pn.CEM(n_params=N, pop_size=16, seed=5),
+    "pgpe": lambda: pn.PGPE(n_params=N, pop_size=16, seed=5),
+    "pgpe_adam": lambda: pn.PGPE(n_params=N, pop_size=16, seed=5, optimizer="adam"),
+}
+
+
+def _run(algo, n):
+    pops = []
+    for _ in range(n):
+        pop = algo.ask()
+        pops.append(pop.copy())
+        algo.tell(fitness(pop))
+    return pops
+
+
+def _history_without_time(algo):
+    h = algo.history
+    del h["time"]
+    return h
+
+
+@pytest.mark.parametrize("key", sorted(CONFIGS))
+def test_resume_is_bit_identical(key, tmp_path):
+    """20 generations == 10 + save + load + 10: same populations (bit for
+    bit), same history, best, hall of fame and search state."""
+    ref = CONFIGS[key]()
+    ref_pops = _run(ref, 20)
+
+    algo = CONFIGS[key]()
+    pops = _run(algo, 10)
+    path = tmp_path / "run.ckpt"
+    algo.save(path)
+    del algo
+    algo = pn.load(path)
+    assert type(algo) is type(ref)
+    pops += _run(algo, 10)
+
+    for a, b in zip(ref_pops, pops, strict=True):
+        assert np.array_equal(a, b)
+    assert np.array_equal(ref.ask(), algo.ask())
+    ha, hb = _history_without_time(ref), _history_without_time(algo)
+    for k in ha:
+        np.testing.assert_array_equal(ha[k], hb[k])
+    assert len(algo.history["time"]) == 20
+    assert ref.best_fitness == algo.best_fitness
+    assert np.array_equal(ref.best, algo.best)
+    assert np.array_equal(ref.hall_of_fame.genomes, algo.hall_of_fame.genomes)
+    assert ref.get_params() == algo.get_params()
+    if hasattr(ref, "mean"):
+        assert np.array_equal(ref.mean, algo.mean)
+        assert np.array_equal(ref.sigma, algo.sigma)
+
+
+def test_save_between_ask_and_tell(tmp_path):
+    ref = pn.SNES(n_params=N, pop_size=16, seed=9)
+    _run(ref, 3)
+    pending = ref.ask().copy()
+    path = tmp_path / "pending.ckpt"
+    ref.save(path)
+    algo = pn.load(path)
+    assert np.array_equal(algo.ask(), pending)
+    algo.tell(fitness(pending))
+    ref.tell(fitness(pending))
+    assert np.array_equal(algo.ask(), ref.ask())
+
+
+def test_load_before_any_generation(tmp_path):
+    ga = pn.GA(n_params=N, pop_size=8, seed=3, initial_population=np.ones(N))
+    ga.save(tmp_path / "g0.ckpt")
+    again = pn.load(tmp_path / "g0.ckpt")
+    assert np.array_equal(again.ask(), ga.ask())
+    assert again.generation == 0 and again.best is None
+
+
+def test_format_is_plain_npz_with_json(tmp_path):
+    es = pn.OpenES(n_params=N, pop_size=8, seed=1)
+    _run(es, 2)
+    path = tmp_path / "x.ckpt"
+    es.save(path)
+    with np.load(path, allow_pickle=False) as data:  # no pickled objects
+        meta = json.loads(bytes(data["__meta__"]).decode())
+        assert meta["class"] == "OpenES" and meta["version"] == 1
+        assert meta["params"]["seed"] == 1
+        assert meta["scalars"]["_generation"] == 2
+        assert data["state/_mean"].dtype == np.float64
+    # atomic write: no temporary file left behind
+    assert os.listdir(tmp_path) == ["x.ckpt"]
+
+
+def test_operator_configs_round_trip(tmp_path):
+    ga = CONFIGS["ga_plus_list"]()
+    ga.save(tmp_path / "ga.ckpt")
+    back = pn.load(tmp_path / "ga.ckpt")
+    assert back.selection == ga.selection
+    assert back.crossover == ga.crossover
+    assert back.mutation == ga.mutation
+    assert back.replacement == "plus" and back.mu == 6
+
+
+def test_truncated_and_corrupted_files_raise(tmp_path):
+    es = pn.CEM(n_params=N, pop_size=8, seed=1)
+    _run(es, 2)
+    path = tmp_path / "good.ckpt"
+    es.save(path)
+    raw = path.read_bytes()
+
+    bad = tmp_path / "truncated.ckpt"
+    bad.write_bytes(raw[: len(raw) // 2])
+    with pytest.raises(CheckpointError, match="truncated or corrupted"):
+        pn.load(bad)
+
+    # flip bytes in the middle of the stored arrays
+    flipped = bytearray(raw)
+    for i in range(len(raw) // 3, len(raw) // 3 + 8):
+        flipped[i] ^= 0xFF
+    bad.write_bytes(bytes(flipped))
+    with pytest.raises(CheckpointError):
+        pn.load(bad)
+
+    bad.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(CheckpointError):
+        pn.load(bad)
+
+    np.savez(tmp_path / "other.npz", a=np.zeros(3))
+    with pytest.raises(CheckpointError, match="not a pyneat_lite checkpoint"):
+        pn.load(tmp_path / "other.npz")
+
+    with pytest.raises(FileNotFoundError):
+        pn.load(tmp_path / "missing.ckpt")
+
+
+def test_tampered_state_fails_checksum(tmp_path):
+    """A well-formed archive whose content does not match its checksum (e.g.
+    an array edited by hand) is rejected."""
+    es = pn.SNES(n_params=N, pop_size=8, seed=1)
+    _run(es, 2)
+    path = tmp_path / "a.ckpt"
+    es.save(path)
+    with np.load(path, allow_pickle=False) as data:
+        content = {k: data[k] for k in data.files}
+    content["state/_mean"] = content["state/_mean"] + 1.0
+    np.savez(tmp_path / "b.ckpt.npz", **content)
+    with pytest.raises(CheckpointError, match="checksum"):
+        pn.load(tmp_path / "b.ckpt.npz")
+
+
+def test_save_rejects_non_algorithms(tmp_path):
+    from pyneat_lite.checkpoint import save
+
+    with pytest.raises(TypeError, match="'algorithm' argument of save"):
+        save(object(), tmp_path / "x")
+
+
+def test_run_checkpoint_every_then_resume(tmp_path):
+    path = tmp_path / "auto.ckpt"
+    ref = pn.PGPE(n_params=N, pop_size=16, seed=2)
+    ref.run(fitness, generations=12)
+    algo = pn.PGPE(n_params=N, pop_size=16, seed=2)
+    algo.run(fitness, generations=7, checkpoint_every=3, checkpoint_path=path)
+    back = pn.load(path)  # saved at the end of the run (generation 7)
+    assert back.generation == 7
+    back.run(fitness, generations=5)
+    assert np.array_equal(back.ask(), ref.ask())
+    np.testing.assert_array_equal(back.history["max"], ref.history["max"])
