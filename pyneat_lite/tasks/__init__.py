@@ -1,0 +1,37 @@
+"""Tasks: what turns a population into fitness.
+
+- :mod:`~pyneat_lite.tasks.supervised`: :class:`Classification`,
+  :class:`Regression` and :func:`report`.
+- :mod:`~pyneat_lite.tasks.datasets`: MNIST IDX files, scikit-learn's digits,
+  a stratified split (also ``pn.datasets``).
+- :mod:`~pyneat_lite.tasks.envs`: Numba CartPole and Pendulum, fused rollouts
+  (also ``pn.envs``).
+- :mod:`~pyneat_lite.tasks.gym`: any gymnasium environment (also ``pn.gym``).
+
+Submodules are imported on first use, so ``import pyneat_lite.tasks`` does
+not import gymnasium.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .supervised import Classification, Regression, Report, report
+
+__all__ = ["Classification", "Regression", "Report", "report", "datasets", "envs",
+           "gym"]
+
+_SUBMODULES = ("datasets", "envs", "gym", "supervised")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        module = importlib.import_module(f".{name}", __name__)
+        globals()[name] = module
+        return module
+    raise AttributeError(f"module 'pyneat_lite.tasks' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -1,0 +1,177 @@
+"""Evaluators give the in-process fitness; the process pool and Ray survive a
+raising or crashing fitness and leak no shared memory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import fitness_helpers as fh
+import numpy as np
+import pytest
+
+import pyneat_lite as pn
+
+DATA = Path(__file__).parent / "data" / "mnist-1000"
+
+
+def _shm_segments() -> set[str]:
+    return {n for n in os.listdir("/dev/shm") if n.startswith("psm_")}
+
+
+@pytest.fixture(scope="module")
+def population():
+    return np.random.default_rng(0).standard_normal((103, 9)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def pool():
+    before = _shm_segments()
+    with pn.ProcessPool(2) as p:
+        yield p
+    leaked = _shm_segments() - before
+    assert not leaked  # every segment unlinked on close
+
+
+@pytest.fixture(scope="module")
+def ray_session():
+    import ray
+
+    # Ray workers import fitness_helpers by name, as the pool's workers do
+    here = str(Path(__file__).parent)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False,
+             runtime_env={"env_vars": {"PYTHONPATH": here}})
+    yield ray
+    ray.shutdown()
+
+
+def test_vectorized_and_serial(population):
+    ref = fh.sphere_batch(population)
+    np.testing.assert_array_equal(pn.Vectorized().evaluate(fh.sphere_batch,
+                                                           population), ref)
+    with pn.Serial() as serial:
+        np.testing.assert_allclose(serial.evaluate(fh.sphere, population), ref)
+        with pytest.raises(TypeError, match="real number per genome.*genome 0"):
+            serial.evaluate(fh.not_a_number, population)
+    with pytest.raises(ValueError, match=r"shape \(103,\)"):
+        pn.Vectorized().evaluate(fh.wrong_length, population)
+
+
+def test_pool_matches_in_process(pool, population):
+    ref = fh.sphere_batch(population)
+    np.testing.assert_allclose(pool.evaluate(fh.sphere, population), ref)
+    # a second generation with another population reuses the segment
+    np.testing.assert_allclose(pool.evaluate(fh.sphere, population[:50] * 2),
+                               fh.sphere_batch(population[:50] * 2))
+    with pn.ProcessPool(2, batched=True, chunk_size=10) as batched:
+        np.testing.assert_array_equal(batched.evaluate(fh.sphere_batch, population),
+                                      ref)
+        with pytest.raises(ValueError, match=r"genomes 0\.\.9.*shape \(10,\)"):
+            batched.evaluate(fh.wrong_length, population)
+
+
+def test_pool_stateful_fitness_follows_generations():
+    X, y = pn.datasets.load_mnist(DATA)
+    net = pn.Network([784, 4, 10], ["tanh", "softmax"])
+    pop = net.init_population(12, seed=0)
+    local = pn.tasks.Classification(net, X, y, batch_size=100, seed=1)
+    remote = pn.tasks.Classification(net, X, y, batch_size=100, seed=1)
+    with pn.ProcessPool(2, batched=True, chunk_size=5) as p:
+        for _ in range(2):  # every chunk of a generation sees the same batch
+            # in-process first: the workers then load the compiled kernels
+            # from Numba's cache instead of compiling them
+            expected = local(pop)
+            np.testing.assert_allclose(p.evaluate(remote, pop), expected)
+    assert remote.generation == local.generation == 2
+
+
+def test_pool_survives_raising_and_crashing(pool, population):
+    before = _shm_segments()
+    with pytest.raises(RuntimeError, match=r"ZeroDivisionError: genome with a large"):
+        pool.evaluate(fh.raises_on_positive, population)
+    np.testing.assert_allclose(pool.evaluate(fh.sphere, population),
+                               fh.sphere_batch(population))
+    with pytest.raises(TypeError, match=r"real number per genome.*'high'"):
+        pool.evaluate(fh.not_a_number, population)
+    with pytest.raises(RuntimeError, match="worker process died"):
+        pool.evaluate(fh.exits, population)
+    # the pool is rebuilt at the next call
+    np.testing.assert_allclose(pool.evaluate(fh.sphere, population),
+                               fh.sphere_batch(population))
+    assert _shm_segments() <= before | set(s.name.lstrip("/") for s in pool._segments)
+
+
+def test_pool_timeout_kills_workers(population):
+    before = _shm_segments()
+    p = pn.ProcessPool(2, timeout=1.0)
+    with pytest.raises(TimeoutError, match="timeout=1.0"):
+        p.evaluate(fh.sleeps, population[:4])
+    p.close()
+    p.close()  # idempotent
+    assert _shm_segments() <= before
+    with pytest.raises(RuntimeError, match="after close"):
+        p.evaluate(fh.sphere, population)
+
+
+def test_pool_with_algorithm(pool):
+    ga_local = pn.GA(n_params=9, pop_size=32, seed=0)
+    ga_pool = pn.GA(n_params=9, pop_size=32, seed=0)
+    a = ga_local.run(fh.sphere_batch, generations=5)
+    b = ga_pool.run(fh.sphere, generations=5, evaluator=pool)
+    np.testing.assert_allclose(b.best_fitness, a.best_fitness)
+    np.testing.assert_array_equal(b.best, a.best)
+
+
+def test_pool_bad_arguments():
+    with pytest.raises(ValueError, match="fork is unsafe"):
+        pn.ProcessPool(2, start_method="fork")
+    with pytest.raises(ValueError, match="n_workers"):
+        pn.ProcessPool(0)
+    with pn.ProcessPool(1) as p, pytest.raises(TypeError, match="picklable"):
+        p.evaluate(_Unpicklable(), np.zeros((2, 2), np.float32))
+
+
+class _Unpicklable:
+    def __reduce__(self):
+        raise TypeError("no pickling")
+
+    def __call__(self, genome):
+        return 0.0
+
+
+def test_ray_matches_in_process(ray_session, population):
+    ref = fh.sphere_batch(population)
+    ev = pn.Ray()
+    np.testing.assert_allclose(ev.evaluate(fh.sphere, population), ref)
+    np.testing.assert_array_equal(
+        pn.Ray(batched=True, chunk_size=20).evaluate(fh.sphere_batch, population), ref)
+    X, y = pn.datasets.load_mnist(DATA)
+    net = pn.Network([784, 4, 10], ["tanh", "softmax"])
+    pop = net.init_population(12, seed=0)
+    local = pn.tasks.Classification(net, X, y, batch_size=100, seed=1)
+    remote = pn.tasks.Classification(net, X, y, batch_size=100, seed=1)
+    batched = pn.Ray(batched=True, chunk_size=5)
+    for _ in range(2):
+        expected = local(pop)
+        np.testing.assert_allclose(batched.evaluate(remote, pop), expected)
+    assert remote.generation == 2
+    ev.close()
+    assert ray_session.is_initialized()  # an external session stays up
+
+
+def test_ray_survives_raising(ray_session, population):
+    ev = pn.Ray()
+    with pytest.raises(RuntimeError, match=r"ZeroDivisionError.*genome with a large"):
+        ev.evaluate(fh.raises_on_positive, population)
+    with pytest.raises(TypeError, match=r"real number per genome.*'high'"):
+        ev.evaluate(fh.not_a_number, population)
+    with pytest.raises(RuntimeError, match="genomes"):
+        ev.evaluate(fh.exits, population[:2])
+    np.testing.assert_allclose(ev.evaluate(fh.sphere, population),
+                               fh.sphere_batch(population))
+    ga_local = pn.GA(n_params=9, pop_size=16, seed=0)
+    ga_ray = pn.GA(n_params=9, pop_size=16, seed=0)
+    a = ga_local.run(fh.sphere_batch, generations=3)
+    b = ga_ray.run(fh.sphere, generations=3, evaluator=ev)
+    np.testing.assert_array_equal(b.best, a.best)

@@ -1,0 +1,168 @@
+"""Supervised fitness against NumPy references; the report against scikit-learn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import classification_report, confusion_matrix
+from sklearn.metrics import precision_recall_fscore_support as prfs
+
+import pyneat_lite as pn
+
+DATA = Path(__file__).parent / "data" / "mnist-1000"
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    X, y = pn.datasets.load_mnist(DATA)
+    return X[:400], y[:400]
+
+
+def _ref_outputs(net, pop, X):
+    """Float64 NumPy forward pass (tanh hidden layers, last activation given)."""
+    outs = []
+    for g in pop.astype(np.float64):
+        h = X.astype(np.float64)
+        off = 0
+        # DESIGN.md layout: per layer, W (in, out) row-major, then b (out,)
+        for i, (a, b_) in enumerate(zip(net.sizes[:-1], net.sizes[1:], strict=True)):
+            W = g[off:off + a * b_].reshape(a, b_)
+            b = g[off + a * b_:off + a * b_ + b_]
+            off += a * b_ + b_
+            h = h @ W + b
+            act = net.activations[i]
+            if act == "tanh":
+                h = np.tanh(h)
+            elif act == "softmax":
+                e = np.exp(h - h.max(axis=1, keepdims=True))
+                h = e / e.sum(axis=1, keepdims=True)
+        outs.append(h)
+    return np.stack(outs)
+
+
+@pytest.mark.parametrize("last", ["softmax", "linear"])
+def test_classification_matches_numpy(mnist, last):
+    X, y = mnist
+    net = pn.Network([784, 16, 10], ["tanh", last])
+    pop = net.init_population(23, seed=1)
+    out = _ref_outputs(net, pop, X)
+    rows = np.arange(len(y))
+    acc_ref = (out.argmax(axis=2) == y).mean(axis=1)
+    if last == "softmax":
+        ce_ref = -np.log(np.clip(out[:, rows, y], 1e-7, None)).mean(axis=1)
+    else:  # logits
+        m = out.max(axis=2, keepdims=True)
+        lse = (m[..., 0] + np.log(np.exp(out - m).sum(axis=2)))
+        ce_ref = (lse - out[:, rows, y]).mean(axis=1)
+    # small chunks: the loss is reduced chunk by chunk
+    acc = pn.tasks.Classification(net, X, y, chunk_size=5)(pop)
+    ce = pn.tasks.Classification(net, X, y, metric="cross_entropy", chunk_size=4)(pop)
+    assert acc.dtype == np.float64 and acc.shape == (23,)
+    # argmax may flip on float32 near-ties: allow one sample per genome
+    assert np.abs(acc - acc_ref).max() <= 1.0 / len(y) + 1e-12
+    np.testing.assert_allclose(-ce, ce_ref, rtol=1e-4, atol=1e-5)
+
+
+def test_regression_matches_numpy():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((300, 5)).astype(np.float32)
+    y = rng.standard_normal((300, 2)).astype(np.float32)
+    net = pn.Network([5, 8, 2], ["tanh", "linear"])
+    pop = net.init_population(17, seed=0)
+    ref = -((_ref_outputs(net, pop, X) - y) ** 2).mean(axis=(1, 2))
+    fit = pn.tasks.Regression(net, X, y, chunk_size=3)
+    np.testing.assert_allclose(fit(pop), ref, rtol=1e-5, atol=1e-6)
+    net1 = pn.Network([5, 4, 1], ["tanh", "linear"])
+    p1 = net1.init_population(4, seed=0)
+    ref1 = -((_ref_outputs(net1, p1, X)[..., 0] - y[:, 0]) ** 2).mean(axis=1)
+    np.testing.assert_allclose(pn.tasks.Regression(net1, X, y[:, 0])(p1), ref1,
+                               rtol=1e-5)
+
+
+def test_minibatches_reproducible_and_new_each_call(mnist):
+    X, y = mnist
+    net = pn.Network([784, 8, 10], ["tanh", "softmax"])
+    pop = net.init_population(6, seed=0)
+    fit = pn.tasks.Classification(net, X, y, metric="cross_entropy", batch_size=50,
+                                  seed=3)
+    idx0, idx1 = fit.batch_indices(0), fit.batch_indices(1)
+    assert idx0.shape == (50,) and np.unique(idx0).size == 50
+    assert not np.array_equal(idx0, idx1)
+    first, second = fit(pop), fit(pop)
+    assert fit.generation == 2
+    # each call equals the full-data fitness restricted to that call's batch
+    for gen, got in ((0, first), (1, second)):
+        idx = fit.batch_indices(gen)
+        ref = pn.tasks.Classification(net, X[idx], y[idx], metric="cross_entropy")
+        np.testing.assert_allclose(got, ref(pop), rtol=1e-6)
+    again = pn.tasks.Classification(net, X, y, metric="cross_entropy", batch_size=50,
+                                    seed=3)
+    np.testing.assert_array_equal(again(pop), first)
+    fit.advance()
+    assert fit.generation == 3
+
+
+def test_chunk_buffer_is_bounded(mnist):
+    X, y = mnist
+    net = pn.Network([784, 4, 10], ["tanh", "softmax"])
+    pop = net.init_population(64, seed=0)
+    fit = pn.tasks.Classification(net, X, y, chunk_size=8)
+    fit(pop)
+    # one chunk of outputs, not the whole population's
+    assert fit._buffer.size == 8 * len(y) * 10
+
+
+def test_report_equals_sklearn(mnist):
+    X, y = mnist
+    net = pn.Network([784, 16, 10], ["tanh", "softmax"])
+    genome = net.init_population(1, seed=5)[0]
+    rep = pn.tasks.report(net, genome, X, y)
+    pred = net.forward(genome, X).argmax(axis=1)
+    labels = list(range(10))
+    p, r, f, s = prfs(y, pred, labels=labels, zero_division=0)
+    np.testing.assert_allclose(rep.precision, p)
+    np.testing.assert_allclose(rep.recall, r)
+    np.testing.assert_allclose(rep.f1, f)
+    np.testing.assert_array_equal(rep.support, s)
+    np.testing.assert_array_equal(rep.confusion, confusion_matrix(y, pred,
+                                                                  labels=labels))
+    assert rep.accuracy == pytest.approx((pred == y).mean())
+    sk = classification_report(y, pred, labels=labels, zero_division=0, digits=3)
+    mine = pn.tasks.report(net, genome, X, y, digits=3).text()
+    assert mine.startswith(sk.rstrip("\n") + "\n")
+    assert "confusion matrix" in str(rep)
+    names = [f"digit{i}" for i in range(10)]
+    sk_named = classification_report(y, pred, labels=labels, target_names=names,
+                                     zero_division=0)
+    assert str(pn.tasks.report(net, genome, X, y, target_names=names)).startswith(
+        sk_named.rstrip("\n") + "\n")
+
+
+def test_bad_input(mnist):
+    X, y = mnist
+    net = pn.Network([784, 4, 10], ["tanh", "softmax"])
+    with pytest.raises(ValueError, match=r"labels in \[0, 9\].*\[1, 10\]"):
+        pn.tasks.Classification(net, X, np.where(y == 0, 10, y))
+    with pytest.raises(ValueError, match=r"labels in \[0, 9\].*\[-1"):
+        pn.tasks.report(net, net.init_population(1, seed=0)[0], X, np.where(
+            y == 0, -1, y))
+    with pytest.raises(ValueError, match="same number of samples. Got 400 and 399"):
+        pn.tasks.Classification(net, X, y[:-1])
+    with pytest.raises(ValueError, match="same number of samples"):
+        pn.tasks.report(net, net.init_population(1, seed=0)[0], X[:10], y)
+    with pytest.raises(ValueError, match="same number of samples"):
+        pn.tasks.Regression(pn.Network([784, 1], "linear"), X, y[:5])
+    with pytest.raises(ValueError, match="784 columns"):
+        pn.tasks.Classification(net, X[:, :10], y)
+    with pytest.raises(ValueError, match="metric"):
+        pn.tasks.Classification(net, X, y, metric="f1")
+    with pytest.raises(ValueError, match="integer class labels"):
+        pn.tasks.Classification(net, X, y + 0.5)
+    with pytest.raises(ValueError, match="batch_size"):
+        pn.tasks.Classification(net, X, y, batch_size=401)
+    with pytest.raises(ValueError, match="population"):
+        pn.tasks.Classification(net, X, y)(np.zeros((2, 3), np.float32))
+    with pytest.raises(ValueError, match="at least 2 outputs"):
+        pn.tasks.Classification(pn.Network([784, 1], "linear"), X, y)
