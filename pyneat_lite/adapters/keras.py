@@ -1,0 +1,621 @@
+"""Keras 3 adapter: move weights between Keras models and genomes.
+
+Works on any Keras 3 backend (tested on ``KERAS_BACKEND=torch``).
+
+- For a ``keras.Sequential`` of ``Dense`` layers (with bias) and supported
+  activations, :func:`from_model` returns the equivalent
+  :class:`pyneat_lite.Network` and its genome, and :func:`to_model` goes back.
+  Keras stores a Dense kernel as ``(in, out)``, the network layout, so no
+  transposition is needed (unlike PyTorch's ``(out, in)``).
+- For any model, :func:`genome_of` and :func:`set_genome` read and write its
+  trainable weights (``model.weights`` whose ``trainable`` flag is set: frozen
+  layers and BatchNorm statistics are left out) as one float32 vector. For a
+  Dense stack it is the same vector as :func:`from_model`'s genome.
+
+:func:`fit_evolve` is ``deepevolution.fit_evolve``'s interface on top of
+pyneat_lite's GA: the best weights end up in the model.
+
+Supported activations: a Dense layer's ``activation`` among ``linear``,
+``relu``, ``elu``, ``tanh``, ``sigmoid``, ``softplus``, ``softmax`` and this
+module's :func:`sin`, :func:`gaussian`, :func:`step`; or a following
+``Activation`` layer with one of those, ``ReLU()``, ``LeakyReLU(0.01)``,
+``ELU(alpha=1)`` or ``Softmax(axis=-1)`` layer. Keras's own ``leaky_relu``
+function defaults to slope 0.2, not pyneat_lite's 0.01, and is refused. A
+leading ``Flatten`` is accepted by :func:`from_model` (the network then takes
+flattened inputs) and dropped.
+
+Requires Keras 3: ``pip install pyneat_lite[keras]``.
+
+Examples
+--------
+>>> import keras
+>>> from pyneat_lite.adapters import keras as pk
+>>> model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2, "tanh")])
+>>> net, genome = pk.from_model(model)
+>>> net.sizes
+(4, 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ._common import missing_framework
+
+try:
+    import keras
+except ImportError as exc:  # pragma: no cover - exercised with keras hidden
+    raise missing_framework("keras", "Keras 3", "keras") from exc
+if not keras.__version__.startswith("3"):  # pragma: no cover - Keras 2 installed
+    raise ImportError(
+        "pyneat_lite.adapters.keras needs Keras 3, found Keras "
+        f"{keras.__version__}. Install it with: pip install pyneat_lite[keras]"
+    )
+
+from .._validation import check_genome, check_population
+from ..activations import LEAKY_RELU_SLOPE
+from ..network import Network
+from ._common import LossSpec, evolve, population_loss, prepare_targets
+
+if TYPE_CHECKING:
+    from ..algorithms import Result
+
+__all__ = [
+    "from_model",
+    "to_model",
+    "genome_of",
+    "set_genome",
+    "population_fitness",
+    "fit_evolve",
+    "sin",
+    "gaussian",
+    "step",
+]
+
+_L = keras.layers
+_ops = keras.ops
+
+
+@keras.saving.register_keras_serializable(package="pyneat_lite")
+def sin(x: Any) -> Any:
+    """Elementwise ``sin(x)``: pyneat_lite's ``"sin"`` activation."""
+    return _ops.sin(x)
+
+
+@keras.saving.register_keras_serializable(package="pyneat_lite")
+def gaussian(x: Any) -> Any:
+    """Elementwise ``exp(-x**2)``: pyneat_lite's ``"gaussian"`` activation."""
+    return _ops.exp(-x * x)
+
+
+@keras.saving.register_keras_serializable(package="pyneat_lite")
+def step(x: Any) -> Any:
+    """Elementwise ``1 if x > 0 else 0``: pyneat_lite's ``"step"`` activation."""
+    return _ops.cast(_ops.greater(x, 0), x.dtype)
+
+
+def _to_numpy(x: Any) -> np.ndarray:
+    """A backend tensor (or array-like) as a NumPy array.
+
+    torch tensors go through ``.detach().cpu().numpy()``: NumPy 2 warns when
+    ``keras.ops.convert_to_numpy`` calls ``np.array`` on them.
+    """
+    if hasattr(x, "detach") and hasattr(x, "cpu"):
+        return x.detach().cpu().numpy()
+    if isinstance(x, np.ndarray):
+        return x
+    return _to_numpy(x)
+
+
+def _numpy(v: Any) -> np.ndarray:
+    """float32 copy of a Keras variable's value."""
+    return np.array(_to_numpy(v.value), dtype=np.float32)
+
+
+_A = keras.activations
+_FUNCTIONS: dict[Any, str] = {
+    _A.linear: "linear",
+    _A.relu: "relu",
+    _A.elu: "elu",
+    _A.tanh: "tanh",
+    _A.sigmoid: "sigmoid",
+    _A.softplus: "softplus",
+    _A.softmax: "softmax",
+    sin: "sin",
+    gaussian: "gaussian",
+    step: "step",
+}
+_SUPPORTED = (
+    "linear, relu, elu, tanh, sigmoid, softplus, softmax, pyneat_lite's sin/gaussian/"
+    "step, and the layers ReLU(), LeakyReLU(0.01), ELU(alpha=1), Softmax(axis=-1)"
+)
+
+
+def _activation_of_layer(layer: Any) -> str | None:
+    """pyneat_lite name of an activation layer, or None if not one we support."""
+    t = type(layer)
+    if t is _L.Activation:
+        return _FUNCTIONS.get(layer.activation)
+    if t is _L.ReLU:
+        if layer.max_value is not None or float(layer.threshold) != 0.0:
+            return None
+        slope = float(layer.negative_slope)
+        return (
+            "relu"
+            if slope == 0.0
+            else ("leaky_relu" if slope == LEAKY_RELU_SLOPE else None)
+        )
+    if t is _L.LeakyReLU:
+        return "leaky_relu" if float(layer.negative_slope) == LEAKY_RELU_SLOPE else None
+    if t is _L.ELU:
+        return "elu" if float(layer.alpha) == 1.0 else None
+    if t is _L.Softmax:
+        return "softmax" if layer.axis in (-1, [-1], (-1,)) else None
+    return None
+
+
+def _parse_stack(model: Any, caller: str) -> tuple[list[int], list[str], list[Any]]:
+    if not isinstance(model, keras.Model):
+        raise TypeError(
+            f"The 'model' argument of {caller} must be a keras.Model. "
+            f"Got {type(model).__name__} instead."
+        )
+    if not isinstance(model, keras.Sequential):
+        raise TypeError(
+            f"The 'model' argument of {caller} must be a keras.Sequential of Dense "
+            f"layers and activations. Got {type(model).__name__} instead; use "
+            "genome_of/set_genome for other models."
+        )
+    if not model.built:
+        raise ValueError(
+            f"The 'model' argument of {caller} must be built: give it an input "
+            "shape (keras.Input((n,)) as first layer) or call it once."
+        )
+    layers = [la for la in model.layers if not isinstance(la, _L.InputLayer)]
+    if layers and type(layers[0]) is _L.Flatten:
+        layers = layers[1:]
+    sizes: list[int] = []
+    acts: list[str] = []
+    denses: list[Any] = []
+    i = 0
+    while i < len(layers):
+        d = layers[i]
+        if type(d) is not _L.Dense:
+            raise TypeError(
+                f"The 'model' argument of {caller} must alternate Dense layers and "
+                f"at most one activation layer each. Layer {d.name!r} "
+                f"({type(d).__name__}) is where a Dense layer was expected; use "
+                "genome_of/set_genome for other models."
+            )
+        if not d.use_bias:
+            raise TypeError(
+                f"The 'model' argument of {caller}: Dense layer {d.name!r} has no "
+                "bias (use_bias=False), which the network layout does not support; "
+                "use genome_of/set_genome instead."
+            )
+        if getattr(d, "lora_enabled", False):
+            raise TypeError(
+                f"The 'model' argument of {caller}: Dense layer {d.name!r} uses LoRA, "
+                "which the network layout does not support."
+            )
+        n_in, n_out = (int(s) for s in d.kernel.shape)
+        if sizes and n_in != sizes[-1]:
+            raise ValueError(
+                f"The 'model' argument of {caller}: Dense layer {d.name!r} takes "
+                f"{n_in} inputs but the previous layer gives {sizes[-1]}."
+            )
+        if not sizes:
+            sizes.append(n_in)
+        sizes.append(n_out)
+        denses.append(d)
+        act = _FUNCTIONS.get(d.activation)
+        if act is None:
+            raise TypeError(
+                f"The 'model' argument of {caller}: the activation of Dense layer "
+                f"{d.name!r} ({getattr(d.activation, '__name__', d.activation)}) is "
+                f"not supported. Supported: {_SUPPORTED}."
+            )
+        if i + 1 < len(layers) and type(layers[i + 1]) is not _L.Dense:
+            nxt = layers[i + 1]
+            name = _activation_of_layer(nxt)
+            if name is None or act != "linear":
+                raise TypeError(
+                    f"The 'model' argument of {caller}: layer {nxt.name!r} "
+                    f"({type(nxt).__name__}) cannot follow Dense layer {d.name!r}. "
+                    f"A Dense layer with linear activation may be followed by one "
+                    f"activation layer. Supported: {_SUPPORTED}."
+                )
+            act = name
+            i += 1
+        acts.append(act)
+        i += 1
+    if not denses:
+        raise TypeError(
+            f"The 'model' argument of {caller} must contain at least one Dense layer."
+        )
+    return sizes, acts, denses
+
+
+def from_model(model: Any) -> tuple[Network, np.ndarray]:
+    """The network and genome equivalent to a Sequential of Dense layers.
+
+    Parameters
+    ----------
+    model : keras.Sequential
+        Built; ``Dense`` layers with bias and supported activations (see the
+        module docstring).
+
+    Returns
+    -------
+    net : Network
+        Same sizes and activations; ``net.forward(genome, X)`` equals
+        ``model(X)`` within float32 rounding.
+    genome : ndarray of shape (net.n_params,), float32
+        Each kernel ``(in, out)`` then its bias, layer after layer.
+
+    Raises
+    ------
+    TypeError
+        If ``model`` is not such a Sequential (the message names the layer).
+    """
+    sizes, acts, denses = _parse_stack(model, "from_model")
+    net = Network(sizes, acts)
+    weights = [
+        (
+            _numpy(d.kernel),
+            _numpy(d.bias),
+        )
+        for d in denses
+    ]
+    return net, np.ascontiguousarray(net.flatten(weights), dtype=np.float32)
+
+
+def to_model(net: Network, genome: Any) -> Any:
+    """A new built ``keras.Sequential`` computing ``net.forward(genome, .)``.
+
+    Parameters
+    ----------
+    net : Network
+        The architecture.
+    genome : array-like of shape (net.n_params,)
+        The weights in the network layout.
+
+    Returns
+    -------
+    keras.Sequential
+        ``Input((net.n_in,))`` then one ``Dense`` per layer; a
+        ``leaky_relu`` layer becomes a linear Dense plus ``LeakyReLU(0.01)``
+        (Keras's ``leaky_relu`` function has another slope).
+    """
+    if not isinstance(net, Network):
+        raise TypeError(
+            "The 'net' argument of to_model must be a pyneat_lite.Network. "
+            f"Got {type(net).__name__} instead."
+        )
+    genome = check_genome(genome, caller="to_model", n_params=net.n_params)
+    by_name = {v: k for k, v in _FUNCTIONS.items()}
+    layers: list[Any] = [keras.Input((net.n_in,))]
+    denses = []
+    for n_out, act in zip(net.sizes[1:], net.activations, strict=True):
+        if act == "leaky_relu":
+            d = _L.Dense(n_out, activation="linear")
+            layers += [d, _L.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE)]
+        else:
+            d = _L.Dense(n_out, activation=by_name[act])
+            layers.append(d)
+        denses.append(d)
+    model = keras.Sequential(layers)
+    for d, (W, b) in zip(denses, net.unflatten(genome), strict=True):
+        d.kernel.assign(np.array(W))
+        d.bias.assign(np.array(b))
+    return model
+
+
+def _variables(model: Any, caller: str) -> list[Any]:
+    if not isinstance(model, keras.Model) and not isinstance(model, _L.Layer):
+        raise TypeError(
+            f"The 'model' argument of {caller} must be a keras.Model. "
+            f"Got {type(model).__name__} instead."
+        )
+    if not model.built:
+        raise ValueError(
+            f"The 'model' argument of {caller} must be built: give it an input "
+            "shape (keras.Input((n,)) as first layer) or call it once."
+        )
+    return [v for v in model.weights if v.trainable]
+
+
+def _n_params(variables: list[Any]) -> int:
+    return int(sum(int(np.prod(v.shape)) for v in variables))
+
+
+def genome_of(model: Any) -> np.ndarray:
+    """The trainable weights of ``model`` as one float32 vector.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Any built model (a CNN too).
+
+    Returns
+    -------
+    ndarray of shape (n,), float32
+        The variables of ``model.weights`` whose ``trainable`` flag is set,
+        each flattened in C order, concatenated (a copy).
+    """
+    vs = _variables(model, "genome_of")
+    if not vs:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate([_numpy(v).ravel() for v in vs])
+
+
+def set_genome(model: Any, genome: Any) -> Any:
+    """Write ``genome`` into the trainable weights of ``model``, in place.
+
+    The inverse of :func:`genome_of`; each variable keeps its dtype.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Any built model.
+    genome : array-like of shape (n,)
+        ``n`` must be the model's number of trainable weight values.
+
+    Returns
+    -------
+    keras.Model
+        ``model`` itself.
+    """
+    vs = _variables(model, "set_genome")
+    genome = check_genome(genome, caller="set_genome", n_params=_n_params(vs))
+    offset = 0
+    for v in vs:
+        k = int(np.prod(v.shape))
+        v.assign(genome[offset : offset + k].reshape(tuple(v.shape)).astype(v.dtype))
+        offset += k
+    return model
+
+
+def population_fitness(
+    model: Any, population: Any, fn: Callable[[Any], float]
+) -> np.ndarray:
+    """Score every genome of ``population`` through ``model``.
+
+    For each row the genome is written into ``model`` (as by
+    :func:`set_genome`) and ``fn(model)`` is called; the model's original
+    weights are restored afterwards.
+
+    Parameters
+    ----------
+    model : keras.Model
+        Any built model.
+    population : array-like of shape (P, n)
+        Genomes in :func:`genome_of` layout.
+    fn : callable
+        ``fn(model) -> float``, higher is better.
+
+    Returns
+    -------
+    ndarray of shape (P,), float64
+    """
+    vs = _variables(model, "population_fitness")
+    if not callable(fn):
+        raise TypeError(
+            "The 'fn' argument of population_fitness must be callable. "
+            f"Got {type(fn).__name__} instead."
+        )
+    pop = check_population(
+        population, caller="population_fitness", n_params=_n_params(vs)
+    )
+    original = genome_of(model)
+    out = np.empty(pop.shape[0], dtype=np.float64)
+    try:
+        for i in range(pop.shape[0]):
+            set_genome(model, pop[i])
+            out[i] = float(fn(model))
+    finally:
+        set_genome(model, original)
+    return out
+
+
+def _loss_spec(model: Any) -> LossSpec | None:
+    """NumPy description of the compiled loss, or None if not recognised.
+
+    Recognised: the loss names and functions ``mean_squared_error``,
+    ``mean_absolute_error``, ``categorical_crossentropy``,
+    ``sparse_categorical_crossentropy``, ``binary_crossentropy`` (and their
+    aliases such as ``"mse"``), and the matching ``keras.losses`` classes with
+    ``sum_over_batch_size`` reduction, ``axis=-1``, no label smoothing and no
+    ignored class.
+    """
+    K = keras.losses
+    by_fn = {
+        K.mean_squared_error: "mse",
+        K.mean_absolute_error: "mae",
+        K.categorical_crossentropy: "categorical",
+        K.sparse_categorical_crossentropy: "sparse_categorical",
+        K.binary_crossentropy: "binary",
+    }
+    by_class = {
+        K.MeanSquaredError: "mse",
+        K.MeanAbsoluteError: "mae",
+        K.CategoricalCrossentropy: "categorical",
+        K.SparseCategoricalCrossentropy: "sparse_categorical",
+        K.BinaryCrossentropy: "binary",
+    }
+    loss = getattr(model, "loss", None)
+    config: dict[str, Any] = {}
+    if isinstance(loss, str):
+        try:
+            loss = K.get(loss)
+        except ValueError:
+            return None
+    if type(loss) in by_class:
+        kind = by_class[type(loss)]
+        config = loss.get_config()
+        if config.get("reduction") != "sum_over_batch_size":
+            return None
+    elif callable(loss) and not isinstance(loss, K.Loss):
+        kind = by_fn.get(loss)
+    else:
+        return None
+    if kind is None:
+        return None
+    if (
+        config.get("axis", -1) != -1
+        or config.get("label_smoothing", 0.0) != 0.0
+        or config.get("ignore_class") is not None
+    ):
+        return None
+    logits = bool(config.get("from_logits", False))
+    eps = float(keras.config.epsilon())
+    if kind in ("mse", "mae"):
+        return LossSpec(kind)
+    return LossSpec(kind, from_logits=logits, clip_eps=eps)
+
+
+def _has_regularization(model: Any) -> bool:
+    for layer in model.layers:
+        for attr in ("kernel_regularizer", "bias_regularizer", "activity_regularizer"):
+            if getattr(layer, attr, None) is not None:
+                return True
+    return False
+
+
+def fit_evolve(
+    model: Any,
+    x: Any,
+    y: Any,
+    max_generations: int = 100,
+    population: int = 16,
+    top_k: int = 4,
+    mutation_rate: float = 0.2,
+    mutation_std: float = 0.03,
+    verbose: int = 0,
+    fitness_func: Callable[[Any, Any, Any], float] | None = None,
+    *,
+    init_std: float = 0.3,
+    seed: int | None = None,
+    batch_size: int = 1024,
+) -> Result:
+    """Evolve the weights of a Keras model on ``(x, y)``; the best end up in it.
+
+    ``deepevolution.fit_evolve``'s interface: a population of ``population``
+    weight vectors (the model's current weights, and copies with
+    N(0, ``init_std``) noise); each generation keeps the ``top_k`` best
+    and breeds the rest from them by uniform crossover plus Gaussian noise on
+    a fraction ``mutation_rate`` of the weights (a :class:`pyneat_lite.GA`).
+
+    Parameters
+    ----------
+    model : keras.Model
+        Built; compiled with a loss unless ``fitness_func`` is given. Its
+        trainable weights are overwritten with the best found.
+    x, y : array-like
+        Training data, passed to the loss or to ``fitness_func``.
+    max_generations : int, default=100
+    population : int, default=16
+    top_k : int, default=4
+        Number of best individuals kept and used as parents.
+    mutation_rate : float, default=0.2
+        Fraction of a child's weights that get noise.
+    mutation_std : float, default=0.03
+        Standard deviation of that noise.
+    verbose : {0, 1, 2}, default=0
+        0 silent, 1 a line per generation, 2 a tqdm progress bar.
+    fitness_func : callable, optional
+        ``fitness_func(model, x, y) -> float``, higher is better. Default:
+        the negative loss of the compiled model on ``(x, y)``.
+    init_std : float, default=0.3
+        Standard deviation of the noise added to the model's weights to make
+        the first population (row 0 keeps the weights unchanged). 0.3 is what
+        deepevolution documents (its code adds 0.03).
+    seed : int, optional
+        Seed of the search (None: fresh entropy).
+    batch_size : int, default=1024
+        Batch size of ``model.evaluate`` when the default fitness runs
+        through Keras.
+
+    Returns
+    -------
+    Result
+        ``best`` (in :func:`genome_of` layout), ``best_fitness``, ``history``
+        (per-generation fitness statistics), ``plot(path)``.
+
+    Notes
+    -----
+    When ``fitness_func`` is None, the model is a Dense stack accepted by
+    :func:`from_model`, has no regularizers, and its compiled loss is mean
+    squared or absolute error or a binary, categorical or sparse categorical
+    cross-entropy (``sum_over_batch_size``, no label smoothing), the whole
+    population is evaluated by pyneat_lite's forward kernels. Otherwise each
+    individual is written into the model and evaluated through Keras
+    (``model.evaluate``, or ``fitness_func``).
+    """
+    caller = "fit_evolve"
+    vs = _variables(model, caller)
+    if fitness_func is not None and not callable(fitness_func):
+        raise TypeError(
+            "The 'fitness_func' argument of fit_evolve must be callable. "
+            f"Got {type(fitness_func).__name__} instead."
+        )
+    if fitness_func is None and not getattr(model, "compiled", False):
+        raise ValueError(
+            "fit_evolve's default fitness is the negative loss of the compiled "
+            "model: call model.compile(loss=...) first, or pass fitness_func."
+        )
+    start = genome_of(model)
+    if start.size != _n_params(vs) or start.size == 0:
+        raise ValueError("The model of fit_evolve has no trainable weights to evolve.")
+
+    evo = dict(
+        max_generations=max_generations,
+        population=population,
+        top_k=top_k,
+        mutation_rate=mutation_rate,
+        mutation_std=mutation_std,
+        init_std=init_std,
+        verbose=verbose,
+        seed=seed,
+        caller=caller,
+    )
+    spec = _loss_spec(model) if fitness_func is None else None
+    net = None
+    # Frozen layers would be evolved by the network path: keep them in Keras.
+    all_trainable = len(vs) == len(model.weights)
+    if spec is not None and all_trainable and not _has_regularization(model):
+        try:
+            net, _ = from_model(model)
+        except (TypeError, ValueError):
+            net = None
+    if net is not None:
+        assert spec is not None
+        xa = _to_numpy(x)
+        xa = np.ascontiguousarray(xa.reshape(len(xa), -1), dtype=np.float32)
+        if xa.shape[1] != net.n_in:
+            raise ValueError(
+                f"The 'x' argument of fit_evolve must have {net.n_in} features "
+                f"per sample (the model's inputs). Got shape {tuple(np.shape(x))} "
+                "instead."
+            )
+        ya = prepare_targets(_to_numpy(y), spec, net.n_out, caller)
+        result = evolve(
+            start, lambda pop: -population_loss(net, pop, xa, ya, spec), **evo
+        )
+    else:
+        if fitness_func is None:
+
+            def fn(m: Any) -> float:
+                res = m.evaluate(x, y, batch_size=batch_size, verbose=0)
+                return -float(res[0] if isinstance(res, (list, tuple)) else res)
+        else:
+
+            def fn(m: Any) -> float:
+                return float(fitness_func(m, x, y))
+
+        result = evolve(start, lambda pop: population_fitness(model, pop, fn), **evo)
+    set_genome(model, result.best)
+    return result
