@@ -190,3 +190,21 @@ def test_missing_keras_gives_install_hint(monkeypatch):
     monkeypatch.delitem(sys.modules, "pyneat_lite.adapters.keras")
     with pytest.raises(ImportError, match=r"pip install pyneat_lite\[keras\]"):
         importlib.import_module("pyneat_lite.adapters.keras")
+
+
+def test_torch_backend_is_chosen_when_none_is_set():
+    """Without KERAS_BACKEND and without TensorFlow, the adapter picks torch
+    instead of failing on Keras's TensorFlow default."""
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    code = (
+        "from pyneat_lite.adapters import keras as pk; import keras; "
+        "print(keras.backend.backend())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True,
+        timeout=300, check=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] == "torch"

@@ -38,13 +38,37 @@ Examples
 
 from __future__ import annotations
 
+import importlib.util
+import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ._common import missing_framework
+from .._validation import check_genome, check_population
+from ..activations import LEAKY_RELU_SLOPE
+from ..network import Network
+from ._common import (
+    LossSpec,
+    evolve,
+    missing_framework,
+    population_loss,
+    prepare_targets,
+)
 
+
+def _default_backend() -> None:
+    # Keras 3 defaults to TensorFlow; the [keras] extra installs torch instead,
+    # so pick the torch backend when the user chose none and TensorFlow is absent.
+    if "KERAS_BACKEND" in os.environ:
+        return
+    if importlib.util.find_spec("tensorflow") is None and (
+        importlib.util.find_spec("torch") is not None
+    ):
+        os.environ["KERAS_BACKEND"] = "torch"
+
+
+_default_backend()
 try:
     import keras
 except ImportError as exc:  # pragma: no cover - exercised with keras hidden
@@ -55,10 +79,6 @@ if not keras.__version__.startswith("3"):  # pragma: no cover - Keras 2 installe
         f"{keras.__version__}. Install it with: pip install pyneat_lite[keras]"
     )
 
-from .._validation import check_genome, check_population
-from ..activations import LEAKY_RELU_SLOPE
-from ..network import Network
-from ._common import LossSpec, evolve, population_loss, prepare_targets
 
 if TYPE_CHECKING:
     from ..algorithms import Result
