@@ -309,6 +309,8 @@ class ProcessPool(_Evaluator):
     def _pool(self) -> ProcessPoolExecutor:
         if self._closed:
             raise RuntimeError("ProcessPool.evaluate called after close().")
+        if self._executor is not None and getattr(self._executor, "_broken", False):
+            self._kill()  # a worker died earlier: start afresh
         if self._executor is None:
             ctx = mp.get_context(self.start_method)
             self._executor = ProcessPoolExecutor(self.n_workers, mp_context=ctx)
@@ -364,11 +366,21 @@ class ProcessPool(_Evaluator):
         size = self.chunk_size or math.ceil(
             n / (self.n_workers if self.batched else 4 * self.n_workers))
         spans = _chunks(n, size)
-        futures = {
-            executor.submit(_pool_task, pseg.name, pop.shape, self._fn_seg.name,
-                            len(payload), self._fn_key, lo, hi, self.batched): (lo, hi)
-            for lo, hi in spans
-        }
+        futures = {}
+        try:
+            for lo, hi in spans:
+                fut = executor.submit(
+                    _pool_task, pseg.name, pop.shape, self._fn_seg.name,
+                    len(payload), self._fn_key, lo, hi, self.batched)
+                futures[fut] = (lo, hi)
+        except BrokenProcessPool as exc:
+            # A worker died while chunks were still being submitted.
+            self._kill()
+            raise RuntimeError(
+                f"{caller}: a worker process died abruptly (crash, os._exit or "
+                "out of memory) while evaluating the population; the pool will be "
+                "restarted at the next call."
+            ) from exc
         done, pending = wait(futures, timeout=self.timeout, return_when=FIRST_EXCEPTION)
         failed = any(f.exception() is not None for f in done)
         if failed and pending:
