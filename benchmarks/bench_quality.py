@@ -21,6 +21,7 @@ figure is one run (seed 0) on a shared machine: read it as indicative.
 
 Run:  python benchmarks/bench_quality.py [--quick] [--mnist DIR]
       [--only digits|mnist32|mnist128] [--algorithms openes,snes,...]
+      [--budget SECONDS]
 """
 
 from __future__ import annotations
@@ -165,7 +166,7 @@ def run_task(task, args, peak):
         Xte = sc.transform(Xte).astype(np.float32)
         sizes = [64, 32, 10]
         batch = None
-        budget = 10.0 if args.quick else 60.0
+        budget = args.budget or (10.0 if args.quick else 60.0)
         marks = (2.0, budget)
         eval_every = 0.0
         title = "digits 64-32-10, fitness -CE on all 1437 training images"
@@ -179,7 +180,7 @@ def run_task(task, args, peak):
         hidden = 32 if task == "mnist32" else 128
         sizes = [784, hidden, 10]
         batch = 512
-        budget = (15.0 if args.quick else 120.0)
+        budget = args.budget or (15.0 if args.quick else 120.0)
         marks = (min(30.0, budget), budget)
         eval_every = 0.5
         title = (
@@ -229,6 +230,8 @@ def main(argv=None):
     p.add_argument("--mnist", default=os.path.join(os.path.dirname(__file__), "..", "..",
                                                    "shared", "data", "mnist"),
                    help="directory with t10k-images-idx3-ubyte(.gz) and labels")
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds of training per algorithm (overrides the defaults)")
     p.add_argument("--only", choices=["digits", "mnist32", "mnist128"], action="append",
                    help="run only these tasks (repeatable)")
     p.add_argument("--algorithms", default="ga,openes,snes,sepcma,cem,pgpe",
