@@ -18,7 +18,16 @@ Examples
 from __future__ import annotations
 
 import importlib
+import os
 from typing import Any
+
+# The Numba kernels (OpenMP threading layer) and the Cython operators share
+# libgomp, and forward passes alternate OpenMP regions with OpenBLAS GEMMs. With
+# libgomp's default spin-waiting, idle OpenMP workers steal the cores BLAS needs:
+# case B of benchmarks/bench_forward.py took 616 ms instead of 337 ms on 2 cores.
+# Only a default: a value set by the user wins, and it must be set before the
+# OpenMP runtime loads, i.e. before the first kernel runs.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._version import __version__ as __version__
 
