@@ -178,6 +178,13 @@ def _seeds(
 _PARALLEL_MIN_WORK = 1 << 16
 
 
+def _sus(out: np.ndarray, cdf: np.ndarray, seed: SeedLike, generation: int,
+         caller: str) -> None:
+    """Fill ``out`` with SUS picks on ``cdf`` (row 0 of ``selection``)."""
+    seed0 = _seeds(seed, generation, STREAMS["selection"], 1, caller)[0]
+    _k._sus(out, cdf, np.uint64(seed0))
+
+
 def _threads(n_threads: int | None, n_rows: int, n_cols: int = 1) -> int:
     nt = effective_n_threads(n_threads)
     if n_rows * n_cols < _PARALLEL_MIN_WORK:
@@ -217,6 +224,22 @@ def _best_indices(keys: np.ndarray, e: int) -> np.ndarray:
     ties = np.flatnonzero(keys == t)[: e - above.shape[0]]
     sel = np.concatenate([above, ties])
     return sel[np.lexsort((sel, -keys[sel]))]
+
+
+def _check_bounds(
+    low: Any, high: Any, caller: str, *, strict: bool
+) -> tuple[float, float]:
+    """``(low, high)`` as finite floats, ``low < high`` (``strict``) or
+    ``low <= high``."""
+    lo = check_scalar(low, "low", caller=caller)
+    hi = check_scalar(high, "high", caller=caller)
+    if not (lo < hi if strict else lo <= hi):
+        raise ValueError(
+            f"The 'low' parameter of {caller} must "
+            f"{'be below' if strict else 'not exceed'} 'high'. "
+            f"Got low={low!r} and high={high!r} instead."
+        )
+    return lo, hi
 
 
 def _check_pair(
@@ -339,8 +362,7 @@ class Selection(_Operator):
         if n == 0:
             return out
         if code == _SEL_PRE:
-            seed0 = _seeds(seed, generation, STREAMS["selection"], 1, caller)[0]
-            _k._sus(out, f, np.uint64(seed0))
+            _sus(out, f, seed, generation, caller)
             return out
         seeds = _seeds(seed, generation, STREAMS["selection"], n, caller)
         _k._select(out, seeds, code, k, f, cand, _threads(n_threads, n, k))
@@ -835,15 +857,11 @@ class SBXCrossover(Crossover):
                 "SBXCrossover takes both 'low' and 'high' or neither. "
                 f"Got low={low!r} and high={high!r} instead."
             )
-        self.low = None if low is None else check_scalar(low, "low",
-                                                         caller="SBXCrossover")
-        self.high = None if high is None else check_scalar(high, "high",
-                                                           caller="SBXCrossover")
-        if self.low is not None and not self.low < self.high:
-            raise ValueError(
-                "The 'low' parameter of SBXCrossover must be below 'high'. "
-                f"Got low={low!r} and high={high!r} instead."
-            )
+        self.low: float | None = None
+        self.high: float | None = None
+        if low is not None:
+            self.low, self.high = _check_bounds(low, high, "SBXCrossover",
+                                                strict=True)
 
     def _cfg(self) -> dict[str, Any]:
         return {"eta": self.eta, "low": self.low, "high": self.high}
@@ -954,6 +972,15 @@ def _check_shape2(shape: Any, caller: str) -> tuple[int, int]:
             check_int(W, "shape[1]", caller=caller, min_val=1))
 
 
+def _check_image_genes(shape: tuple[int, int], n_params: int, caller: str) -> None:
+    H, W = shape
+    if n_params != H * W:
+        raise ValueError(
+            f"{caller} with shape {shape} needs genomes of {H * W} "
+            f"genes. Got {n_params} instead."
+        )
+
+
 class PatchCrossover(Crossover):
     """2-D crossover for image genomes of shape ``(H, W)`` (row-major).
 
@@ -991,12 +1018,8 @@ class PatchCrossover(Crossover):
         return {"shape": list(self.shape), "mode": self.mode}
 
     def _params(self, n_params, caller):
+        _check_image_genes(self.shape, n_params, caller)
         H, W = self.shape
-        if n_params != H * W:
-            raise ValueError(
-                f"{caller} with shape {self.shape} needs genomes of {H * W} "
-                f"genes. Got {n_params} instead."
-            )
         return _CX_PATCH, _prm(H, W, _PATCH_MODES[self.mode]), _EMPTY_I64
 
 
@@ -1202,13 +1225,8 @@ class UniformResetMutation(Mutation):
     def __init__(self, rate: float = 0.1, low: float = -1.0,
                  high: float = 1.0) -> None:
         self.rate = _check_rate(rate, "UniformResetMutation")
-        self.low = check_scalar(low, "low", caller="UniformResetMutation")
-        self.high = check_scalar(high, "high", caller="UniformResetMutation")
-        if not self.low <= self.high:
-            raise ValueError(
-                "The 'low' parameter of UniformResetMutation must not exceed "
-                f"'high'. Got low={low!r} and high={high!r} instead."
-            )
+        self.low, self.high = _check_bounds(low, high, "UniformResetMutation",
+                                            strict=False)
 
     def _cfg(self) -> dict[str, Any]:
         return {"rate": self.rate, "low": self.low, "high": self.high}
@@ -1269,13 +1287,8 @@ class PolynomialMutation(Mutation):
         self.rate = _check_rate(rate, "PolynomialMutation")
         self.eta = check_scalar(eta, "eta", caller="PolynomialMutation",
                                 min_val=0.0)
-        self.low = check_scalar(low, "low", caller="PolynomialMutation")
-        self.high = check_scalar(high, "high", caller="PolynomialMutation")
-        if not self.low < self.high:
-            raise ValueError(
-                "The 'low' parameter of PolynomialMutation must be below "
-                f"'high'. Got low={low!r} and high={high!r} instead."
-            )
+        self.low, self.high = _check_bounds(low, high, "PolynomialMutation",
+                                            strict=True)
 
     def _cfg(self) -> dict[str, Any]:
         return {"rate": self.rate, "eta": self.eta, "low": self.low,
@@ -1325,12 +1338,8 @@ class BlockMutation(Mutation):
                 "sigma": self.sigma}
 
     def _params(self, n_params, caller):
+        _check_image_genes(self.shape, n_params, caller)
         H, W = self.shape
-        if n_params != H * W:
-            raise ValueError(
-                f"{caller} with shape {self.shape} needs genomes of {H * W} "
-                f"genes. Got {n_params} instead."
-            )
         return (_MUT_BLOCK,
                 _prm(H, W, self.size, _BLOCK_MODES[self.mode], self.sigma), None)
 
@@ -1345,13 +1354,7 @@ class Clip(Mutation):
     random = False
 
     def __init__(self, low: float = -1.0, high: float = 1.0) -> None:
-        self.low = check_scalar(low, "low", caller="Clip")
-        self.high = check_scalar(high, "high", caller="Clip")
-        if not self.low <= self.high:
-            raise ValueError(
-                "The 'low' parameter of Clip must not exceed 'high'. "
-                f"Got low={low!r} and high={high!r} instead."
-            )
+        self.low, self.high = _check_bounds(low, high, "Clip", strict=False)
 
     def _cfg(self) -> dict[str, Any]:
         return {"low": self.low, "high": self.high}
@@ -1699,8 +1702,7 @@ def next_generation(
     n_children = n_out - elitism
     if sel_code == _SEL_PRE and n_children:
         picks = np.empty(2 * n_children, np.int64)
-        seed0 = _seeds(seed, generation, STREAMS["selection"], 1, caller)[0]
-        _k._sus(picks, sel_f, np.uint64(seed0))
+        _sus(picks, sel_f, seed, generation, caller)
         pairs[elitism:] = picks.reshape(n_children, 2)
     seeds = _seeds(seed, generation, STREAMS["generation"], n_out, caller)
     _k._next_generation(

@@ -6,25 +6,39 @@
   compute, evaluated for a whole population through pyneat_lite's forward
   kernels, so that ``fit_evolve`` on a plain Dense/Linear stack never calls the
   framework during the search.
+- :func:`score_population`: the body of both ``population_fitness``
+  functions (write each genome into the model, score it, restore).
+- :func:`check_fitness_func` and :func:`network_data`: the checks and data
+  preparation of both ``fit_evolve`` functions.
 - :func:`evolve`: the search behind both ``fit_evolve`` functions (a
   :class:`pyneat_lite.GA` configured like ``deepevolution.fit_evolve``).
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_int, check_scalar, resolve_seed
+from .._validation import check_int, check_population, check_scalar, resolve_seed
 from ..network import Network
 
 if TYPE_CHECKING:
     from ..algorithms import Result
 
-__all__ = ["missing_framework", "LossSpec", "population_loss", "evolve"]
+__all__ = [
+    "missing_framework",
+    "LossSpec",
+    "population_loss",
+    "score_population",
+    "check_fitness_func",
+    "network_data",
+    "evolve",
+]
 
 
 def missing_framework(adapter: str, package: str, extra: str) -> ImportError:
@@ -161,6 +175,76 @@ def population_loss(
         out = net.forward(population, x[start : start + chunk])
         total += _chunk_loss_sum(out, y[start : start + chunk], spec)
     return total / B
+
+
+def score_population(
+    model: Any,
+    population: Any,
+    fn: Callable[[Any], float],
+    *,
+    n_params: int,
+    read: Callable[[Any], np.ndarray],
+    write: Callable[[Any, np.ndarray], Any],
+    context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
+) -> np.ndarray:
+    """The body of ``population_fitness`` (both frameworks): (P,) float64.
+
+    Checks ``fn`` and ``population`` (``n_params`` genes per row), then for
+    each row writes the genome into ``model`` with ``write(model, genome)``
+    and calls ``fn(model)`` inside ``context()`` (e.g. ``torch.no_grad``);
+    the genome ``read(model)`` returned beforehand is written back at the end,
+    also when ``fn`` raises.
+    """
+    if not callable(fn):
+        raise TypeError(
+            "The 'fn' argument of population_fitness must be callable. "
+            f"Got {type(fn).__name__} instead."
+        )
+    pop = check_population(population, caller="population_fitness", n_params=n_params)
+    original = read(model)
+    out = np.empty(pop.shape[0], dtype=np.float64)
+    try:
+        with context():
+            for i in range(pop.shape[0]):
+                write(model, pop[i])
+                out[i] = float(fn(model))
+    finally:
+        write(model, original)
+    return out
+
+
+def check_fitness_func(fitness_func: Any, caller: str) -> None:
+    """Raise TypeError unless ``fitness_func`` is None or callable."""
+    if fitness_func is not None and not callable(fitness_func):
+        raise TypeError(
+            f"The 'fitness_func' argument of {caller} must be callable. "
+            f"Got {type(fitness_func).__name__} instead."
+        )
+
+
+def network_data(
+    net: Network,
+    x: Any,
+    y: Any,
+    spec: LossSpec,
+    caller: str,
+    to_numpy: Callable[[Any], np.ndarray],
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(x, y)`` as :func:`population_loss` wants them for ``net``.
+
+    ``to_numpy`` turns the framework's tensors (or array-likes) into arrays;
+    ``x`` becomes C-contiguous float32 ``(B, net.n_in)`` (each sample
+    flattened) and ``y`` goes through :func:`prepare_targets`.
+    """
+    xa = to_numpy(x)
+    xa = np.ascontiguousarray(xa.reshape(len(xa), -1), dtype=np.float32)
+    if xa.shape[1] != net.n_in:
+        raise ValueError(
+            f"The 'x' argument of {caller} must have {net.n_in} features "
+            f"per sample (the model's inputs). Got shape {tuple(np.shape(x))} "
+            "instead."
+        )
+    return xa, prepare_targets(to_numpy(y), spec, net.n_out, caller)
 
 
 def evolve(

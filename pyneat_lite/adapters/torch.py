@@ -51,9 +51,16 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised with torch hidden
     raise missing_framework("torch", "PyTorch", "torch") from exc
 
-from .._validation import check_genome, check_population
+from .._validation import check_genome
 from ..network import Network
-from ._common import LossSpec, evolve, population_loss, prepare_targets
+from ._common import (
+    LossSpec,
+    check_fitness_func,
+    evolve,
+    network_data,
+    population_loss,
+    score_population,
+)
 
 if TYPE_CHECKING:
     from ..algorithms import Result
@@ -415,24 +422,15 @@ def population_fitness(
     ndarray of shape (P,), float64
     """
     module = _check_module(module, "population_fitness")
-    if not callable(fn):
-        raise TypeError(
-            "The 'fn' argument of population_fitness must be callable. "
-            f"Got {type(fn).__name__} instead."
-        )
-    pop = check_population(
-        population, caller="population_fitness", n_params=_n_params(module)
+    return score_population(
+        module,
+        population,
+        fn,
+        n_params=_n_params(module),
+        read=genome_of,
+        write=set_genome,
+        context=torch.no_grad,
     )
-    original = genome_of(module)
-    out = np.empty(pop.shape[0], dtype=np.float64)
-    try:
-        with torch.no_grad():
-            for i in range(pop.shape[0]):
-                set_genome(module, pop[i])
-                out[i] = float(fn(module))
-    finally:
-        set_genome(module, original)
-    return out
 
 
 def _loss_spec(loss_fn: Any) -> LossSpec | None:
@@ -459,6 +457,12 @@ def _loss_spec(loss_fn: Any) -> LossSpec | None:
             return None
         return LossSpec("binary", from_logits=True)
     return None
+
+
+def _to_numpy(a: Any) -> np.ndarray:
+    if isinstance(a, torch.Tensor):
+        return a.detach().cpu().numpy()
+    return np.asarray(a)
 
 
 def _to_tensor(a: Any, like_float: torch.dtype) -> torch.Tensor:
@@ -547,17 +551,24 @@ def fit_evolve(
             "fit_evolve needs a loss: pass loss_fn (e.g. torch.nn.MSELoss()) or "
             "fitness_func(module, x, y)."
         )
-    if fitness_func is not None and not callable(fitness_func):
-        raise TypeError(
-            "The 'fitness_func' argument of fit_evolve must be callable. "
-            f"Got {type(fitness_func).__name__} instead."
-        )
+    check_fitness_func(fitness_func, caller)
     if loss_fn is not None and not callable(loss_fn):
         raise TypeError(
             "The 'loss_fn' argument of fit_evolve must be callable. "
             f"Got {type(loss_fn).__name__} instead."
         )
 
+    evo: dict[str, Any] = dict(
+        max_generations=max_generations,
+        population=population,
+        top_k=top_k,
+        mutation_rate=mutation_rate,
+        mutation_std=mutation_std,
+        init_std=init_std,
+        verbose=verbose,
+        seed=seed,
+        caller=caller,
+    )
     fast = None
     if fitness_func is None:
         spec = _loss_spec(loss_fn)
@@ -571,16 +582,7 @@ def fit_evolve(
 
     if fast is not None:
         net, _, spec = fast
-        xa = x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
-        xa = np.ascontiguousarray(xa.reshape(len(xa), -1), dtype=np.float32)
-        if xa.shape[1] != net.n_in:
-            raise ValueError(
-                f"The 'x' argument of fit_evolve must have {net.n_in} features "
-                f"per sample (the model's inputs). Got shape {tuple(np.shape(x))} "
-                "instead."
-            )
-        ya = y.detach().cpu().numpy() if isinstance(y, torch.Tensor) else np.asarray(y)
-        ya = prepare_targets(ya, spec, net.n_out, caller)
+        xa, ya = network_data(net, x, y, spec, caller, _to_numpy)
         # The search runs in the module's own layout (so that result.best and
         # the hall of fame match genome_of); one gather per generation gives
         # the network layout the kernels read.
@@ -589,19 +591,7 @@ def fit_evolve(
         def evaluate(pop: np.ndarray) -> np.ndarray:
             return -population_loss(net, pop[:, perm], xa, ya, spec)
 
-        result = evolve(
-            genome_of(module),
-            evaluate,
-            max_generations=max_generations,
-            population=population,
-            top_k=top_k,
-            mutation_rate=mutation_rate,
-            mutation_std=mutation_std,
-            init_std=init_std,
-            verbose=verbose,
-            seed=seed,
-            caller=caller,
-        )
+        result = evolve(genome_of(module), evaluate, **evo)
         set_genome(module, result.best)
         return result
 
@@ -621,19 +611,7 @@ def fit_evolve(
     was_training = module.training
     module.eval()
     try:
-        result = evolve(
-            start,
-            lambda pop: population_fitness(module, pop, fn),
-            max_generations=max_generations,
-            population=population,
-            top_k=top_k,
-            mutation_rate=mutation_rate,
-            mutation_std=mutation_std,
-            init_std=init_std,
-            verbose=verbose,
-            seed=seed,
-            caller=caller,
-        )
+        result = evolve(start, lambda pop: population_fitness(module, pop, fn), **evo)
     finally:
         module.train(was_training)
     set_genome(module, result.best)
