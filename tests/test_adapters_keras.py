@@ -208,3 +208,12 @@ def test_torch_backend_is_chosen_when_none_is_set():
         timeout=300, check=True,
     )
     assert out.stdout.strip().splitlines()[-1] == "torch"
+
+
+def test_to_numpy_accepts_plain_sequences_and_tensors():
+    """Regression: a non-tensor, non-ndarray input used to recurse forever."""
+    from pyneat_lite.adapters.keras import _to_numpy
+
+    np.testing.assert_array_equal(_to_numpy([1.0, 2.0]), np.array([1.0, 2.0]))
+    t = keras.ops.convert_to_tensor(np.arange(3, dtype=np.float32))
+    np.testing.assert_array_equal(_to_numpy(t), np.arange(3, dtype=np.float32))

@@ -45,15 +45,17 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_genome, check_population
+from .._validation import check_genome
 from ..activations import LEAKY_RELU_SLOPE
 from ..network import Network
 from ._common import (
     LossSpec,
+    check_fitness_func,
     evolve,
     missing_framework,
+    network_data,
     population_loss,
-    prepare_targets,
+    score_population,
 )
 
 
@@ -127,7 +129,7 @@ def _to_numpy(x: Any) -> np.ndarray:
         return x.detach().cpu().numpy()
     if isinstance(x, np.ndarray):
         return x
-    return _to_numpy(x)
+    return np.asarray(keras.ops.convert_to_numpy(x))
 
 
 def _numpy(v: Any) -> np.ndarray:
@@ -422,23 +424,14 @@ def population_fitness(
     ndarray of shape (P,), float64
     """
     vs = _variables(model, "population_fitness")
-    if not callable(fn):
-        raise TypeError(
-            "The 'fn' argument of population_fitness must be callable. "
-            f"Got {type(fn).__name__} instead."
-        )
-    pop = check_population(
-        population, caller="population_fitness", n_params=_n_params(vs)
+    return score_population(
+        model,
+        population,
+        fn,
+        n_params=_n_params(vs),
+        read=genome_of,
+        write=set_genome,
     )
-    original = genome_of(model)
-    out = np.empty(pop.shape[0], dtype=np.float64)
-    try:
-        for i in range(pop.shape[0]):
-            set_genome(model, pop[i])
-            out[i] = float(fn(model))
-    finally:
-        set_genome(model, original)
-    return out
 
 
 def _loss_spec(model: Any) -> LossSpec | None:
@@ -577,11 +570,7 @@ def fit_evolve(
     """
     caller = "fit_evolve"
     vs = _variables(model, caller)
-    if fitness_func is not None and not callable(fitness_func):
-        raise TypeError(
-            "The 'fitness_func' argument of fit_evolve must be callable. "
-            f"Got {type(fitness_func).__name__} instead."
-        )
+    check_fitness_func(fitness_func, caller)
     if fitness_func is None and not getattr(model, "compiled", False):
         raise ValueError(
             "fit_evolve's default fitness is the negative loss of the compiled "
@@ -591,7 +580,7 @@ def fit_evolve(
     if start.size != _n_params(vs) or start.size == 0:
         raise ValueError("The model of fit_evolve has no trainable weights to evolve.")
 
-    evo = dict(
+    evo: dict[str, Any] = dict(
         max_generations=max_generations,
         population=population,
         top_k=top_k,
@@ -613,15 +602,7 @@ def fit_evolve(
             net = None
     if net is not None:
         assert spec is not None
-        xa = _to_numpy(x)
-        xa = np.ascontiguousarray(xa.reshape(len(xa), -1), dtype=np.float32)
-        if xa.shape[1] != net.n_in:
-            raise ValueError(
-                f"The 'x' argument of fit_evolve must have {net.n_in} features "
-                f"per sample (the model's inputs). Got shape {tuple(np.shape(x))} "
-                "instead."
-            )
-        ya = prepare_targets(_to_numpy(y), spec, net.n_out, caller)
+        xa, ya = network_data(net, x, y, spec, caller, _to_numpy)
         result = evolve(
             start, lambda pop: -population_loss(net, pop, xa, ya, spec), **evo
         )
