@@ -32,6 +32,7 @@ Bad arguments and a missing data path print one line and exit with status 2.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import subprocess
 import sys
@@ -574,6 +575,26 @@ def _make_algorithm(task: Task, name: str, pop: int, seed: int) -> Any:
     )
 
 
+class _TextProgress:
+    """Run callback printing one progress line at most every half second."""
+
+    def __init__(self, interval: float = 0.5) -> None:
+        self.interval = interval
+        self.t0 = time.perf_counter()
+        self.last = -float("inf")
+
+    def __call__(self, algo: Any) -> bool:
+        now = time.perf_counter()
+        if now - self.last >= self.interval:
+            self.last = now
+            print(
+                f"  generation {algo.generation:5d}  best {algo.best_fitness:.6g}  "
+                f"({now - self.t0:.1f} s)",
+                flush=True,
+            )
+        return False
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from .checkpoint import load
 
@@ -605,12 +626,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{algo.pop_size}, {task.n_params} parameters"
         + (f", resumed at generation {algo.generation}" if args.resume else "")
     )
+    # tqdm is optional ([progress] extra): without it, print plain lines.
+    use_bar = not args.quiet and importlib.util.find_spec("tqdm") is not None
+    callbacks = () if args.quiet or use_bar else (_TextProgress(),)
     result = algo.run(
         task.fitness,
         generations=generations,
         target=task.target,
         time_limit=args.time_limit,
-        progress=not args.quiet,
+        progress=use_bar,
+        callbacks=callbacks,
         checkpoint_every=10 if ckpt else None,
         checkpoint_path=ckpt,
     )

@@ -251,3 +251,18 @@ def test_console_script_help_and_error():
         [*cmd, "run", "cartpole", "--pop", "-3"], capture_output=True, text=True
     )
     assert bad.returncode == 2 and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_run_without_tqdm_prints_text_progress(monkeypatch, capsys):
+    """A plain `pip install .` has no tqdm: the run still shows its progress."""
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec",
+        lambda name, *a: None if name == "tqdm" else real(name, *a),
+    )
+    rc = main(["run", "cartpole", "--generations", "2", "--pop", "16"])
+    text = capsys.readouterr().out
+    assert rc == 0
+    assert re.search(r"generation\s+[12]\s+best [\d.]+", text)
