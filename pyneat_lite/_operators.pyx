@@ -214,12 +214,25 @@ def _fill_ziggurat():
 _fill_ziggurat()
 
 
+cdef double _normal_tail(Rng* r, uint64_t negative) noexcept nogil:
+    # the ziggurat's base layer beyond r (Marsaglia 1964), shared by the
+    # 64-bit and 23-bit samplers
+    cdef double xx, yy
+    while True:
+        xx = -ZIG_INV_R * log(rng_uniform(r))
+        yy = -log(rng_uniform(r))
+        if yy + yy > xx * xx:
+            if negative:
+                return -(ZIG_R + xx)
+            return ZIG_R + xx
+
+
 cdef double _normal_slow(Rng* r, uint64_t x) noexcept nogil:
     # the 0.7% of draws outside a layer's rectangle; x is the first word.
     # Kept out of line so that the fast path below inlines into hot loops.
     cdef uint64_t rabs
     cdef int idx, sign
-    cdef double v, xx, yy
+    cdef double v
     while True:
         idx = <int>(x & 0xFF)
         x >>= 8
@@ -231,14 +244,7 @@ cdef double _normal_slow(Rng* r, uint64_t x) noexcept nogil:
         if rabs < ZIG_K[idx]:
             return v
         if idx == 0:
-            # tail beyond r (Marsaglia 1964)
-            while True:
-                xx = -ZIG_INV_R * log(rng_uniform(r))
-                yy = -log(rng_uniform(r))
-                if yy + yy > xx * xx:
-                    if (rabs >> 8) & 1:
-                        return -(ZIG_R + xx)
-                    return ZIG_R + xx
+            return _normal_tail(r, (rabs >> 8) & 1)
         else:
             if ((ZIG_F[idx - 1] - ZIG_F[idx]) * rng_uniform(r) + ZIG_F[idx]
                     < exp(-0.5 * v * v)):
@@ -271,7 +277,7 @@ cdef double _normal32_slow(Rng* r, uint32_t x) noexcept nogil:
     # values do not depend on the abscissa bits)
     cdef uint32_t rabs
     cdef int idx
-    cdef double v, xx, yy
+    cdef double v
     while True:
         idx = <int>(x & 0xFF)
         rabs = (x >> 9) & 0x7FFFFFU
@@ -281,13 +287,7 @@ cdef double _normal32_slow(Rng* r, uint32_t x) noexcept nogil:
         if rabs < Z23_K[idx]:
             return v
         if idx == 0:
-            while True:
-                xx = -ZIG_INV_R * log(rng_uniform(r))
-                yy = -log(rng_uniform(r))
-                if yy + yy > xx * xx:
-                    if (rabs >> 8) & 1:
-                        return -(ZIG_R + xx)
-                    return ZIG_R + xx
+            return _normal_tail(r, (rabs >> 8) & 1)
         else:
             if ((ZIG_F[idx - 1] - ZIG_F[idx]) * rng_uniform(r) + ZIG_F[idx]
                     < exp(-0.5 * v * v)):
