@@ -7,14 +7,10 @@ the argument, the caller, the expectation, then "Got ... instead.".
 
 from __future__ import annotations
 
-import contextlib
 import numbers
-import os
 from typing import Any
 
 import numpy as np
-
-from ._typing import SeedLike
 
 __all__ = [
     "check_array",
@@ -24,27 +20,7 @@ __all__ = [
     "check_scalar",
     "check_int",
     "check_out",
-    "effective_n_threads",
-    "resolve_seed",
-    "row_seeds",
-    "STREAMS",
 ]
-
-# One stream id per consumer of randomness: a draw is keyed by
-# (seed, generation, stream, row), never by thread, so results do not depend
-# on the number of threads.
-STREAMS = {
-    "init": 1,
-    "selection": 2,
-    "crossover": 3,
-    "mutation": 4,
-    "generation": 5,  # the fused GA generation kernel
-    "es_noise": 6,
-    "batch": 7,  # minibatch sampling of supervised tasks
-    "env": 8,  # environment resets
-    "shuffle": 9,
-}
-
 
 def _where(caller: str | None) -> str:
     return f" of {caller}" if caller else ""
@@ -284,56 +260,3 @@ def check_out(
                 "its input. Got an aliasing buffer instead."
             )
     return out
-
-
-def effective_n_threads(n_threads: int | None = None) -> int:
-    """Number of threads for a parallel kernel (scikit-learn's convention).
-
-    ``None`` means all usable cores (honouring ``OMP_NUM_THREADS``); a negative
-    value counts back from that (``-1`` = all, ``-2`` = all but one); ``0`` is
-    an error.
-    """
-    if n_threads is not None:
-        n_threads = check_int(n_threads, "n_threads")
-        if n_threads == 0:
-            raise ValueError(
-                "The 'n_threads' parameter must be a nonzero integer. Got 0 instead."
-            )
-    try:
-        n_cpu = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        n_cpu = os.cpu_count() or 1
-    env = os.environ.get("OMP_NUM_THREADS")
-    if env:
-        with contextlib.suppress(ValueError):
-            n_cpu = max(1, min(n_cpu, int(env.split(",")[0])))
-    if n_threads is None:
-        return n_cpu
-    if n_threads < 0:
-        return max(1, n_cpu + 1 + n_threads)
-    return n_threads
-
-
-def resolve_seed(seed: SeedLike, *, caller: str | None = None) -> int:
-    """Turn ``seed`` into a non-negative int that can be stored in checkpoints.
-
-    ``None`` draws fresh entropy from the OS once; a ``SeedSequence`` gives its
-    entropy (its spawn key is ignored; pass an int for full control).
-    """
-    if seed is None:
-        return int(np.random.SeedSequence().entropy)
-    if isinstance(seed, np.random.SeedSequence):
-        return int(seed.entropy)
-    v = check_int(seed, "seed", caller=caller, min_val=0)
-    return v
-
-
-def row_seeds(seed: int, generation: int, stream: int, n_rows: int) -> np.ndarray:
-    """One independent 64-bit seed per row for (seed, generation, stream).
-
-    Stateless: ``SeedSequence(seed, spawn_key=(generation, stream))``, so a
-    given row always gets the same stream, whatever the number of threads and
-    whatever was drawn before.
-    """
-    ss = np.random.SeedSequence(entropy=seed, spawn_key=(int(generation), int(stream)))
-    return ss.generate_state(int(n_rows), np.uint64)

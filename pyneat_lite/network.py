@@ -31,16 +31,15 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from ._rng import STREAMS, resolve_seed
 from ._typing import SeedLike
 from ._validation import (
-    STREAMS,
     check_array,
     check_genome,
     check_int,
     check_out,
     check_population,
     check_scalar,
-    resolve_seed,
 )
 from .activations import activation_id
 

@@ -71,18 +71,21 @@ import numpy as np
 
 from . import _operators as _k
 from ._operators import openmp_enabled
-from ._typing import Float32Array, Float64Array, IntArray, SeedLike
-from ._validation import (
+from ._rng import (
     STREAMS,
+    checked_row_seeds,
+    standard_normal,
+    uniform,
+)
+from ._threads import effective_n_threads, kernel_threads
+from ._typing import Float32Array, IntArray, SeedLike
+from ._validation import (
     check_array,
     check_fitness,
     check_int,
     check_out,
     check_population,
     check_scalar,
-    effective_n_threads,
-    resolve_seed,
-    row_seeds,
 )
 
 __all__ = [
@@ -167,15 +170,7 @@ _EMPTY_F32 = np.empty(0, np.float32)
 def _seeds(
     seed: SeedLike, generation: int, stream: int, n: int, caller: str
 ) -> np.ndarray:
-    s = resolve_seed(seed, caller=caller)
-    g = check_int(generation, "generation", caller=caller, min_val=0)
-    return row_seeds(s, g, stream, n)
-
-
-# Below this many values (genes, draws) one thread is faster than waking the
-# OpenMP pool -- much faster when other processes share the cores.  The
-# number of threads never changes results.
-_PARALLEL_MIN_WORK = 1 << 16
+    return checked_row_seeds(n, None, seed, generation, stream, caller)
 
 
 def _sus(out: np.ndarray, cdf: np.ndarray, seed: SeedLike, generation: int,
@@ -186,10 +181,9 @@ def _sus(out: np.ndarray, cdf: np.ndarray, seed: SeedLike, generation: int,
 
 
 def _threads(n_threads: int | None, n_rows: int, n_cols: int = 1) -> int:
-    nt = effective_n_threads(n_threads)
-    if n_rows * n_cols < _PARALLEL_MIN_WORK:
-        return 1
-    return max(1, min(nt, n_rows))
+    if n_threads is not None:
+        effective_n_threads(n_threads)  # validates
+    return kernel_threads(n_threads, n_rows * n_cols, n_rows)
 
 
 def _inv_lambda(rate: float) -> float:
@@ -1712,118 +1706,3 @@ def next_generation(
         codes, prm, aux, mutation_prob, nt,
     )
     return pairs
-
-
-def _rows_seeds(n_rows: int, rows: Any, seed: SeedLike, generation: int,
-                stream: int, caller: str) -> np.ndarray:
-    stream = check_int(stream, "stream", caller=caller, min_val=0)
-    if rows is None:
-        return _seeds(seed, generation, stream, n_rows, caller)
-    r = np.asarray(rows)
-    if r.ndim != 1 or r.dtype.kind not in "iu":
-        raise TypeError(
-            f"The 'rows' argument of {caller} must be a 1-D integer array. "
-            f"Got {r.dtype} array of shape {r.shape} instead."
-        )
-    if r.shape[0] != n_rows:
-        raise ValueError(
-            f"The 'rows' argument of {caller} must have n_rows={n_rows} "
-            f"entries. Got {r.shape[0]} instead."
-        )
-    if n_rows == 0:
-        return np.empty(0, np.uint64)
-    if r.min() < 0:
-        raise ValueError(
-            f"The 'rows' argument of {caller} must be non-negative. "
-            f"Got {int(r.min())} instead."
-        )
-    # row_seeds is prefix-stable: row j's seed does not depend on the count
-    return _seeds(seed, generation, stream, int(r.max()) + 1, caller)[r]
-
-
-def standard_normal(
-    n_rows: int,
-    n_cols: int,
-    *,
-    seed: SeedLike,
-    generation: int,
-    stream: int = STREAMS["es_noise"],
-    rows: Any = None,
-    out: Float32Array | None = None,
-    n_threads: int | None = None,
-) -> Float32Array:
-    """Standard normal float32 draws, one independent stream per row.
-
-    Row ``r`` is drawn from the stream keyed by ``(seed, generation, stream,
-    rows[r])`` (``r`` itself when ``rows`` is None), so any subset of rows
-    can be regenerated alone -- e.g. by a worker that evaluates
-    ``mean + sigma * eps[rows]`` -- and the result does not depend on the
-    number of threads.  256-layer ziggurat (Marsaglia & Tsang 2000, exact
-    by rejection) on the two 32-bit halves of each xoshiro256** word -- 23
-    bits of abscissa per draw, the layout of NumPy's float32 normals; parallel
-    over rows.
-
-    Parameters
-    ----------
-    n_rows, n_cols : int
-        Output shape.
-    seed, generation : int
-        Randomness key.
-    stream : int, default STREAMS["es_noise"]
-        Stream id (see ``_validation.STREAMS``).
-    rows : array-like of int, shape (n_rows,), optional
-        Global row ids of the rows to draw.
-    out : float32 array of shape (n_rows, n_cols), optional
-        C-contiguous output buffer.
-    n_threads : int, optional
-        OpenMP threads (``None``: all cores).
-
-    Returns
-    -------
-    float32 array of shape (n_rows, n_cols)
-
-    Examples
-    --------
-    >>> from pyneat_lite.operators import standard_normal
-    >>> eps = standard_normal(4, 3, seed=0, generation=0)
-    >>> part = standard_normal(2, 3, seed=0, generation=0, rows=[1, 3])
-    >>> bool((part == eps[[1, 3]]).all())
-    True
-    """
-    caller = "standard_normal"
-    n_rows = check_int(n_rows, "n_rows", caller=caller, min_val=0)
-    n_cols = check_int(n_cols, "n_cols", caller=caller, min_val=0)
-    out = _out_like(out, (n_rows, n_cols), caller, ())
-    seeds = _rows_seeds(n_rows, rows, seed, generation, stream, caller)
-    if n_rows and n_cols:
-        _k._standard_normal(out, seeds, _threads(n_threads, n_rows, n_cols))
-    return out
-
-
-def uniform(
-    n_rows: int,
-    n_cols: int,
-    *,
-    seed: SeedLike,
-    generation: int,
-    stream: int = STREAMS["es_noise"],
-    rows: Any = None,
-    n_threads: int | None = None,
-) -> Float64Array:
-    """Uniform float64 draws in the open interval (0, 1), one stream per row.
-
-    Same keying as :func:`standard_normal`; value ``((x >> 11) + 0.5) / 2**53``
-    of each 64-bit word ``x``.
-
-    Returns
-    -------
-    float64 array of shape (n_rows, n_cols)
-    """
-    caller = "uniform"
-    n_rows = check_int(n_rows, "n_rows", caller=caller, min_val=0)
-    n_cols = check_int(n_cols, "n_cols", caller=caller, min_val=0)
-    out = np.empty((n_rows, n_cols), np.float64)
-    seeds = _rows_seeds(n_rows, rows, seed, generation, stream, caller)
-    if n_rows and n_cols:
-        _k._uniform(out, seeds, _threads(n_threads, n_rows, n_cols))
-    return out

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import pyneat_lite as pn
-from pyneat_lite._validation import STREAMS, row_seeds
+from pyneat_lite._rng import STREAMS, row_seeds
 
 
 def _reference(net, pop, env_id, episodes, seed, generation, continuous,

@@ -12,7 +12,7 @@ from scipy import stats
 
 import pyneat_lite as pn
 from pyneat_lite import operators as ops
-from pyneat_lite._validation import STREAMS
+from pyneat_lite._rng import STREAMS
 
 RNG = np.random.default_rng(20261122)
 

@@ -17,7 +17,7 @@ from scipy import stats
 
 from pyneat_lite import _operators as kernels
 from pyneat_lite import operators as ops
-from pyneat_lite._validation import STREAMS, row_seeds
+from pyneat_lite._rng import STREAMS, row_seeds
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2**63 + 5, 2**64 - 1])

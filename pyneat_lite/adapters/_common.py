@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_int, check_population, check_scalar, resolve_seed
+from .._rng import resolve_seed
+from .._validation import check_int, check_population, check_scalar
 from ..network import Network
 
 if TYPE_CHECKING:

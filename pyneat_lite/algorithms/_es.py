@@ -2,7 +2,7 @@
 
 Every strategy here keeps a Gaussian search distribution with centre
 ``mean`` (float64, shape (n_params,)) and per-coordinate scale, samples
-standard normals ``z`` with :func:`pyneat_lite.operators.standard_normal`
+standard normals ``z`` with :func:`pyneat_lite._rng.standard_normal`
 (a counter-based stream per (seed, generation, row), so a run is
 reproducible whatever the number of threads), and writes the population
 ``mean + scale * z`` (and, with antithetic sampling, ``mean - scale * z``)
@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from .._rng import STREAMS, fill_standard_normal
 from .._typing import Float32Array, Float64Array
-from .._validation import STREAMS, check_genome, check_scalar
+from .._validation import check_genome, check_scalar
 from . import _kernels
 from .base import Algorithm
 
@@ -67,16 +68,12 @@ class EvolutionStrategy(Algorithm):
         return self._pop
 
     def _ask(self) -> Float32Array:
-        from ..operators import standard_normal
-
-        standard_normal(
-            self._z.shape[0],
-            self.n_params,
-            seed=self.seed,
-            generation=self._generation,
-            stream=STREAMS["es_noise"],
-            out=self._z,
-            n_threads=self._kernel_threads(),
+        fill_standard_normal(
+            self._z,
+            self.seed,
+            self._generation,
+            STREAMS["es_noise"],
+            self._kernel_threads(),
         )
         _kernels.sample_population(
             self._mean, self._scale(), self._z, self._pop, self._antithetic

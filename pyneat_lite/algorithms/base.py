@@ -32,14 +32,10 @@ from typing import Any
 
 import numpy as np
 
+from .._rng import resolve_seed
+from .._threads import effective_n_threads
 from .._typing import Float32Array, Float64Array
-from .._validation import (
-    check_fitness,
-    check_int,
-    check_scalar,
-    effective_n_threads,
-    resolve_seed,
-)
+from .._validation import check_fitness, check_int, check_scalar
 from . import _kernels
 from .result import HallOfFame, Result
 

@@ -16,8 +16,9 @@ from typing import Any
 import numpy as np
 
 from .. import operators as ops
+from .._rng import STREAMS, fill_standard_normal
 from .._typing import Float32Array, Float64Array
-from .._validation import STREAMS, check_array, check_int, check_scalar
+from .._validation import check_array, check_int, check_scalar
 from .base import Algorithm
 
 __all__ = ["GA", "REPLACEMENTS"]
@@ -272,14 +273,8 @@ class GA(Algorithm):
         c = type(self).__name__
         P, N = self.pop_size, self.n_params
         if initial is None:
-            ops.standard_normal(
-                P,
-                N,
-                seed=self.seed,
-                generation=0,
-                stream=STREAMS["init"],
-                out=self._offspring,
-                n_threads=self.n_threads,
+            fill_standard_normal(
+                self._offspring, self.seed, 0, STREAMS["init"], self.n_threads
             )
             self._offspring *= np.float32(self.init_sigma)
             return
@@ -291,14 +286,8 @@ class GA(Algorithm):
                     f"{N} values or a ({P}, {N}) population. Got shape {arr.shape} "
                     "instead."
                 )
-            ops.standard_normal(
-                P,
-                N,
-                seed=self.seed,
-                generation=0,
-                stream=STREAMS["init"],
-                out=self._offspring,
-                n_threads=self.n_threads,
+            fill_standard_normal(
+                self._offspring, self.seed, 0, STREAMS["init"], self.n_threads
             )
             self._offspring *= np.float32(self.init_sigma)
             self._offspring += arr

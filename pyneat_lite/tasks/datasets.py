@@ -14,8 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .._rng import resolve_seed
 from .._typing import SeedLike
-from .._validation import check_array, check_int, check_scalar, resolve_seed
+from .._validation import check_array, check_int, check_scalar
 
 __all__ = ["load_mnist", "load_digits", "read_idx", "train_test_split"]
 

@@ -37,15 +37,9 @@ import numba
 import numpy as np
 
 from .._forward import _elementwise, _exp32, _tanh32
+from .._rng import STREAMS, resolve_seed, row_seeds
 from .._typing import SeedLike
-from .._validation import (
-    STREAMS,
-    check_int,
-    check_population,
-    check_scalar,
-    resolve_seed,
-    row_seeds,
-)
+from .._validation import check_int, check_population, check_scalar
 
 __all__ = ["CartPole", "Pendulum", "Rollout", "rollout"]
 

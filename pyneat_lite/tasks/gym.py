@@ -25,14 +25,8 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import (
-    STREAMS,
-    check_int,
-    check_population,
-    check_scalar,
-    resolve_seed,
-    row_seeds,
-)
+from .._rng import STREAMS, resolve_seed, row_seeds
+from .._validation import check_int, check_population, check_scalar
 
 __all__ = ["ObsNormalizer", "Evaluate", "evaluate"]
 

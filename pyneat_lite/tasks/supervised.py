@@ -19,14 +19,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from .._validation import (
-    STREAMS,
-    check_array,
-    check_genome,
-    check_int,
-    check_population,
-    resolve_seed,
-)
+from .._rng import STREAMS, resolve_seed
+from .._validation import check_array, check_genome, check_int, check_population
 
 __all__ = ["Classification", "Regression", "Report", "report"]
 

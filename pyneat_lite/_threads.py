@@ -1,0 +1,80 @@
+"""How many threads a kernel uses: decided here, and only here.
+
+Results never depend on the number of threads (every kernel is parallel over
+rows whose arithmetic does not depend on the thread that runs them, and
+every random draw is keyed by row); this module only decides speed.
+
+- :func:`effective_n_threads` resolves a user's ``n_threads`` (scikit-learn's
+  convention: None = all usable cores, honouring ``OMP_NUM_THREADS``;
+  negative counts back; 0 is an error).
+- :func:`kernel_threads` is what a kernel call gets: one thread below
+  :data:`PARALLEL_MIN_WORK` values of work (waking a pool costs more than
+  such a kernel, much more when other processes share the cores), else the
+  user's count, capped by the number of parallel rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from ._validation import check_int
+
+__all__ = ["PARALLEL_MIN_WORK", "effective_n_threads", "kernel_threads"]
+
+#: Below this many values of work (genes touched, multiply-adds) a kernel runs
+#: on one thread.
+PARALLEL_MIN_WORK = 1 << 16
+
+
+def _usable_cpus() -> int:
+    try:
+        n_cpu = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        n_cpu = os.cpu_count() or 1
+    env = os.environ.get("OMP_NUM_THREADS")
+    if env:
+        with contextlib.suppress(ValueError):
+            n_cpu = max(1, min(n_cpu, int(env.split(",")[0])))
+    return n_cpu
+
+
+_N_CPU = _usable_cpus()
+
+
+def effective_n_threads(n_threads: int | None = None) -> int:
+    """Number of threads for a parallel kernel (scikit-learn's convention).
+
+    ``None`` means all usable cores (the CPU affinity of the process, capped
+    by ``OMP_NUM_THREADS``, read once at import); a negative value counts back
+    from that (``-1`` = all, ``-2`` = all but one); ``0`` is an error.
+    """
+    if n_threads is None:
+        return _N_CPU
+    n_threads = check_int(n_threads, "n_threads")
+    if n_threads == 0:
+        raise ValueError(
+            "The 'n_threads' parameter must be a nonzero integer. Got 0 instead."
+        )
+    if n_threads < 0:
+        return max(1, _N_CPU + 1 + n_threads)
+    return n_threads
+
+
+def kernel_threads(n_threads: int | None, work: int, n_rows: int | None = None) -> int:
+    """Threads for one kernel call of ``work`` values over ``n_rows`` rows.
+
+    ``n_threads`` must already be valid (None or a nonzero int): this runs
+    on every kernel call and does not validate.
+    """
+    if work < PARALLEL_MIN_WORK:
+        return 1
+    if n_threads is None:
+        nt = _N_CPU
+    elif n_threads < 0:
+        nt = max(1, _N_CPU + 1 + n_threads)
+    else:
+        nt = n_threads
+    if n_rows is not None:
+        nt = min(nt, n_rows)
+    return max(1, nt)
