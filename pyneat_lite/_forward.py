@@ -57,12 +57,13 @@ cleanly on huge inputs, and never produce inf/NaN from finite inputs.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from llvmlite import ir
-from numba import njit, prange, types
-from numba.extending import intrinsic
+from numba import njit, prange
+
+from ._kernels._config import LINEAR, OPTS, RELU, SOFTMAX, TANH
+from ._kernels.math32 import activate, apply_activation, elementwise, exp32, tanh32
+
+_OPTS = OPTS
 
 __all__ = [
     "apply_activation",
@@ -75,193 +76,6 @@ __all__ = [
 
 _F = np.float32
 _U = np.uint64
-
-# Kernel options, in one place.  error_model="numpy": a float division by zero
-# gives inf/nan instead of raising, which removes a branch from every division
-# and lets LLVM vectorise the activation loops.  fastmath "contract" only:
-# fused multiply-adds, but no reassociation, so sums keep their written order
-# and results do not depend on the vector width or the thread count.
-_FASTMATH = {"contract"}
-_OPTS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": _FASTMATH}
-# Helpers are left to LLVM's inliner except the per-genome layer loop;
-# Numba-level inlining (inline="always") of the activation dispatch too made
-# compiles take minutes.
-
-# Activation ids, mirrored from activations.ACTIVATIONS (kernels must see
-# compile-time constants; test_forward checks that the two tables agree).
-_LINEAR = 0
-_RELU = 1
-_LEAKY_RELU = 2
-_ELU = 3
-_TANH = 4
-_SIGMOID = 5
-_SOFTPLUS = 6
-_SIN = 7
-_GAUSSIAN = 8
-_STEP = 9
-_SOFTMAX = 10
-
-_LEAKY_SLOPE = _F(0.01)
-
-
-# --------------------------------------------------------------------------
-# scalar float32 math that LLVM can vectorise
-# --------------------------------------------------------------------------
-@intrinsic
-def _i32_as_f32(typingctx, bits):
-    """Reinterpret the bits of an int32 as a float32 (no conversion)."""
-    sig = types.float32(types.int32)
-
-    def codegen(context, builder, signature, args):
-        return builder.bitcast(args[0], ir.FloatType())
-
-    return sig, codegen
-
-
-@njit(**_OPTS)
-def _exp32(x):
-    """float32 exp, ~2 ulp, vectorisable, never inf or NaN for finite x.
-
-    Cody-Waite reduction x = n*ln2 + r with |r| <= ln2/2, a degree-6
-    polynomial for exp(r), and 2**n built from exponent bits in two halves
-    (so that subnormal results and 2**128 are both reachable).  x is clamped
-    to [-104, 88.72]: below, the result underflows to 0; above, it saturates
-    at ~3.4e38 instead of overflowing.
-    """
-    x = min(max(x, _F(-104.0)), _F(88.72283))
-    n = np.floor(x * _F(1.442695041) + _F(0.5))
-    r = x - n * _F(0.693359375)
-    r = r - n * _F(-2.12194440e-4)
-    p = _F(1.9875691500e-4)
-    p = p * r + _F(1.3981999507e-3)
-    p = p * r + _F(8.3334519073e-3)
-    p = p * r + _F(4.1665795894e-2)
-    p = p * r + _F(1.6666665459e-1)
-    p = p * r + _F(5.0000001201e-1)
-    p = p * r * r + r + _F(1.0)
-    ni = np.int32(n)
-    n1 = ni >> np.int32(1)
-    n2 = ni - n1
-    s1 = _i32_as_f32((n1 + np.int32(127)) << np.int32(23))
-    s2 = _i32_as_f32((n2 + np.int32(127)) << np.int32(23))
-    return (p * s1) * s2
-
-
-@njit(**_OPTS)
-def _tanh32(x):
-    """float32 tanh, a few ulp, vectorisable.
-
-    The 13/6-degree odd/even rational interpolant used by Eigen
-    (``generic_fast_tanh_float``); inputs are clamped to [-9, 9], outside of
-    which tanh is +-1 in float32.
-    """
-    x = min(max(x, _F(-9.0)), _F(9.0))
-    x2 = x * x
-    p = _F(-2.76076847742355e-16)
-    p = p * x2 + _F(2.00018790482477e-13)
-    p = p * x2 + _F(-8.60467152213735e-11)
-    p = p * x2 + _F(5.12229709037114e-08)
-    p = p * x2 + _F(1.48572235717979e-05)
-    p = p * x2 + _F(6.37261928875436e-04)
-    p = p * x2 + _F(4.89352455891786e-03)
-    p = p * x
-    q = _F(1.19825839466702e-06)
-    q = q * x2 + _F(1.18534705686654e-04)
-    q = q * x2 + _F(2.26843463243900e-03)
-    q = q * x2 + _F(4.89352518554385e-03)
-    return p / q
-
-
-@njit(**_OPTS)
-def _sigmoid32(x):
-    # exp of -|x| only, so nothing overflows; keeps relative accuracy for
-    # very negative x (where 1 - sigmoid(-x) would cancel).
-    e = _exp32(-abs(x))
-    s = _F(1.0) / (_F(1.0) + e)
-    return s if x >= _F(0.0) else e * s
-
-
-@njit(**_OPTS)
-def _expm1_32(x):
-    """float32 exp(x) - 1 without cancellation near 0 (x <= 0 here)."""
-    if x > _F(-0.35):
-        # Taylor to x**8/8!: truncation < 1e-9 relative on (-0.35, 0]
-        p = _F(1.0 / 40320.0)
-        p = p * x + _F(1.0 / 5040.0)
-        p = p * x + _F(1.0 / 720.0)
-        p = p * x + _F(1.0 / 120.0)
-        p = p * x + _F(1.0 / 24.0)
-        p = p * x + _F(1.0 / 6.0)
-        p = p * x + _F(0.5)
-        return (p * x + _F(1.0)) * x
-    return _exp32(x) - _F(1.0)
-
-
-@njit(**_OPTS)
-def _elementwise(x, act_id):
-    """One activation of one float32 value (softmax is not elementwise)."""
-    if act_id == _RELU:
-        return max(x, _F(0.0))
-    if act_id == _TANH:
-        return _tanh32(x)
-    if act_id == _SIGMOID:
-        return _sigmoid32(x)
-    if act_id == _LEAKY_RELU:
-        return x if x > _F(0.0) else x * _LEAKY_SLOPE
-    if act_id == _ELU:
-        return x if x > _F(0.0) else _expm1_32(x)
-    if act_id == _SOFTPLUS:
-        # max(x, 0) + log1p(exp(-|x|)) never overflows.
-        return max(x, _F(0.0)) + _F(math.log1p(_exp32(-abs(x))))
-    if act_id == _SIN:
-        return math.sin(x)
-    if act_id == _GAUSSIAN:
-        return _exp32(-min(x * x, _F(100.0)))
-    if act_id == _STEP:
-        return _F(1.0) if x > _F(0.0) else _F(0.0)
-    return x  # linear
-
-
-@njit(**_OPTS)
-def _activate(row, n, act_id):
-    """Apply activation ``act_id`` in place to ``row[:n]`` (inlined: a call
-    per layer and sample would cost more than a small layer itself)."""
-    if act_id == _LINEAR:
-        return
-    if act_id == _TANH:  # the common cases get their own tight loops
-        for i in range(n):
-            row[i] = _tanh32(row[i])
-        return
-    if act_id == _RELU:
-        for i in range(n):
-            row[i] = max(row[i], _F(0.0))
-        return
-    if act_id == _SOFTMAX:
-        m = row[0]
-        for i in range(1, n):
-            m = max(m, row[i])
-        s = _F(0.0)
-        for i in range(n):
-            e = _exp32(row[i] - m)
-            row[i] = e
-            s += e
-        inv = _F(1.0) / s
-        for i in range(n):
-            row[i] *= inv
-        return
-    for i in range(n):
-        row[i] = _elementwise(row[i], act_id)
-
-
-@njit(**_OPTS)
-def apply_activation(row, act_id):
-    """Apply activation ``act_id`` in place to the float32 1-D array ``row``.
-
-    ``row`` holds the pre-activations of one layer for one sample (softmax
-    normalises over the whole of ``row``).  Callable from other njit code.
-    """
-    _activate(row, row.shape[0], act_id)
-
 
 # --------------------------------------------------------------------------
 # one genome, one input row
@@ -310,14 +124,14 @@ def _layer(w, p, layer, meta, src, dst):
     # the common activations inline; the rest through a call (passing an
     # array to a call costs reference counting, noticeable on tiny layers)
     act = meta[layer, 4]
-    if act == _TANH:
+    if act == TANH:
         for k in range(n_out):
-            dst[k] = _tanh32(dst[k])
-    elif act == _RELU:
+            dst[k] = tanh32(dst[k])
+    elif act == RELU:
         for k in range(n_out):
             dst[k] = max(dst[k], _F(0.0))
-    elif act != _LINEAR:
-        _activate(dst, n_out, act)
+    elif act != LINEAR:
+        activate(dst, n_out, act)
 
 
 @njit(inline="always", **_OPTS)
@@ -476,9 +290,9 @@ def _act_rows(a, r0, n_rows, c0, n_cols, act_id, red):
     neurons of each sample, vectorised over samples (``red``: float32
     scratch of length >= n_cols for the per-sample max and sum).
     Offsets and sizes are uint64 (see :func:`_layer`)."""
-    if act_id == _LINEAR:
+    if act_id == LINEAR:
         return
-    if act_id == _SOFTMAX:
+    if act_id == SOFTMAX:
         for c in range(n_cols):
             red[c] = a[r0, c0 + c]
         for r in range(r0 + _U(1), r0 + n_rows):
@@ -486,7 +300,7 @@ def _act_rows(a, r0, n_rows, c0, n_cols, act_id, red):
                 red[c] = max(red[c], a[r, c0 + c])
         for r in range(r0, r0 + n_rows):
             for c in range(n_cols):
-                a[r, c0 + c] = _exp32(a[r, c0 + c] - red[c])
+                a[r, c0 + c] = exp32(a[r, c0 + c] - red[c])
         for c in range(n_cols):
             red[c] = a[r0, c0 + c]
         for r in range(r0 + _U(1), r0 + n_rows):
@@ -499,15 +313,15 @@ def _act_rows(a, r0, n_rows, c0, n_cols, act_id, red):
                 a[r, c0 + c] *= red[c]
         return
     for r in range(r0, r0 + n_rows):
-        if act_id == _TANH:
+        if act_id == TANH:
             for c in range(n_cols):
-                a[r, c0 + c] = _tanh32(a[r, c0 + c])
-        elif act_id == _RELU:
+                a[r, c0 + c] = tanh32(a[r, c0 + c])
+        elif act_id == RELU:
             for c in range(n_cols):
                 a[r, c0 + c] = max(a[r, c0 + c], _F(0.0))
         else:
             for c in range(n_cols):
-                a[r, c0 + c] = _elementwise(a[r, c0 + c], act_id)
+                a[r, c0 + c] = elementwise(a[r, c0 + c], act_id)
 
 
 @njit(**_OPTS)

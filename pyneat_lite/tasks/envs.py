@@ -36,7 +36,8 @@ from typing import Any
 import numba
 import numpy as np
 
-from .._forward import _elementwise, _exp32, _tanh32
+from .._kernels._config import LINEAR, SOFTMAX, TANH
+from .._kernels.math32 import elementwise, exp32, tanh32_inline
 from .._rng import STREAMS, resolve_seed, row_seeds
 from .._typing import SeedLike
 from .._validation import check_int, check_population, check_scalar
@@ -416,15 +417,7 @@ class Pendulum(_Env):
 # --------------------------------------------------------------------------
 _LANES = 8  # _dense_lanes spells out 8 accumulators: change both together
 _U = np.uint64
-_ACT_LINEAR = 0
-_ACT_TANH = 4
-_ACT_SOFTMAX = 10
 
-
-# _forward's float32 tanh, inlined at the Numba level so that LLVM sees the
-# lane loop whole and vectorises it (a call per value would keep it scalar).
-_tanh32_inline = numba.njit(inline="always", error_model="numpy",
-                            fastmath={"contract"})(_tanh32.py_func)
 
 
 @numba.njit(cache=True, error_model="numpy", fastmath={"contract"})
@@ -462,25 +455,25 @@ def _dense_lanes(w, wo, bo, n_in, n_o, act, x, y):
         y[c], y[c + 1], y[c + 2], y[c + 3] = a0, a1, a2, a3
         y[c + 4], y[c + 5], y[c + 6], y[c + 7] = a4, a5, a6, a7
     n = n_o * L
-    if act == _ACT_TANH:  # the common case: its own loop, SIMD over lanes
+    if act == TANH:  # the common case: its own loop, SIMD over lanes
         for i in range(n):
-            y[i] = _tanh32_inline(y[i])
-    elif act == _ACT_SOFTMAX:
+            y[i] = tanh32_inline(y[i])
+    elif act == SOFTMAX:
         for lane in range(L):
             m = y[lane]
             for k in range(1, n_o):
                 m = max(m, y[k * L + lane])
             tot = np.float32(0.0)
             for k in range(n_o):
-                e = _exp32(y[k * L + lane] - m)
+                e = exp32(y[k * L + lane] - m)
                 y[k * L + lane] = e
                 tot += e
             inv = np.float32(1.0) / tot
             for k in range(n_o):
                 y[k * L + lane] *= inv
-    elif act != _ACT_LINEAR:
+    elif act != LINEAR:
         for i in range(n):
-            y[i] = _elementwise(y[i], act)
+            y[i] = elementwise(y[i], act)
 
 
 @numba.njit(cache=True)

@@ -1,0 +1,212 @@
+"""float32 scalar math that LLVM can vectorise, and the activation table's
+kernels (``elementwise``, ``activate``); shared by every Numba kernel.
+
+``tanh``, ``sigmoid`` and ``exp`` (softmax, elu, softplus, gaussian) use
+branch-free float32 approximations (libm calls are not vectorised without
+Intel SVML).  They are accurate to a few float32 ulp, saturate cleanly on huge
+inputs, and never produce inf/NaN from finite inputs.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from llvmlite import ir
+from numba import njit, types
+from numba.extending import intrinsic
+
+from ._config import (
+    ELU,
+    GAUSSIAN,
+    INLINE_OPTS,
+    LEAKY_RELU,
+    LEAKY_SLOPE,
+    LINEAR,
+    OPTS,
+    RELU,
+    SIGMOID,
+    SIN,
+    SOFTMAX,
+    SOFTPLUS,
+    STEP,
+    TANH,
+)
+
+__all__ = [
+    "activate",
+    "apply_activation",
+    "elementwise",
+    "exp32",
+    "expm1_32",
+    "sigmoid32",
+    "tanh32",
+    "tanh32_inline",
+]
+
+_F = np.float32
+_OPTS = OPTS
+
+
+# --------------------------------------------------------------------------
+# scalar float32 math that LLVM can vectorise
+# --------------------------------------------------------------------------
+@intrinsic
+def i32_as_f32(typingctx, bits):
+    """Reinterpret the bits of an int32 as a float32 (no conversion)."""
+    sig = types.float32(types.int32)
+
+    def codegen(context, builder, signature, args):
+        return builder.bitcast(args[0], ir.FloatType())
+
+    return sig, codegen
+
+
+@njit(**_OPTS)
+def exp32(x):
+    """float32 exp, ~2 ulp, vectorisable, never inf or NaN for finite x.
+
+    Cody-Waite reduction x = n*ln2 + r with |r| <= ln2/2, a degree-6
+    polynomial for exp(r), and 2**n built from exponent bits in two halves
+    (so that subnormal results and 2**128 are both reachable).  x is clamped
+    to [-104, 88.72]: below, the result underflows to 0; above, it saturates
+    at ~3.4e38 instead of overflowing.
+    """
+    x = min(max(x, _F(-104.0)), _F(88.72283))
+    n = np.floor(x * _F(1.442695041) + _F(0.5))
+    r = x - n * _F(0.693359375)
+    r = r - n * _F(-2.12194440e-4)
+    p = _F(1.9875691500e-4)
+    p = p * r + _F(1.3981999507e-3)
+    p = p * r + _F(8.3334519073e-3)
+    p = p * r + _F(4.1665795894e-2)
+    p = p * r + _F(1.6666665459e-1)
+    p = p * r + _F(5.0000001201e-1)
+    p = p * r * r + r + _F(1.0)
+    ni = np.int32(n)
+    n1 = ni >> np.int32(1)
+    n2 = ni - n1
+    s1 = i32_as_f32((n1 + np.int32(127)) << np.int32(23))
+    s2 = i32_as_f32((n2 + np.int32(127)) << np.int32(23))
+    return (p * s1) * s2
+
+
+@njit(**_OPTS)
+def tanh32(x):
+    """float32 tanh, a few ulp, vectorisable.
+
+    The 13/6-degree odd/even rational interpolant used by Eigen
+    (``generic_fast_tanh_float``); inputs are clamped to [-9, 9], outside of
+    which tanh is +-1 in float32.
+    """
+    x = min(max(x, _F(-9.0)), _F(9.0))
+    x2 = x * x
+    p = _F(-2.76076847742355e-16)
+    p = p * x2 + _F(2.00018790482477e-13)
+    p = p * x2 + _F(-8.60467152213735e-11)
+    p = p * x2 + _F(5.12229709037114e-08)
+    p = p * x2 + _F(1.48572235717979e-05)
+    p = p * x2 + _F(6.37261928875436e-04)
+    p = p * x2 + _F(4.89352455891786e-03)
+    p = p * x
+    q = _F(1.19825839466702e-06)
+    q = q * x2 + _F(1.18534705686654e-04)
+    q = q * x2 + _F(2.26843463243900e-03)
+    q = q * x2 + _F(4.89352518554385e-03)
+    return p / q
+
+
+@njit(**_OPTS)
+def sigmoid32(x):
+    # exp of -|x| only, so nothing overflows; keeps relative accuracy for
+    # very negative x (where 1 - sigmoid(-x) would cancel).
+    e = exp32(-abs(x))
+    s = _F(1.0) / (_F(1.0) + e)
+    return s if x >= _F(0.0) else e * s
+
+
+@njit(**_OPTS)
+def expm1_32(x):
+    """float32 exp(x) - 1 without cancellation near 0 (x <= 0 here)."""
+    if x > _F(-0.35):
+        # Taylor to x**8/8!: truncation < 1e-9 relative on (-0.35, 0]
+        p = _F(1.0 / 40320.0)
+        p = p * x + _F(1.0 / 5040.0)
+        p = p * x + _F(1.0 / 720.0)
+        p = p * x + _F(1.0 / 120.0)
+        p = p * x + _F(1.0 / 24.0)
+        p = p * x + _F(1.0 / 6.0)
+        p = p * x + _F(0.5)
+        return (p * x + _F(1.0)) * x
+    return exp32(x) - _F(1.0)
+
+
+@njit(**_OPTS)
+def elementwise(x, act_id):
+    """One activation of one float32 value (softmax is not elementwise)."""
+    if act_id == RELU:
+        return max(x, _F(0.0))
+    if act_id == TANH:
+        return tanh32(x)
+    if act_id == SIGMOID:
+        return sigmoid32(x)
+    if act_id == LEAKY_RELU:
+        return x if x > _F(0.0) else x * LEAKY_SLOPE
+    if act_id == ELU:
+        return x if x > _F(0.0) else expm1_32(x)
+    if act_id == SOFTPLUS:
+        # max(x, 0) + log1p(exp(-|x|)) never overflows.
+        return max(x, _F(0.0)) + _F(math.log1p(exp32(-abs(x))))
+    if act_id == SIN:
+        return math.sin(x)
+    if act_id == GAUSSIAN:
+        return exp32(-min(x * x, _F(100.0)))
+    if act_id == STEP:
+        return _F(1.0) if x > _F(0.0) else _F(0.0)
+    return x  # linear
+
+
+@njit(**_OPTS)
+def activate(row, n, act_id):
+    """Apply activation ``act_id`` in place to ``row[:n]`` (inlined: a call
+    per layer and sample would cost more than a small layer itself)."""
+    if act_id == LINEAR:
+        return
+    if act_id == TANH:  # the common cases get their own tight loops
+        for i in range(n):
+            row[i] = tanh32(row[i])
+        return
+    if act_id == RELU:
+        for i in range(n):
+            row[i] = max(row[i], _F(0.0))
+        return
+    if act_id == SOFTMAX:
+        m = row[0]
+        for i in range(1, n):
+            m = max(m, row[i])
+        s = _F(0.0)
+        for i in range(n):
+            e = exp32(row[i] - m)
+            row[i] = e
+            s += e
+        inv = _F(1.0) / s
+        for i in range(n):
+            row[i] *= inv
+        return
+    for i in range(n):
+        row[i] = elementwise(row[i], act_id)
+
+
+@njit(**_OPTS)
+def apply_activation(row, act_id):
+    """Apply activation ``act_id`` in place to the float32 1-D array ``row``.
+
+    ``row`` holds the pre-activations of one layer for one sample (softmax
+    normalises over the whole of ``row``).  Callable from other njit code.
+    """
+    activate(row, row.shape[0], act_id)
+
+
+#: :func:`tanh32` inlined at the Numba level (for lane loops that LLVM must see
+#: whole to vectorise).
+tanh32_inline = njit(**INLINE_OPTS)(tanh32.py_func)
