@@ -7,6 +7,7 @@ test_algorithms_digits.py.
 
 from __future__ import annotations
 
+import math
 import os
 import subprocess
 import sys
@@ -15,9 +16,13 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import pyneat_lite as pn
+from pyneat_lite import _ranking
 from pyneat_lite.algorithms import NonFiniteFitnessWarning
+from pyneat_lite.algorithms.shaping import centered_ranks, nes_utilities, ranks
 
 ALGOS = sorted(pn.ALGORITHMS)
 N = 12
@@ -277,6 +282,134 @@ def test_contradictory_settings():
         pn.CEM(n_params=N, seed=-1)
     with pytest.raises(TypeError, match="'minimize' parameter"):
         pn.CEM(n_params=N, minimize="yes")
+
+
+# ------------------------------------------------------------------ ranks
+def _reference_order(score):
+    """Best first; of equal scores the earlier index first (Python's sort)."""
+    return sorted(range(len(score)), key=lambda i: (-score[i], i))
+
+
+@given(st.lists(st.sampled_from([-np.inf, -1.0, 0.0, 0.5, 2.0]), min_size=1,
+                max_size=30))
+def test_one_tie_rule_earlier_index_ranks_better(values):
+    score = np.array(values)
+    ref = _reference_order(values)
+    assert _ranking.order(score).tolist() == ref
+    n = len(values)
+    r = ranks(score)
+    assert [r[i] for i in ref] == list(range(n - 1, -1, -1))
+    c = centered_ranks(score)
+    u = nes_utilities(score)
+    if n > 1:
+        # strictly decreasing along the order, ties included
+        assert all(c[a] > c[b] for a, b in zip(ref[:-1], ref[1:], strict=True))
+        np.testing.assert_allclose(c[ref], np.linspace(0.5, -0.5, n), atol=1e-15)
+    assert all(u[a] >= u[b] for a, b in zip(ref[:-1], ref[1:], strict=True))
+    assert u[ref[0]] == u.max() and abs(u.sum()) < 1e-12
+
+
+def test_centered_ranks_ties_go_to_the_earlier_index():
+    """The bug fix: 0.1.0 gave a tie to the later index here."""
+    np.testing.assert_array_equal(centered_ranks(np.array([1.0, 1.0, 0.0])),
+                                  [0.5, 0.0, -0.5])
+    np.testing.assert_array_equal(centered_ranks(np.array([0.0, 0.0, 0.0])),
+                                  [0.5, 0.0, -0.5])
+
+
+def _tied(pop):
+    """Every genome equally fit: the tie rule decides everything."""
+    return np.zeros(pop.shape[0])
+
+
+def test_hall_of_fame_ties_keep_the_earlier_row_and_the_older_entry():
+    ga = pn.GA(n_params=N, pop_size=16, seed=0, hall_of_fame_size=5)
+    first = ga.ask().copy()
+    ga.tell(_tied(first))
+    np.testing.assert_array_equal(ga.hall_of_fame.genomes, first[:5])
+    np.testing.assert_array_equal(ga.best, first[0])
+    ga.tell(_tied(ga.ask()))  # equal newcomers never displace older entries
+    np.testing.assert_array_equal(ga.hall_of_fame.genomes, first[:5])
+
+
+def _reference_hall_of_fame(batches, k):
+    """The hall of fame by its definition, one candidate at a time: best
+    first (ties: earlier row), a genome already there is skipped, a newcomer
+    goes after the entries with an equal score, the last one falls off."""
+    entries = []  # (score, genome bytes)
+    for pop, score in batches:
+        for i in _reference_order(score.tolist()):
+            s = float(score[i])
+            if s == -np.inf or (len(entries) == k and s <= entries[-1][0]):
+                break
+            g = pop[i].tobytes()
+            if any(g == e[1] for e in entries):
+                continue
+            pos = sum(1 for e in entries if e[0] >= s)
+            entries.insert(pos, (s, g))
+            del entries[k:]
+    return entries
+
+
+def test_hall_of_fame_of_a_ga_with_elites_matches_its_definition():
+    """Elites repeat genomes the hall of fame already holds; the rows after
+    them must still get their turn (0.1.0 looked at the best
+    hall_of_fame_size rows only).  Tied fitness values exercise the order."""
+    ga = pn.GA(n_params=4, pop_size=12, elitism=3, hall_of_fame_size=6, seed=0,
+               mutation=pn.GaussianMutation(rate=0.5, sigma=0.3))
+    batches = []
+    for _ in range(12):
+        pop = ga.ask().copy()
+        f = np.round(-np.sum((pop.astype(np.float64) - 0.5) ** 2, axis=1), 1)
+        ga.tell(f)
+        batches.append((pop, f))
+        ref = _reference_hall_of_fame(batches, 6)
+        hof = ga.hall_of_fame
+        assert hof.fitness.tolist() == [e[0] for e in ref]
+        assert [g.tobytes() for g in hof.genomes] == [e[1] for e in ref]
+
+
+@pytest.mark.parametrize("replacement", ["plus", "comma"])
+def test_ga_survivor_ties_keep_the_earlier_row(replacement):
+    ga = pn.GA(n_params=N, pop_size=12, replacement=replacement, mu=4, seed=0)
+    first = ga.ask().copy()
+    ga.tell(_tied(first))
+    np.testing.assert_array_equal(ga.population, first[:4])
+    children = ga.ask().copy()
+    ga.tell(_tied(children))
+    # plus: parents come before children, so a tie keeps the parents
+    expect = first[:4] if replacement == "plus" else children[:4]
+    np.testing.assert_array_equal(ga.population, expect)
+
+
+@pytest.mark.parametrize("cls", [pn.CEM, pn.SepCMAES])
+def test_es_selection_ties_take_the_earlier_rows(cls):
+    """With every fitness equal, CEM's elites and SepCMAES's parents are the
+    first rows: the update equals the NumPy formula on those rows."""
+    es = cls(n_params=N, pop_size=10, sigma=0.3, seed=2)
+    pop = es.ask().astype(np.float64)
+    z = pop / 0.3  # the centre starts at zero
+    es.tell(_tied(pop))
+    if cls is pn.CEM:
+        k = es.n_elite
+        expect = 0.7 * 0.3 * z[:k].mean(axis=0)
+    else:
+        mu = es.mu
+        w = math.log(mu + 0.5) - np.log(np.arange(1, mu + 1))
+        expect = 0.3 * (w / w.sum()) @ z[:mu]
+    np.testing.assert_allclose(es.mean, expect, rtol=1e-4, atol=1e-6)
+
+
+def test_openes_ties_rank_the_earlier_row_better():
+    es = pn.OpenES(n_params=N, pop_size=8, sigma=0.1, lr=0.5, optimizer="sgd",
+                   momentum=0.0, seed=4)
+    pop = es.ask().astype(np.float64)
+    f = np.array([1.0, 1.0, 0.0, 0.0, 2.0, 2.0, 0.0, 1.0])
+    u = np.empty(8)
+    u[_reference_order(f.tolist())] = np.linspace(0.5, -0.5, 8)
+    expect = 0.5 / (8 * 0.1) * (u @ (pop / 0.1))
+    es.tell(f)
+    np.testing.assert_allclose(es.mean, expect, rtol=1e-4, atol=1e-6)
 
 
 # ------------------------------------------------------------------------- GA

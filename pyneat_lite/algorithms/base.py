@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _ranking
 from .._rng import resolve_seed
 from .._threads import effective_n_threads
 from .._typing import Float32Array, Float64Array
@@ -301,13 +302,13 @@ class Algorithm:
     # --------------------------------------------------------------- internals
     def _update_hall_of_fame(self, pop: Float32Array, score: Float64Array) -> None:
         k = self.hall_of_fame_size
-        n_cand = min(k, score.shape[0])
-        if n_cand < score.shape[0]:
-            cand = np.argpartition(-score, n_cand - 1)[:n_cand]
-        else:
-            cand = np.arange(score.shape[0])
-        # best first; ties by row index so that the result is deterministic
-        cand = cand[np.lexsort((cand, -score[cand]))]
+        # Every row that beats the last entry is a candidate, best first (ties:
+        # earlier row).  Not only the k best rows: those may repeat genomes
+        # already kept (the GA's elites), and then later rows must get their
+        # turn.
+        floor = self._hof_score[k - 1] if self._hof_n == k else -np.inf
+        cand = (score > floor).nonzero()[0]
+        cand = cand[_ranking.order(score[cand])]
         for i in cand:
             s = float(score[i])
             if s == -np.inf:

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _ranking
 from .._typing import Float64Array
 from .._validation import check_scalar
 from ._es import EvolutionStrategy
@@ -108,7 +109,7 @@ class CEM(EvolutionStrategy):
 
     def _tell(self, fitness: Float64Array, score: Float64Array) -> None:
         k = self.n_elite
-        elite = np.argsort(-score, kind="stable")[:k].astype(np.int64)
+        elite = _ranking.order(score)[:k]
         w = np.full(k, 1.0 / k)
         mz, mzz = self._moments(w, w, rows=elite)
         # elite mean and variance in x = mean + sigma * z coordinates

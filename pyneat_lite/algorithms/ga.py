@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _ranking
 from .. import operators as ops
 from .._rng import STREAMS, fill_standard_normal
 from .._typing import Float32Array, Float64Array
@@ -362,7 +363,7 @@ class GA(Algorithm):
             else:
                 all_score = score
                 all_fit = fitness
-            keep = np.argsort(-all_score, kind="stable")[: self.mu]
+            keep = _ranking.order(all_score)[: self.mu]
             n_par = self.mu if (self.replacement == "plus" and self._has_parents) else 0
             # survivors: kept parents first, then kept children (each group
             # best first), gathered straight into the spare buffer

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _ranking
 from .._typing import Float64Array
 from .._validation import check_int
 from ._es import EvolutionStrategy
@@ -131,7 +132,7 @@ class SepCMAES(EvolutionStrategy):
         return float(self._step)
 
     def _tell(self, fitness: Float64Array, score: Float64Array) -> None:
-        order = np.argsort(-score, kind="stable")[: self.mu].astype(np.int64)
+        order = _ranking.order(score)[: self.mu]
         zw, zsq = self._moments(self._weights, self._weights, rows=order)
         d = np.sqrt(self._C)
         yw = d * zw

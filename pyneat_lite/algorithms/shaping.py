@@ -2,6 +2,8 @@
 
 All functions take a *score* (higher is better; non-finite values have
 already been mapped to ``-inf`` by the algorithm) and return float64 weights.
+Ranks follow the library's one rule (:mod:`pyneat_lite._ranking`): of equal
+scores, the earlier index ranks better; :func:`ranks` is that module's.
 Ranking makes the strategies invariant to monotone transforms of the fitness,
 which is what lets one set of defaults serve accuracy, cross-entropy and game
 scores alike (Wierstra et al. 2014, section 3.1).
@@ -11,29 +13,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._ranking import order, ranks
 from .._typing import Float64Array
 
 __all__ = ["ranks", "centered_ranks", "nes_utilities"]
-
-
-def ranks(score: Float64Array) -> Float64Array:
-    """Rank of each entry, 0 for the worst, ``n - 1`` for the best.
-
-    Ties are broken by position (stable sort), so the result is deterministic.
-
-    Parameters
-    ----------
-    score : float64 array of shape (n,)
-        Higher is better.
-
-    Returns
-    -------
-    float64 array of shape (n,)
-    """
-    order = np.argsort(score, kind="stable")
-    r = np.empty(score.shape[0], dtype=np.float64)
-    r[order] = np.arange(score.shape[0], dtype=np.float64)
-    return r
 
 
 def centered_ranks(score: Float64Array) -> Float64Array:
@@ -47,7 +30,9 @@ def centered_ranks(score: Float64Array) -> Float64Array:
     Returns
     -------
     float64 array of shape (n,)
-        ``ranks(score) / (n - 1) - 0.5``; all zeros when ``n == 1``.
+        ``ranks(score) / (n - 1) - 0.5`` (0.5 for the best; of equal
+        scores the earlier index gets the larger value); all zeros when
+        ``n == 1``.
     """
     n = score.shape[0]
     if n < 2:
@@ -67,13 +52,13 @@ def nes_utilities(score: Float64Array) -> Float64Array:
     Returns
     -------
     float64 array of shape (n,)
-        Utility of each entry; they sum to zero, the best gets the largest.
+        Utility of each entry; they sum to zero, the best gets the largest
+        (of equal scores, the earlier index).
     """
     n = score.shape[0]
     k = np.arange(1, n + 1, dtype=np.float64)  # rank 1 = best
     u = np.maximum(0.0, np.log(n / 2.0 + 1.0) - np.log(k))
     u = u / u.sum() - 1.0 / n
-    order = np.argsort(-score, kind="stable")  # best first
     out = np.empty(n, dtype=np.float64)
-    out[order] = u
+    out[order(score)] = u
     return out
