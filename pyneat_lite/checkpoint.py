@@ -1,29 +1,44 @@
-"""Checkpoints: save an algorithm's whole state and resume it bit for bit.
+"""Checkpoints: save an object's whole state and resume it bit for bit.
 
-Format
-------
+This module is the file format only; it knows no algorithm.  An object can
+be saved when its class, defined inside the ``pyneat_lite`` package,
+declares the checkpoint protocol (every algorithm does):
+
+- a class attribute ``_checkpoint_protocol = PROTOCOL``;
+- ``obj._state() -> (params, scalars, arrays)``: JSON constructor
+  parameters, JSON scalars and NumPy arrays, together the complete state;
+- ``cls._from_checkpoint(params, scalars, arrays) -> obj``, its inverse.
+
+Format (version 2)
+------------------
 One ``.npz`` archive (a zip of ``.npy`` files, readable with
 ``np.load(path, allow_pickle=False)``) holding
 
 - ``__meta__``: a uint8 array with UTF-8 JSON -- the format name and version,
-  the algorithm's class, its constructor arguments (operators as their
-  ``to_config()`` dicts), its scalar state (generation counter, pending flag,
-  evaluation count, ...) and a SHA-256 checksum of everything else;
-- one array per piece of state: population buffers, fitness, the search
-  distribution, optimiser moments, the hall of fame and the history.
+  the object's class as ``"module:QualName"`` (e.g.
+  ``"pyneat_lite.algorithms.openes:OpenES"``), its parameters, its scalar
+  state and a SHA-256 checksum of everything else;
+- ``state/<name>``: one array per piece of state.
+
+Version 1 (pyneat_lite 0.1.0) differs only in naming the class by its bare
+name (``"OpenES"``); such files still load.
 
 Nothing is pickled, so a checkpoint loads without the user's code (the fitness
-function is not part of it) and loading one cannot run code.  Randomness is a
-function of ``(seed, generation)``, so the seed and the generation counter are
-all the generator state there is.  Files are written to a temporary file in
-the same directory and moved into place with :func:`os.replace`, so a crash
-never leaves a half-written checkpoint under the final name.  A truncated or
-corrupted file raises :class:`CheckpointError` (a ``ValueError``).
+function is not part of it) and loading one cannot run code: :func:`load`
+imports the stored class only from a module of the ``pyneat_lite`` package,
+and only a class that declares the protocol.  Randomness is a function of
+``(seed, generation)``, so the seed and the generation counter are all the
+generator state there is.  Files are written to a temporary file in the same
+directory and moved into place with :func:`os.replace`, so a crash never
+leaves a half-written checkpoint under the final name.  A truncated,
+corrupted or unloadable file raises :class:`CheckpointError` (a
+``ValueError``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import os
 import tempfile
@@ -32,16 +47,46 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["save", "load", "CheckpointError", "FORMAT_VERSION"]
+__all__ = ["save", "load", "CheckpointError", "FORMAT_VERSION", "PROTOCOL"]
 
 FORMAT_NAME = "pyneat_lite.checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+#: versions :func:`load` reads
+READ_VERSIONS = (1, 2)
+#: value of ``_checkpoint_protocol`` on a class that can be saved
+PROTOCOL = 1
 _META = "__meta__"
+_PACKAGE = "pyneat_lite"
+
+# Version 1 named the class bare; these are the classes 0.1.0 could save.
+_V1_CLASSES = {
+    "GA": "pyneat_lite.algorithms.ga:GA",
+    "OpenES": "pyneat_lite.algorithms.openes:OpenES",
+    "SNES": "pyneat_lite.algorithms.snes:SNES",
+    "SepCMAES": "pyneat_lite.algorithms.sepcma:SepCMAES",
+    "CEM": "pyneat_lite.algorithms.cem:CEM",
+    "PGPE": "pyneat_lite.algorithms.pgpe:PGPE",
+}
 
 
 class CheckpointError(ValueError):
     """The file is not a valid pyneat_lite checkpoint (truncated, corrupted,
     or written by an incompatible version)."""
+
+
+def _in_package(module: str) -> bool:
+    parts = module.split(".")
+    return parts[0] == _PACKAGE and all(p.isidentifier() for p in parts)
+
+
+def _declares_protocol(cls: Any) -> bool:
+    return (
+        isinstance(cls, type)
+        and _in_package(getattr(cls, "__module__", ""))
+        and getattr(cls, "_checkpoint_protocol", None) == PROTOCOL
+        and callable(getattr(cls, "_state", None))
+        and callable(getattr(cls, "_from_checkpoint", None))
+    )
 
 
 def _digest(meta: dict[str, Any], arrays: dict[str, np.ndarray]) -> str:
@@ -66,6 +111,13 @@ def save(algorithm: Any, path: str | os.PathLike[str]) -> None:
     path : str or path-like
         Destination; written exactly there (no suffix is added).
 
+    Raises
+    ------
+    TypeError
+        If ``algorithm``'s class is not a pyneat_lite class that declares the
+        checkpoint protocol (a subclass defined outside the package could not
+        be loaded back, so it is refused here).
+
     Examples
     --------
     >>> import pyneat_lite as pn, numpy as np, tempfile, os
@@ -76,21 +128,21 @@ def save(algorithm: Any, path: str | os.PathLike[str]) -> None:
     >>> pn.load(path).generation
     1
     """
-    from .algorithms.base import Algorithm
-
-    if not isinstance(algorithm, Algorithm):
+    cls = type(algorithm)
+    if not _declares_protocol(cls):
         raise TypeError(
-            "The 'algorithm' argument of save must be a pyneat_lite algorithm. "
-            f"Got {type(algorithm).__name__} instead."
+            "The 'algorithm' argument of save must be a pyneat_lite algorithm "
+            "(a class of the pyneat_lite package with the checkpoint protocol). "
+            f"Got {cls.__module__}.{cls.__qualname__} instead."
         )
     path = os.fspath(path)
-    scalars, state_arrays = algorithm._state()
+    params, scalars, state_arrays = algorithm._state()
     arrays = {f"state/{k}": v for k, v in state_arrays.items()}
     meta: dict[str, Any] = {
         "format": FORMAT_NAME,
         "version": FORMAT_VERSION,
-        "class": type(algorithm).__name__,
-        "params": algorithm.get_params(),
+        "class": f"{cls.__module__}:{cls.__qualname__}",
+        "params": params,
         "scalars": scalars,
         "arrays": sorted(arrays),
     }
@@ -110,8 +162,37 @@ def save(algorithm: Any, path: str | os.PathLike[str]) -> None:
         raise
 
 
+def _class_of(path: str, meta: dict[str, Any]) -> Any:
+    """The class named in ``meta``, imported only from inside the package."""
+    name = meta.get("class")
+    if meta["version"] == 1:
+        name = _V1_CLASSES.get(name, name)
+    if not isinstance(name, str) or name.count(":") != 1:
+        raise CheckpointError(f"{path!r} holds an unknown algorithm class {name!r}.")
+    module, qualname = name.split(":")
+    if not _in_package(module):
+        raise CheckpointError(
+            f"{path!r} names the class {name!r}, which is not inside the "
+            f"{_PACKAGE} package; refusing to import it."
+        )
+    if not qualname.isidentifier():
+        raise CheckpointError(f"{path!r} holds an unknown algorithm class {name!r}.")
+    try:
+        cls = getattr(importlib.import_module(module), qualname, None)
+    except ImportError:
+        cls = None
+    if not _declares_protocol(cls) or cls.__module__ != module:
+        raise CheckpointError(
+            f"{path!r} holds an unknown algorithm class {name!r} (no such "
+            "pyneat_lite class with the checkpoint protocol)."
+        )
+    return cls
+
+
 def load(path: str | os.PathLike[str]) -> Any:
     """Restore an algorithm saved with :func:`save` (``pn.load``).
+
+    Reads format versions 2 and 1 (pyneat_lite 0.1.0).
 
     Parameters
     ----------
@@ -128,11 +209,9 @@ def load(path: str | os.PathLike[str]) -> Any:
     FileNotFoundError
         If ``path`` does not exist.
     CheckpointError
-        If the file is truncated, corrupted, not a checkpoint, or of an
-        unknown format version.
+        If the file is truncated, corrupted, not a checkpoint, of an unknown
+        format version, or names a class that is not a pyneat_lite algorithm.
     """
-    from .algorithms import ALGORITHMS
-
     path = os.fspath(path)
     if not os.path.exists(path):
         raise FileNotFoundError(f"No checkpoint at {path!r}.")
@@ -160,23 +239,22 @@ def load(path: str | os.PathLike[str]) -> Any:
         ) from exc
     if not isinstance(meta, dict) or meta.get("format") != FORMAT_NAME:
         raise CheckpointError(f"{path!r} is not a pyneat_lite checkpoint.")
-    if meta.get("version") != FORMAT_VERSION:
+    if meta.get("version") not in READ_VERSIONS:
         raise CheckpointError(
             f"{path!r} has checkpoint format version {meta.get('version')!r}; this "
-            f"pyneat_lite reads version {FORMAT_VERSION}."
+            f"pyneat_lite reads versions {', '.join(map(str, READ_VERSIONS))}."
         )
     checksum = meta.pop("checksum", None)
     if sorted(arrays) != meta.get("arrays") or checksum != _digest(meta, arrays):
         raise CheckpointError(
             f"{path!r} is corrupted: its checksum does not match its content."
         )
-    by_class = {cls.__name__: cls for cls in ALGORITHMS.values()}
-    cls = by_class.get(meta["class"])
-    if cls is None:
-        raise CheckpointError(
-            f"{path!r} holds an unknown algorithm class {meta['class']!r}."
-        )
-    algorithm = cls._from_params(meta["params"])
+    cls = _class_of(path, meta)
     state = {k[len("state/") :]: v for k, v in arrays.items()}
-    algorithm._set_state(meta["scalars"], state)
-    return algorithm
+    try:
+        return cls._from_checkpoint(meta["params"], meta["scalars"], state)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise CheckpointError(
+            f"{path!r} does not hold a consistent {cls.__name__} state "
+            f"({type(exc).__name__}: {exc})."
+        ) from exc

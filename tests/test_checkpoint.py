@@ -1,17 +1,22 @@
-"""Checkpoints: bit-identical resume, atomic writes, corruption detection."""
+"""Checkpoints: bit-identical resume of non-default configurations, the file
+format (version 2, and version 1 files of 0.1.0), atomic writes, corruption
+detection and the class check of ``load``.  The round trip of every
+registered algorithm's defaults is in test_algorithm_contract.py."""
 
 from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 import pyneat_lite as pn
-from pyneat_lite.checkpoint import CheckpointError
+from pyneat_lite.checkpoint import FORMAT_VERSION, CheckpointError
 
 N = 40
+V1_DIR = Path(__file__).parent / "data" / "checkpoints-0.1.0"
 
 
 def fitness(pop):
@@ -20,7 +25,6 @@ def fitness(pop):
 
 
 CONFIGS = {
-    "ga": lambda: pn.GA(n_params=N, pop_size=16, seed=5),
     "ga_plus_list": lambda: pn.GA(
         n_params=N,
         pop_size=16,
@@ -40,12 +44,17 @@ CONFIGS = {
         seed=5,
         crossover=None,
     ),
+    "ga_minimize_reevaluate": lambda: pn.GA(
+        n_params=N, pop_size=16, seed=5, minimize=True, reevaluate_elites=True,
+        elitism=3,
+    ),
     "openes": lambda: pn.OpenES(n_params=N, pop_size=16, seed=5, weight_decay=0.01),
     "openes_sgd": lambda: pn.OpenES(n_params=N, pop_size=16, seed=5, optimizer="sgd"),
-    "snes": lambda: pn.SNES(n_params=N, pop_size=16, seed=5),
-    "sepcma": lambda: pn.SepCMAES(n_params=N, pop_size=16, seed=5),
-    "cem": lambda: pn.CEM(n_params=N, pop_size=16, seed=5),
-    "pgpe": lambda: pn.PGPE(n_params=N, pop_size=16, seed=5),
+    "snes_antithetic": lambda: pn.SNES(n_params=N, pop_size=16, seed=5,
+                                       antithetic=True),
+    "sepcma_x0": lambda: pn.SepCMAES(n_params=N, pop_size=16, seed=5, mu=4,
+                                     x0=np.full(N, 0.5)),
+    "cem_minimize": lambda: pn.CEM(n_params=N, pop_size=16, seed=5, minimize=True),
     "pgpe_adam": lambda: pn.PGPE(n_params=N, pop_size=16, seed=5, optimizer="adam"),
 }
 
@@ -125,12 +134,62 @@ def test_format_is_plain_npz_with_json(tmp_path):
     es.save(path)
     with np.load(path, allow_pickle=False) as data:  # no pickled objects
         meta = json.loads(bytes(data["__meta__"]).decode())
-        assert meta["class"] == "OpenES" and meta["version"] == 1
+        assert meta["version"] == FORMAT_VERSION == 2
+        assert meta["class"] == "pyneat_lite.algorithms.openes:OpenES"
+        assert meta["params"] == es.get_params()
         assert meta["params"]["seed"] == 1
         assert meta["scalars"]["_generation"] == 2
         assert data["state/_mean"].dtype == np.float64
+        assert data["state/_hof_genomes"].shape == (es.hall_of_fame_size, N)
     # atomic write: no temporary file left behind
     assert os.listdir(tmp_path) == ["x.ckpt"]
+
+
+def _v1_script():
+    """tests/data/make_checkpoints_v1.py, which wrote the version 1 files."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "make_checkpoints_v1", V1_DIR.parent / "make_checkpoints_v1.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_version_1_files_cover_every_algorithm_of_0_1_0():
+    from pyneat_lite.checkpoint import _V1_CLASSES
+
+    keys = {p.stem for p in V1_DIR.glob("*.ckpt")}
+    assert keys == set(_v1_script().CONFIGS)
+    classes = {type(_v1_script().CONFIGS[k]()).__name__ for k in keys}
+    assert classes == set(_V1_CLASSES)
+
+
+@pytest.mark.parametrize("key", sorted(p.stem for p in V1_DIR.glob("*.ckpt")))
+def test_version_1_files_of_0_1_0_still_load_and_continue(key):
+    """Files written by pyneat_lite 0.1.0 (tests/data/make_checkpoints_v1.py:
+    10 generations) continue exactly like an uninterrupted run of this
+    version."""
+    v1 = _v1_script()
+    path = V1_DIR / f"{key}.ckpt"
+    with np.load(path, allow_pickle=False) as data:
+        assert json.loads(bytes(data["__meta__"]).decode())["version"] == 1
+    ref = v1.CONFIGS[key]()
+    for _ in range(v1.GENERATIONS):
+        ref.tell(v1.fitness(ref.ask()))
+    algo = pn.load(path)
+    assert type(algo) is type(ref) and algo.params == ref.params
+    assert algo.generation == v1.GENERATIONS
+    assert np.array_equal(algo.ask(), ref.ask())
+    for _ in range(5):
+        pop = ref.ask()
+        assert np.array_equal(algo.ask(), pop)
+        algo.tell(v1.fitness(pop))
+        ref.tell(v1.fitness(pop))
+    assert np.array_equal(algo.ask(), ref.ask())
+    assert np.array_equal(algo.hall_of_fame.genomes, ref.hall_of_fame.genomes)
+    np.testing.assert_array_equal(algo.history["max"], ref.history["max"])
 
 
 def test_operator_configs_round_trip(tmp_path):
@@ -195,6 +254,69 @@ def test_save_rejects_non_algorithms(tmp_path):
 
     with pytest.raises(TypeError, match="'algorithm' argument of save"):
         save(object(), tmp_path / "x")
+
+    class MyES(pn.OpenES):  # defined outside the package: could not be loaded
+        pass
+
+    with pytest.raises(TypeError, match="test_checkpoint.*MyES"):
+        MyES(n_params=N, pop_size=8, seed=0).save(tmp_path / "mine.ckpt")
+    assert not os.listdir(tmp_path)
+
+
+def _rewrite_meta(src, dst, **changes):
+    """Copy a checkpoint with edited metadata and a recomputed checksum (what a
+    crafted file could do)."""
+    from pyneat_lite.checkpoint import _digest
+
+    with np.load(src, allow_pickle=False) as data:
+        content = {k: data[k] for k in data.files}
+    meta = json.loads(bytes(content.pop("__meta__")).decode())
+    meta.pop("checksum")
+    meta.update(changes)
+    meta["checksum"] = _digest(meta, content)
+    blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
+    np.savez(dst, __meta__=blob, **content)
+    return dst
+
+
+@pytest.mark.parametrize(
+    "name, match",
+    [
+        ("os:system", "not inside the pyneat_lite package"),
+        ("builtins:object", "not inside the pyneat_lite package"),
+        ("pyneat_lite_evil.x:GA", "not inside the pyneat_lite package"),
+        ("pyneat_lite.network:Network", "no such pyneat_lite class"),
+        ("pyneat_lite.algorithms:GA", "no such pyneat_lite class"),  # re-export
+        ("pyneat_lite.algorithms.base:Algorithm.save", "unknown algorithm class"),
+        ("pyneat_lite.algorithms.base:Algorithm", "no such pyneat_lite class"),
+        ("pyneat_lite.no_such_module:GA", "no such pyneat_lite class"),
+        ("GA", "unknown algorithm class"),
+    ],
+)
+def test_load_imports_only_checkpointable_package_classes(tmp_path, name, match):
+    es = pn.OpenES(n_params=N, pop_size=8, seed=1)
+    es.save(tmp_path / "a.ckpt")
+    bad = _rewrite_meta(tmp_path / "a.ckpt", tmp_path / "b.npz", **{"class": name})
+    with pytest.raises(CheckpointError, match=match):
+        pn.load(bad)
+
+
+def test_inconsistent_state_is_a_checkpoint_error(tmp_path):
+    """A file whose checksum matches but whose content does not fit the class
+    (a crafted or hand-edited file) fails with CheckpointError."""
+    es = pn.OpenES(n_params=N, pop_size=8, seed=1)
+    es.save(tmp_path / "a.ckpt")
+    params = dict(es.get_params(), n_params=N + 1)
+    bad = _rewrite_meta(tmp_path / "a.ckpt", tmp_path / "b.npz", params=params)
+    with pytest.raises(CheckpointError, match="consistent OpenES state.*shape"):
+        pn.load(bad)
+    params = dict(es.get_params(), sigmaa=0.1)
+    bad = _rewrite_meta(tmp_path / "a.ckpt", tmp_path / "c.npz", params=params)
+    with pytest.raises(CheckpointError, match="unknown \\['sigmaa'\\]"):
+        pn.load(bad)
+    bad = _rewrite_meta(tmp_path / "a.ckpt", tmp_path / "d.npz", version=3)
+    with pytest.raises(CheckpointError, match="format version 3; this pyneat_lite"):
+        pn.load(bad)
 
 
 def test_run_checkpoint_every_then_resume(tmp_path):

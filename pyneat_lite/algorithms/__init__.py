@@ -5,7 +5,13 @@ strategies :class:`OpenES`, :class:`SNES`, :class:`SepCMAES`, :class:`CEM`
 and :class:`PGPE` -- has ``ask() -> (pop_size, n_params)`` float32 genomes,
 ``tell(fitness)``, ``best``, ``best_fitness``, ``generation``, ``run(...)``
 returning a :class:`Result`, and ``save(path)`` (resume with
-``pyneat_lite.load``).  :data:`ALGORITHMS` maps short names to classes.
+``pyneat_lite.load``).  :data:`ALGORITHMS` maps short names to classes
+and drives the contract tests (``tests/test_algorithm_contract.py``).
+
+Layout: ``base.py`` (the ask/tell template), ``params.py`` (parameters
+declared once per algorithm), ``loop.py`` (``run``), ``halloffame.py``,
+``history.py``, ``result.py``, ``_es.py`` (what the evolution strategies
+share), one module per algorithm, ``shaping.py`` and ``optim.py``.
 """
 
 from __future__ import annotations

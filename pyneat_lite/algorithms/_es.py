@@ -17,10 +17,12 @@ from typing import Any
 import numpy as np
 
 from .._rng import STREAMS, fill_standard_normal
+from .._threads import kernel_threads
 from .._typing import Float32Array, Float64Array
-from .._validation import check_genome, check_scalar
+from .._validation import check_genome
 from . import _kernels
 from .base import Algorithm
+from .params import ESParams
 
 __all__ = ["EvolutionStrategy"]
 
@@ -28,37 +30,31 @@ __all__ = ["EvolutionStrategy"]
 class EvolutionStrategy(Algorithm):
     """Base class of the evolution strategies (not instantiated directly).
 
-    Subclasses set ``self._antithetic`` before calling :meth:`_init_es`, and
-    implement ``_scale()`` (per-coordinate standard deviation, float64 (N,))
-    and ``_tell``.
+    Subclasses declare ``Params`` (an :class:`~.params.ESParams`), call
+    ``super().__init__(locals())`` and :meth:`_init_es`, and implement
+    ``_scale()`` (per-coordinate standard deviation, float64 (N,)) and
+    ``_tell``.
     """
 
+    Params = ESParams
     _ES_STATE_ARRAYS = ("_mean", "_z", "_pop")
 
-    def _init_es(self, x0: Any, antithetic: bool) -> None:
-        caller = type(self).__name__
-        self._antithetic = bool(antithetic)
-        if self._antithetic and self.pop_size % 2:
-            raise ValueError(
-                f"The 'pop_size' parameter of {caller} must be even with antithetic "
-                f"sampling (pairs mean +- noise). Got {self.pop_size} instead."
-            )
+    def _init_es(self, x0: Any) -> None:
+        p = self._params
+        self._antithetic = p.antithetic_sampling
         if x0 is None:
-            self._mean = np.zeros(self.n_params, dtype=np.float64)
+            self._mean = np.zeros(p.n_params, dtype=np.float64)
         else:
-            x = check_genome(x0, "x0", caller=caller, n_params=self.n_params)
+            x = check_genome(x0, "x0", caller=type(self).__name__, n_params=p.n_params)
             self._mean = x.astype(np.float64)
-        h = self.pop_size // 2 if self._antithetic else self.pop_size
-        self._z = np.zeros((h, self.n_params), dtype=np.float32)
-        self._pop = np.zeros((self.pop_size, self.n_params), dtype=np.float32)
-        self._g1 = np.zeros(self.n_params, dtype=np.float64)
-        self._g2 = np.zeros(self.n_params, dtype=np.float64)
-
-    @staticmethod
-    def _check_sigma(sigma: Any, caller: str) -> float:
-        return check_scalar(
-            sigma, "sigma", caller=caller, min_val=0.0, include_min=False
-        )
+        h = p.pop_size // 2 if self._antithetic else p.pop_size
+        self._z = np.zeros((h, p.n_params), dtype=np.float32)
+        self._pop = np.zeros((p.pop_size, p.n_params), dtype=np.float32)
+        self._g1 = np.zeros(p.n_params, dtype=np.float64)
+        self._g2 = np.zeros(p.n_params, dtype=np.float64)
+        self._noise_stream = STREAMS["es_noise"]
+        self._noise_threads = kernel_threads(p.n_threads, h * p.n_params, h)
+        self._all_rows = np.arange(h, dtype=np.int64)
 
     # ------------------------------------------------------------------ hooks
     def _scale(self) -> Float64Array:
@@ -70,10 +66,10 @@ class EvolutionStrategy(Algorithm):
     def _ask(self) -> Float32Array:
         fill_standard_normal(
             self._z,
-            self.seed,
+            self._params.seed,
             self._generation,
-            STREAMS["es_noise"],
-            self._kernel_threads(),
+            self._noise_stream,
+            self._noise_threads,
         )
         _kernels.sample_population(
             self._mean, self._scale(), self._z, self._pop, self._antithetic
@@ -90,9 +86,9 @@ class EvolutionStrategy(Algorithm):
         """``(sum_k w1[k] z_k, sum_k w2[k] z_k**2)`` over the sampled
         perturbations ``z_k`` (signed with antithetic sampling).
 
-        ``w1``/``w2`` are per-sample weights of shape (pop_size,); with
-        ``rows`` (int64 (k,)) only those samples count and the weights have
-        shape (k,).
+        ``w1``/``w2`` are float64 per-sample weights of shape (pop_size,);
+        with ``rows`` (int64 (k,)) only those samples count and the weights
+        have shape (k,).
         """
         if self._antithetic:
             # sample h + i is -z_i: its linear term flips, its square does not
@@ -100,23 +96,18 @@ class EvolutionStrategy(Algorithm):
             if rows is None:
                 a = w1[:h] - w1[h:]
                 b = w2[:h] + w2[h:]
-                r = np.arange(h, dtype=np.int64)
+                r = self._all_rows
             else:
                 sign = np.where(rows < h, 1.0, -1.0)
                 a = w1 * sign
-                b = np.asarray(w2, dtype=np.float64)
-                r = np.where(rows < h, rows, rows - h).astype(np.int64)
+                b = w2
+                r = np.where(rows < h, rows, rows - h)
         else:
-            a = np.asarray(w1, dtype=np.float64)
-            b = np.asarray(w2, dtype=np.float64)
-            r = (
-                np.arange(self.pop_size, dtype=np.int64)
-                if rows is None
-                else np.asarray(rows, dtype=np.int64)
-            )
+            a, b = w1, w2
+            r = self._all_rows if rows is None else rows
         _kernels.weighted_moments(
             self._z,
-            np.ascontiguousarray(r),
+            np.ascontiguousarray(r, dtype=np.int64),
             np.ascontiguousarray(a, dtype=np.float64),
             np.ascontiguousarray(b, dtype=np.float64),
             self._g1,
@@ -134,13 +125,3 @@ class EvolutionStrategy(Algorithm):
     def sigma(self) -> Float64Array:
         """Copy of the current per-coordinate standard deviation, (n_params,)."""
         return np.array(self._scale(), dtype=np.float64)
-
-    def _base_params(self) -> dict[str, Any]:
-        return {
-            "n_params": self.n_params,
-            "pop_size": self.pop_size,
-            "minimize": self.minimize,
-            "seed": self.seed,
-            "hall_of_fame_size": self.hall_of_fame_size,
-            "n_threads": self.n_threads,
-        }

@@ -11,16 +11,25 @@ collapsing too early.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import _ranking
 from .._typing import Float64Array
-from .._validation import check_scalar
 from ._es import EvolutionStrategy
+from .params import FRACTION, NON_NEGATIVE, ESParams, param
 
-__all__ = ["CEM"]
+__all__ = ["CEM", "CEMParams"]
+
+@dataclass(frozen=True, kw_only=True)
+class CEMParams(ESParams):
+    """Parameters of :class:`CEM` (see its docstring)."""
+
+    elite_fraction: float = param(FRACTION)
+    alpha: float = param(FRACTION)
+    extra_noise: float = param(NON_NEGATIVE)
 
 
 class CEM(EvolutionStrategy):
@@ -59,6 +68,7 @@ class CEM(EvolutionStrategy):
     """
 
     name = "cem"
+    Params = CEMParams
     _STATE_ARRAYS = EvolutionStrategy._ES_STATE_ARRAYS + ("_sigma",)
 
     def __init__(
@@ -76,54 +86,25 @@ class CEM(EvolutionStrategy):
         hall_of_fame_size: int = 10,
         n_threads: int | None = None,
     ) -> None:
-        super().__init__(
-            n_params,
-            pop_size,
-            minimize=minimize,
-            seed=seed,
-            hall_of_fame_size=hall_of_fame_size,
-            n_threads=n_threads,
-        )
-        c = type(self).__name__
-        self.sigma0 = self._check_sigma(sigma, c)
-        self.elite_fraction = check_scalar(
-            elite_fraction,
-            "elite_fraction",
-            caller=c,
-            min_val=0.0,
-            max_val=1.0,
-            include_min=False,
-        )
-        self.alpha = check_scalar(
-            alpha, "alpha", caller=c, min_val=0.0, max_val=1.0, include_min=False
-        )
-        self.extra_noise = check_scalar(
-            extra_noise, "extra_noise", caller=c, min_val=0.0
-        )
-        self.n_elite = max(1, int(round(self.elite_fraction * self.pop_size)))
-        self._init_es(x0, False)
-        self._sigma = np.full(self.n_params, self.sigma0, dtype=np.float64)
+        super().__init__(locals())
+        p = self._params
+        #: genomes whose statistics become the next distribution
+        self.n_elite = max(1, int(round(p.elite_fraction * p.pop_size)))
+        self._init_es(x0)
+        self._sigma = np.full(p.n_params, p.sigma, dtype=np.float64)
+        self._elite_weights = np.full(self.n_elite, 1.0 / self.n_elite)
 
     def _scale(self) -> Float64Array:
         return self._sigma
 
     def _tell(self, fitness: Float64Array, score: Float64Array) -> None:
-        k = self.n_elite
-        elite = _ranking.order(score)[:k]
-        w = np.full(k, 1.0 / k)
+        p = self._params
+        elite = _ranking.order(score)[: self.n_elite]
+        w = self._elite_weights
         mz, mzz = self._moments(w, w, rows=elite)
         # elite mean and variance in x = mean + sigma * z coordinates
         var_z = np.maximum(mzz - mz * mz, 0.0)
-        a = self.alpha
+        a = p.alpha
         self._mean += a * self._sigma * mz
         new_var = (1.0 - a) * self._sigma**2 + a * self._sigma**2 * var_z
-        self._sigma[:] = np.sqrt(new_var + self.extra_noise**2)
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            **self._base_params(),
-            "sigma": self.sigma0,
-            "elite_fraction": self.elite_fraction,
-            "alpha": self.alpha,
-            "extra_noise": self.extra_noise,
-        }
+        self._sigma[:] = np.sqrt(new_var + p.extra_noise**2)

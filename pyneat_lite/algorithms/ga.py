@@ -11,6 +11,7 @@ mutates every child in a single compiled pass into a preallocated buffer.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -19,28 +20,125 @@ from .. import _ranking
 from .. import operators as ops
 from .._rng import STREAMS, fill_standard_normal
 from .._typing import Float32Array, Float64Array
-from .._validation import check_array, check_int, check_scalar
+from .._validation import check_array
 from .base import Algorithm
+from .params import NON_NEGATIVE, PROBABILITY, Bool, Int, OneOf, Params, param
 
-__all__ = ["GA", "REPLACEMENTS"]
+__all__ = ["GA", "GAParams", "REPLACEMENTS"]
 
 REPLACEMENTS = ("generational", "plus", "comma")
 
-
 def _op_config(op: Any) -> Any:
-    if op is None:
-        return None
-    if isinstance(op, (list, tuple)):
+    if isinstance(op, list):
         return [o.to_config() for o in op]
     return op.to_config()
 
 
 def _op_from_config(cfg: Any) -> Any:
-    if cfg is None:
-        return None
     if isinstance(cfg, list):
         return [ops.operator_from_config(c) for c in cfg]
     return ops.operator_from_config(cfg)
+
+
+def _check_selection(x: Any, name: str, caller: str | None) -> Any:
+    if x is None:
+        return ops.Tournament(k=3)
+    if not isinstance(x, ops.Selection):
+        raise TypeError(
+            f"The {name!r} parameter of {caller} must be a Selection "
+            f"(pn.Tournament(k=3), pn.Truncation(fraction=0.2), ...). "
+            f"Got {x!r} instead."
+        )
+    return x
+
+
+def _check_crossover(x: Any, name: str, caller: str | None) -> Any:
+    if isinstance(x, str) and x == "default":
+        return ops.UniformCrossover()
+    if x is not None and not isinstance(x, ops.Crossover):
+        raise TypeError(
+            f"The {name!r} parameter of {caller} must be a Crossover or None. "
+            f"Got {x!r} instead."
+        )
+    return x
+
+
+def _check_mutation(x: Any, name: str, caller: str | None) -> Any:
+    if isinstance(x, str) and x == "default":
+        return ops.GaussianMutation(rate=0.05, sigma=0.05)
+    for m in x if isinstance(x, (list, tuple)) else [x]:
+        if m is not None and not isinstance(m, ops.Mutation):
+            raise TypeError(
+                f"The {name!r} parameter of {caller} must be a Mutation, a list "
+                f"of them, or None. Got {m!r} instead."
+            )
+    return list(x) if isinstance(x, tuple) else x
+
+
+@dataclass(frozen=True, kw_only=True)
+class GAParams(Params):
+    """Parameters of :class:`GA` (see its docstring).
+
+    ``mu`` is None with "generational" replacement; ``elitism`` is resolved
+    to its number.
+    """
+
+    selection: Any = param(_check_selection, encode=_op_config, decode=_op_from_config)
+    crossover: Any = param(_check_crossover, encode=_op_config, decode=_op_from_config)
+    mutation: Any = param(_check_mutation, encode=_op_config, decode=_op_from_config)
+    elitism: int = param(Int(min_val=0, optional=True))
+    crossover_prob: float = param(PROBABILITY)
+    mutation_prob: float = param(PROBABILITY)
+    replacement: str = param(OneOf(REPLACEMENTS))
+    mu: int | None = param(Int(min_val=1, optional=True))
+    init_sigma: float = param(NON_NEGATIVE)
+    reevaluate_elites: bool = param(Bool())
+
+    @property
+    def survivors(self) -> int:
+        """Parents kept per generation: ``mu``, or ``pop_size`` for
+        "generational"."""
+        return self.pop_size if self.mu is None else self.mu
+
+    def _resolve(self, caller: str) -> None:
+        P = self.pop_size
+        if self.replacement == "generational":
+            if self.mu is not None:
+                raise ValueError(
+                    f"The 'mu' parameter of {caller} applies to replacement='plus' "
+                    f"or 'comma' only. Got mu={self.mu!r} with "
+                    "replacement='generational'."
+                )
+            if self.elitism is None:
+                self._set("elitism", min(2, P - 1))
+        else:
+            if self.mu is None:
+                self._set("mu", P // 2)
+            if self.replacement == "comma" and self.mu > P:
+                raise ValueError(
+                    f"(mu, lambda) replacement needs lambda >= mu: the 'pop_size' "
+                    f"(lambda) of {caller} must be at least mu={self.mu}. Got {P} "
+                    "instead."
+                )
+            if self.elitism is None:
+                self._set("elitism", 0)
+        if self.elitism >= P:
+            raise ValueError(
+                f"The 'elitism' parameter of {caller} must be smaller than pop_size "
+                f"({P}): at least one child per generation. Got {self.elitism} "
+                "instead."
+            )
+        if self.elitism > self.survivors:
+            raise ValueError(
+                f"The 'elitism' parameter of {caller} must be at most mu "
+                f"({self.survivors}). Got {self.elitism} instead."
+            )
+        if self.replacement == "plus" and self.elitism:
+            raise ValueError(
+                f"The 'elitism' parameter of {caller} must be 0 with "
+                "replacement='plus': (mu + lambda) keeps the best parents by "
+                f"construction. Got {self.elitism} instead."
+            )
 
 
 class GA(Algorithm):
@@ -136,6 +234,7 @@ class GA(Algorithm):
     """
 
     name = "ga"
+    Params = GAParams
     _STATE_ARRAYS = (
         "_parents",
         "_parent_fitness",
@@ -166,108 +265,27 @@ class GA(Algorithm):
         hall_of_fame_size: int = 10,
         n_threads: int | None = None,
     ) -> None:
-        super().__init__(
-            n_params,
-            pop_size,
-            minimize=minimize,
-            seed=seed,
-            hall_of_fame_size=hall_of_fame_size,
-            n_threads=n_threads,
-        )
-        c = type(self).__name__
-        if selection is None:
-            selection = ops.Tournament(k=3)
-        if isinstance(crossover, str) and crossover == "default":
-            crossover = ops.UniformCrossover()
-        if isinstance(mutation, str) and mutation == "default":
-            mutation = ops.GaussianMutation(rate=0.05, sigma=0.05)
-        if not isinstance(selection, ops.Selection):
-            raise TypeError(
-                f"The 'selection' parameter of {c} must be a Selection "
-                f"(pn.Tournament(k=3), pn.Truncation(fraction=0.2), ...). "
-                f"Got {selection!r} instead."
-            )
-        if crossover is not None and not isinstance(crossover, ops.Crossover):
-            raise TypeError(
-                f"The 'crossover' parameter of {c} must be a Crossover or None. "
-                f"Got {crossover!r} instead."
-            )
-        mut_list = mutation if isinstance(mutation, (list, tuple)) else [mutation]
-        for m in mut_list:
-            if m is not None and not isinstance(m, ops.Mutation):
-                raise TypeError(
-                    f"The 'mutation' parameter of {c} must be a Mutation, a list "
-                    f"of them, or None. Got {m!r} instead."
-                )
-        if isinstance(mutation, tuple):
-            mutation = list(mutation)
-        self.selection = selection
-        self.crossover = crossover
-        self.mutation = mutation
-        if replacement not in REPLACEMENTS:
-            raise ValueError(
-                f"The 'replacement' parameter of {c} must be one of {REPLACEMENTS}. "
-                f"Got {replacement!r} instead."
-            )
-        self.replacement = replacement
-        self.crossover_prob = check_scalar(
-            crossover_prob, "crossover_prob", caller=c, min_val=0.0, max_val=1.0
-        )
-        self.mutation_prob = check_scalar(
-            mutation_prob, "mutation_prob", caller=c, min_val=0.0, max_val=1.0
-        )
-        self.init_sigma = check_scalar(init_sigma, "init_sigma", caller=c, min_val=0.0)
-        if not isinstance(reevaluate_elites, (bool, np.bool_)):
-            raise TypeError(
-                f"The 'reevaluate_elites' parameter of {c} must be a bool. "
-                f"Got {reevaluate_elites!r} instead."
-            )
-        self.reevaluate_elites = bool(reevaluate_elites)
-        P = self.pop_size
-        if replacement == "generational":
-            if mu is not None:
-                raise ValueError(
-                    f"The 'mu' parameter of {c} applies to replacement='plus' or "
-                    f"'comma' only. Got mu={mu!r} with replacement='generational'."
-                )
-            self.mu = P
-            elitism = min(2, P - 1) if elitism is None else elitism
-        else:
-            self.mu = check_int(P // 2 if mu is None else mu, "mu", caller=c, min_val=1)
-            if replacement == "comma" and self.mu > P:
-                raise ValueError(
-                    f"(mu, lambda) replacement needs lambda >= mu: the 'pop_size' "
-                    f"(lambda) of {c} must be at least mu={self.mu}. Got {P} instead."
-                )
-            elitism = 0 if elitism is None else elitism
-        self.elitism = check_int(elitism, "elitism", caller=c, min_val=0)
-        if self.elitism >= P:
-            raise ValueError(
-                f"The 'elitism' parameter of {c} must be smaller than pop_size "
-                f"({P}): at least one child per generation. Got {self.elitism} instead."
-            )
-        if self.elitism > self.mu:
-            raise ValueError(
-                f"The 'elitism' parameter of {c} must be at most mu ({self.mu}). "
-                f"Got {self.elitism} instead."
-            )
-        if replacement == "plus" and self.elitism:
-            raise ValueError(
-                f"The 'elitism' parameter of {c} must be 0 with replacement='plus': "
-                "(mu + lambda) keeps the best parents by construction. "
-                f"Got {self.elitism} instead."
-            )
-
-        N = self.n_params
-        self._parents = np.zeros((self.mu, N), dtype=np.float32)
-        self._parent_fitness = np.full(self.mu, np.nan, dtype=np.float64)
+        super().__init__(locals())
+        p = self._params
+        P, N, mu = p.pop_size, p.n_params, p.survivors
+        self._parents = np.zeros((mu, N), dtype=np.float32)
+        self._parent_fitness = np.full(mu, np.nan, dtype=np.float64)
         self._offspring = np.zeros((P, N), dtype=np.float32)
         # survivor buffer of (mu + lambda) / (mu, lambda); empty otherwise
-        n_spare = self.mu if replacement != "generational" else 0
+        n_spare = mu if p.replacement != "generational" else 0
         self._spare = np.zeros((n_spare, N), dtype=np.float32)
-        self._elite_fitness = np.full(self.elitism, np.nan, dtype=np.float64)
+        self._elite_fitness = np.full(p.elitism, np.nan, dtype=np.float64)
         self._has_parents = False
+        if p.replacement == "plus":
+            # parents then children, higher is better (the survivors' ranking)
+            self._pool_score = np.empty(mu + P, dtype=np.float64)
+            self._pool_fitness = np.empty(mu + P, dtype=np.float64)
         self._init_population(initial_population)
+
+    @property
+    def mu(self) -> int:
+        """Parents kept per generation (``pop_size`` for "generational")."""
+        return self._params.survivors
 
     # ----------------------------------------------------------------- setup
     def _init_population(self, initial: Any) -> None:
@@ -275,7 +293,7 @@ class GA(Algorithm):
         P, N = self.pop_size, self.n_params
         if initial is None:
             fill_standard_normal(
-                self._offspring, self.seed, 0, STREAMS["init"], self.n_threads
+                self._offspring, self.seed, 0, STREAMS["init"], self._kernel_threads()
             )
             self._offspring *= np.float32(self.init_sigma)
             return
@@ -288,7 +306,7 @@ class GA(Algorithm):
                     "instead."
                 )
             fill_standard_normal(
-                self._offspring, self.seed, 0, STREAMS["init"], self.n_threads
+                self._offspring, self.seed, 0, STREAMS["init"], self._kernel_threads()
             )
             self._offspring *= np.float32(self.init_sigma)
             self._offspring += arr
@@ -343,65 +361,46 @@ class GA(Algorithm):
             self._elite_fitness[:] = self._parent_fitness[pairs[: self.elitism, 0]]
         return self._offspring
 
-    def _adjust_fitness(self, fitness: Float64Array) -> None:
+    def _adjust_fitness(self, fitness: Float64Array) -> bool:
         e = self.elitism
         if e and self._has_parents and not self.reevaluate_elites:
             fitness[:e] = self._elite_fitness
+            return True
+        return False
 
     def _tell(self, fitness: Float64Array, score: Float64Array) -> None:
-        if self.replacement == "generational":
+        p = self._params
+        if p.replacement == "generational":
             # swap the two buffers: the children become the parents
             self._parents, self._offspring = self._offspring, self._parents
             self._parent_fitness[:] = fitness
-        else:
-            if self.replacement == "plus" and self._has_parents:
-                pf = self._parent_fitness
-                p_score = -pf if self.minimize else pf.copy()
-                p_score[np.isnan(p_score)] = -np.inf
-                all_score = np.concatenate([p_score, score])
-                all_fit = np.concatenate([pf, fitness])
+            self._has_parents = True
+            return
+        mu = p.mu
+        if p.replacement == "plus" and self._has_parents:
+            # (mu + lambda): parents first, so a tie keeps the parent
+            pool_score, pool_fit = self._pool_score, self._pool_fitness
+            pf = self._parent_fitness
+            if p.minimize:
+                np.negative(pf, out=pool_score[:mu])
             else:
-                all_score = score
-                all_fit = fitness
-            keep = _ranking.order(all_score)[: self.mu]
-            n_par = self.mu if (self.replacement == "plus" and self._has_parents) else 0
-            # survivors: kept parents first, then kept children (each group
-            # best first), gathered straight into the spare buffer
-            from_par = keep[keep < n_par]
-            from_off = keep[keep >= n_par]
-            a = from_par.shape[0]
-            np.take(self._parents, from_par, axis=0, out=self._spare[:a])
-            np.take(self._offspring, from_off - n_par, axis=0, out=self._spare[a:])
-            self._parent_fitness[:a] = all_fit[from_par]
-            self._parent_fitness[a:] = all_fit[from_off]
-            self._parents, self._spare = self._spare, self._parents
+                pool_score[:mu] = pf
+            np.copyto(pool_score[:mu], -np.inf, where=np.isnan(pf))
+            pool_score[mu:] = score
+            pool_fit[:mu] = pf
+            pool_fit[mu:] = fitness
+            n_par = mu
+        else:
+            pool_score, pool_fit, n_par = score, fitness, 0
+        keep = _ranking.order(pool_score)[:mu]
+        # survivors: kept parents first, then kept children (each group best
+        # first), gathered straight into the spare buffer
+        from_par = keep[keep < n_par]
+        from_off = keep[keep >= n_par]
+        a = from_par.shape[0]
+        np.take(self._parents, from_par, axis=0, out=self._spare[:a])
+        np.take(self._offspring, from_off - n_par, axis=0, out=self._spare[a:])
+        self._parent_fitness[:a] = pool_fit[from_par]
+        self._parent_fitness[a:] = pool_fit[from_off]
+        self._parents, self._spare = self._spare, self._parents
         self._has_parents = True
-
-    # ------------------------------------------------------------ checkpoints
-    def get_params(self) -> dict[str, Any]:
-        return {
-            "n_params": self.n_params,
-            "pop_size": self.pop_size,
-            "selection": _op_config(self.selection),
-            "crossover": _op_config(self.crossover),
-            "mutation": _op_config(self.mutation),
-            "elitism": self.elitism,
-            "crossover_prob": self.crossover_prob,
-            "mutation_prob": self.mutation_prob,
-            "replacement": self.replacement,
-            "mu": None if self.replacement == "generational" else self.mu,
-            "init_sigma": self.init_sigma,
-            "reevaluate_elites": self.reevaluate_elites,
-            "minimize": self.minimize,
-            "seed": self.seed,
-            "hall_of_fame_size": self.hall_of_fame_size,
-            "n_threads": self.n_threads,
-        }
-
-    @classmethod
-    def _from_params(cls, params: dict[str, Any]) -> GA:
-        p = dict(params)
-        p["selection"] = _op_from_config(p["selection"])
-        p["crossover"] = _op_from_config(p["crossover"])
-        p["mutation"] = _op_from_config(p["mutation"])
-        return cls(**p)

@@ -9,17 +9,30 @@ antithetic samples, with centered-rank fitness shaping and weight decay.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._typing import Float64Array
-from .._validation import check_scalar
 from ._es import EvolutionStrategy
 from .optim import adam_step, sgd_step
+from .params import DECAY, NON_NEGATIVE, POSITIVE, Bool, ESParams, OneOf, param
 from .shaping import centered_ranks
 
-__all__ = ["OpenES"]
+__all__ = ["OpenES", "OpenESParams"]
+
+@dataclass(frozen=True, kw_only=True)
+class OpenESParams(ESParams):
+    """Parameters of :class:`OpenES` (see its docstring)."""
+
+    lr: float = param(POSITIVE)
+    optimizer: str = param(OneOf(("adam", "sgd")))
+    momentum: float = param(DECAY)
+    beta1: float = param(DECAY)
+    beta2: float = param(DECAY)
+    weight_decay: float = param(NON_NEGATIVE)
+    antithetic: bool = param(Bool())
 
 
 class OpenES(EvolutionStrategy):
@@ -86,6 +99,7 @@ class OpenES(EvolutionStrategy):
     """
 
     name = "openes"
+    Params = OpenESParams
     _STATE_ARRAYS = EvolutionStrategy._ES_STATE_ARRAYS + ("_m", "_v")
     _STATE_SCALARS = ("_t",)
 
@@ -108,74 +122,28 @@ class OpenES(EvolutionStrategy):
         hall_of_fame_size: int = 10,
         n_threads: int | None = None,
     ) -> None:
-        super().__init__(
-            n_params,
-            pop_size,
-            minimize=minimize,
-            seed=seed,
-            hall_of_fame_size=hall_of_fame_size,
-            n_threads=n_threads,
-        )
-        c = type(self).__name__
-        self.sigma0 = self._check_sigma(sigma, c)
-        self.lr = check_scalar(lr, "lr", caller=c, min_val=0.0, include_min=False)
-        if optimizer not in ("adam", "sgd"):
-            raise ValueError(
-                f"The 'optimizer' parameter of {c} must be 'adam' or 'sgd'. "
-                f"Got {optimizer!r} instead."
-            )
-        self.optimizer = optimizer
-        self.momentum = check_scalar(
-            momentum, "momentum", caller=c, min_val=0.0, max_val=1.0, include_max=False
-        )
-        self.beta1 = check_scalar(
-            beta1, "beta1", caller=c, min_val=0.0, max_val=1.0, include_max=False
-        )
-        self.beta2 = check_scalar(
-            beta2, "beta2", caller=c, min_val=0.0, max_val=1.0, include_max=False
-        )
-        self.weight_decay = check_scalar(
-            weight_decay, "weight_decay", caller=c, min_val=0.0
-        )
-        self._init_es(x0, antithetic)
-        self._m = np.zeros(self.n_params, dtype=np.float64)
-        self._v = np.zeros(self.n_params, dtype=np.float64)
+        super().__init__(locals())
+        self._init_es(x0)
+        n = self._params.n_params
+        self._m = np.zeros(n, dtype=np.float64)
+        self._v = np.zeros(n, dtype=np.float64)
         self._t = 0
-        self._scale_vec = np.full(self.n_params, self.sigma0, dtype=np.float64)
+        self._scale_vec = np.full(n, self._params.sigma, dtype=np.float64)
+        self._no_weights = np.zeros(self._params.pop_size)  # no square term
 
     def _scale(self) -> Float64Array:
         return self._scale_vec
 
     def _tell(self, fitness: Float64Array, score: Float64Array) -> None:
+        p = self._params
         u = centered_ranks(score)
-        g, _ = self._moments(u, np.zeros_like(u))
-        grad = g * (1.0 / (self.pop_size * self.sigma0))
-        if self.weight_decay:
-            grad -= self.weight_decay * self._mean
+        g, _ = self._moments(u, self._no_weights)
+        grad = g * (1.0 / (p.pop_size * p.sigma))
+        if p.weight_decay:
+            grad -= p.weight_decay * self._mean
         self._t += 1
-        if self.optimizer == "adam":
-            adam_step(
-                self._mean,
-                grad,
-                self._m,
-                self._v,
-                self._t,
-                self.lr,
-                self.beta1,
-                self.beta2,
-            )
+        if p.optimizer == "adam":
+            adam_step(self._mean, grad, self._m, self._v, self._t, p.lr, p.beta1,
+                      p.beta2)
         else:
-            sgd_step(self._mean, grad, self._m, self.lr, self.momentum)
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            **self._base_params(),
-            "sigma": self.sigma0,
-            "lr": self.lr,
-            "optimizer": self.optimizer,
-            "momentum": self.momentum,
-            "beta1": self.beta1,
-            "beta2": self.beta2,
-            "weight_decay": self.weight_decay,
-            "antithetic": self._antithetic,
-        }
+            sgd_step(self._mean, grad, self._m, p.lr, p.momentum)

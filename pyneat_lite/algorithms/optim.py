@@ -11,19 +11,23 @@ its own state arrays, which the strategy owns (so that checkpoints hold them).
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from .._typing import Float64Array
 
-__all__ = ["OPTIMIZERS", "adam_step", "sgd_step", "clipup_step"]
+__all__ = ["OPTIMIZERS", "adam_step", "sgd_step", "clipup_step", "l2_norm"]
 
 OPTIMIZERS = ("adam", "sgd", "clipup")
 
 
-def _norm(x: Float64Array) -> float:
-    # np.sum (pairwise, single-threaded) rather than np.linalg.norm: a
-    # multithreaded BLAS dot could round differently with the thread count.
-    return float(np.sqrt(np.sum(x * x)))
+def l2_norm(x: Float64Array) -> float:
+    """Euclidean norm, the same whatever the number of threads."""
+    # A pairwise sum (np.add.reduce, what np.sum calls, without its Python
+    # overhead) rather than np.linalg.norm: a multithreaded BLAS dot could
+    # round differently with the thread count.
+    return math.sqrt(float(np.add.reduce(x * x)))
 
 
 def adam_step(
@@ -70,13 +74,13 @@ def clipup_step(
 ) -> None:
     """One ClipUp ascent step: normalised gradient, momentum, speed clipped to
     ``max_speed`` (Toklu et al. 2020, algorithm 1)."""
-    norm = _norm(grad)
+    norm = l2_norm(grad)
     if norm > 0.0:
         velocity *= momentum
         velocity += (step_size / norm) * grad
     else:
         velocity *= momentum
-    speed = _norm(velocity)
+    speed = l2_norm(velocity)
     if speed > max_speed:
         velocity *= max_speed / speed
     params += velocity

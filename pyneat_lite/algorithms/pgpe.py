@@ -13,17 +13,50 @@ centered ranks, and the standard deviations may change by at most
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._typing import Float64Array
-from .._validation import check_scalar
 from ._es import EvolutionStrategy
 from .optim import adam_step, clipup_step
+from .params import DECAY, NON_NEGATIVE, ESParams, OneOf, Real, param
 from .shaping import centered_ranks
 
-__all__ = ["PGPE"]
+__all__ = ["PGPE", "PGPEParams"]
+
+_POSITIVE_OR_NONE = Real(min_val=0.0, include_min=False, optional=True)  # None: derived
+
+
+@dataclass(frozen=True, kw_only=True)
+class PGPEParams(ESParams):
+    """Parameters of :class:`PGPE` (see its docstring)."""
+
+    lr: float = param(_POSITIVE_OR_NONE)
+    max_speed: float = param(_POSITIVE_OR_NONE)
+    momentum: float = param(DECAY)
+    optimizer: str = param(OneOf(("clipup", "adam")))
+    sigma_lr: float = param(NON_NEGATIVE)
+    sigma_max_change: float = param(DECAY)
+
+    @property
+    def antithetic_sampling(self) -> bool:
+        """Always True: PGPE samples symmetric pairs."""
+        return True
+
+    def _resolve(self, caller: str) -> None:
+        if self.lr is None:
+            # ClipUp's step is an L2 length over the genome: about 0.15 sigma
+            # per coordinate (Toklu et al. 2020); Adam's is per coordinate.
+            if self.optimizer == "clipup":
+                lr = 0.15 * self.sigma * float(np.sqrt(self.n_params))
+            else:
+                lr = 0.3 * self.sigma
+            self._set("lr", lr)
+        if self.max_speed is None:
+            self._set("max_speed", 2.0 * self.lr)
+        super()._resolve(caller)
 
 
 class PGPE(EvolutionStrategy):
@@ -74,6 +107,7 @@ class PGPE(EvolutionStrategy):
     """
 
     name = "pgpe"
+    Params = PGPEParams
     _STATE_ARRAYS = EvolutionStrategy._ES_STATE_ARRAYS + ("_sigma", "_vel", "_v")
     _STATE_SCALARS = ("_t",)
 
@@ -95,88 +129,43 @@ class PGPE(EvolutionStrategy):
         hall_of_fame_size: int = 10,
         n_threads: int | None = None,
     ) -> None:
-        super().__init__(
-            n_params,
-            pop_size,
-            minimize=minimize,
-            seed=seed,
-            hall_of_fame_size=hall_of_fame_size,
-            n_threads=n_threads,
-        )
-        c = type(self).__name__
-        self.sigma0 = self._check_sigma(sigma, c)
-        if optimizer not in ("clipup", "adam"):
-            raise ValueError(
-                f"The 'optimizer' parameter of {c} must be 'clipup' or 'adam'. "
-                f"Got {optimizer!r} instead."
-            )
-        self.optimizer = optimizer
-        if lr is None:
-            lr = (
-                0.15 * self.sigma0 * float(np.sqrt(self.n_params))
-                if optimizer == "clipup"
-                else 0.3 * self.sigma0
-            )
-        self.lr = check_scalar(lr, "lr", caller=c, min_val=0.0, include_min=False)
-        if max_speed is None:
-            max_speed = 2.0 * self.lr
-        self.max_speed = check_scalar(
-            max_speed, "max_speed", caller=c, min_val=0.0, include_min=False
-        )
-        self.momentum = check_scalar(
-            momentum, "momentum", caller=c, min_val=0.0, max_val=1.0, include_max=False
-        )
-        self.sigma_lr = check_scalar(sigma_lr, "sigma_lr", caller=c, min_val=0.0)
-        self.sigma_max_change = check_scalar(
-            sigma_max_change,
-            "sigma_max_change",
-            caller=c,
-            min_val=0.0,
-            max_val=1.0,
-            include_max=False,
-        )
-        self._init_es(x0, True)
-        self._sigma = np.full(self.n_params, self.sigma0, dtype=np.float64)
-        self._vel = np.zeros(self.n_params, dtype=np.float64)
-        self._v = np.zeros(self.n_params, dtype=np.float64)
+        super().__init__(locals())
+        self._init_es(x0)
+        p = self._params
+        self._sigma = np.full(p.n_params, p.sigma, dtype=np.float64)
+        self._vel = np.zeros(p.n_params, dtype=np.float64)
+        self._v = np.zeros(p.n_params, dtype=np.float64)
         self._t = 0
+        # square-term weights: the second half (mirrored samples) stays zero
+        self._w2 = np.zeros(p.pop_size, dtype=np.float64)
 
     def _scale(self) -> Float64Array:
         return self._sigma
 
     def _tell(self, fitness: Float64Array, score: Float64Array) -> None:
-        h = self.pop_size // 2
+        p = self._params
+        h = p.pop_size // 2
         u = centered_ranks(score)
         u_avg = 0.5 * (u[:h] + u[h:])
         # per-sample weights whose antithetic combination gives
         # (f+ - f-)/2 for the linear term and (avg - b) for the square term
-        w1 = np.concatenate([0.5 * u[:h], 0.5 * u[h:]]) / h
-        b = float(u_avg.mean())
-        w2 = np.concatenate([u_avg - b, np.zeros(h)]) / h
+        w1 = 0.5 * u
+        w1 /= h
+        b = float(np.add.reduce(u_avg)) / h  # u_avg.mean(), without its overhead
+        w2 = self._w2
+        np.subtract(u_avg, b, out=w2[:h])
+        w2[:h] /= h
         g_lin, g_sq = self._moments(w1, w2)
         grad_mu = self._sigma * g_lin
         # sum_i (avg_i - b) (z_i^2 - 1) = sum_i (avg_i - b) z_i^2 (zero-sum weights)
         grad_sigma = self._sigma * g_sq
         self._t += 1
-        if self.optimizer == "clipup":
-            clipup_step(
-                self._mean, grad_mu, self._vel, self.lr, self.max_speed, self.momentum
-            )
+        if p.optimizer == "clipup":
+            clipup_step(self._mean, grad_mu, self._vel, p.lr, p.max_speed, p.momentum)
         else:
-            adam_step(self._mean, grad_mu, self._vel, self._v, self._t, self.lr)
-        new_sigma = self._sigma + self.sigma_lr * grad_sigma
-        lo = (1.0 - self.sigma_max_change) * self._sigma
-        hi = (1.0 + self.sigma_max_change) * self._sigma
-        np.clip(new_sigma, lo, hi, out=self._sigma)
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            **self._base_params(),
-            "sigma": self.sigma0,
-            "lr": self.lr,
-            "max_speed": self.max_speed,
-            "momentum": self.momentum,
-            "optimizer": self.optimizer,
-            "sigma_lr": self.sigma_lr,
-            "sigma_max_change": self.sigma_max_change,
-        }
+            adam_step(self._mean, grad_mu, self._vel, self._v, self._t, p.lr)
+        new_sigma = self._sigma + p.sigma_lr * grad_sigma
+        lo = (1.0 - p.sigma_max_change) * self._sigma
+        hi = (1.0 + p.sigma_max_change) * self._sigma
+        # np.clip(new_sigma, lo, hi), without its Python-level overhead
+        np.minimum(np.maximum(new_sigma, lo, out=new_sigma), hi, out=self._sigma)

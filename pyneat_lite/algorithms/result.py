@@ -1,5 +1,6 @@
 """What :meth:`Algorithm.run` returns: the best genome, the stop reason, a hall
-of fame and the per-generation history."""
+of fame (:class:`~.halloffame.HallOfFame`, re-exported here) and the
+per-generation history."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from typing import Any
 
 import numpy as np
 
-from .._typing import Float32Array, Float64Array
+from .._typing import Float32Array
+from .halloffame import HallOfFame
 
 __all__ = ["Result", "HallOfFame", "STOP_REASONS"]
 
@@ -20,25 +22,6 @@ STOP_REASONS = (
     "callback",
     "interrupted",
 )
-
-
-@dataclass(frozen=True)
-class HallOfFame:
-    """The best distinct genomes evaluated so far, best first.
-
-    Attributes
-    ----------
-    genomes : float32 array of shape (k, n_params)
-        Bit-wise distinct genomes (an elite copied unchanged enters once).
-    fitness : float64 array of shape (k,)
-        Their fitness, in the user's sign.
-    """
-
-    genomes: Float32Array
-    fitness: Float64Array
-
-    def __len__(self) -> int:
-        return int(self.fitness.shape[0])
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,35 @@ matrix is restricted to its diagonal, whose learning rates are scaled up by
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .. import _ranking
 from .._typing import Float64Array
-from .._validation import check_int
 from ._es import EvolutionStrategy
+from .optim import l2_norm
+from .params import ESParams, Int, param
 
-__all__ = ["SepCMAES"]
+__all__ = ["SepCMAES", "SepCMAESParams"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SepCMAESParams(ESParams):
+    """Parameters of :class:`SepCMAES` (see its docstring)."""
+
+    mu: int = param(Int(min_val=1, optional=True))
+
+    def _resolve(self, caller: str) -> None:
+        if self.mu is None:
+            self._set("mu", self.pop_size // 2)
+        if self.mu > self.pop_size:
+            raise ValueError(
+                f"The 'mu' parameter of {caller} must be at most pop_size "
+                f"({self.pop_size}). Got {self.mu} instead."
+            )
+        super()._resolve(caller)
 
 
 class SepCMAES(EvolutionStrategy):
@@ -58,6 +77,7 @@ class SepCMAES(EvolutionStrategy):
     """
 
     name = "sepcma"
+    Params = SepCMAESParams
     _STATE_ARRAYS = EvolutionStrategy._ES_STATE_ARRAYS + ("_C", "_pc", "_ps")
     _STATE_SCALARS = ("_step",)
 
@@ -74,29 +94,11 @@ class SepCMAES(EvolutionStrategy):
         hall_of_fame_size: int = 10,
         n_threads: int | None = None,
     ) -> None:
-        super().__init__(
-            n_params,
-            pop_size,
-            minimize=minimize,
-            seed=seed,
-            hall_of_fame_size=hall_of_fame_size,
-            n_threads=n_threads,
-        )
-        c = type(self).__name__
-        self.sigma0 = self._check_sigma(sigma, c)
-        if mu is None:
-            mu = self.pop_size // 2
-        self.mu = check_int(mu, "mu", caller=c, min_val=1)
-        if self.mu > self.pop_size:
-            raise ValueError(
-                f"The 'mu' parameter of {c} must be at most pop_size "
-                f"({self.pop_size}). Got {self.mu} instead."
-            )
-        self._init_es(x0, False)
-        n = float(self.n_params)
-        w = math.log(self.mu + 0.5) - np.log(
-            np.arange(1, self.mu + 1, dtype=np.float64)
-        )
+        super().__init__(locals())
+        self._init_es(x0)
+        p = self._params
+        n = float(p.n_params)
+        w = math.log(p.mu + 0.5) - np.log(np.arange(1, p.mu + 1, dtype=np.float64))
         self._weights = w / w.sum()
         mueff = 1.0 / float(np.sum(self._weights**2))
         self._mueff = mueff
@@ -114,11 +116,11 @@ class SepCMAES(EvolutionStrategy):
         self._c1 = min(1.0, c1 * scale)
         self._cmu = min(1.0 - self._c1, cmu * scale)
         self._chi_n = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
-        self._C = np.ones(self.n_params, dtype=np.float64)
-        self._pc = np.zeros(self.n_params, dtype=np.float64)
-        self._ps = np.zeros(self.n_params, dtype=np.float64)
-        self._step = self.sigma0
-        self._scale_vec = np.full(self.n_params, self.sigma0, dtype=np.float64)
+        self._C = np.ones(p.n_params, dtype=np.float64)
+        self._pc = np.zeros(p.n_params, dtype=np.float64)
+        self._ps = np.zeros(p.n_params, dtype=np.float64)
+        self._step = p.sigma
+        self._scale_vec = np.full(p.n_params, p.sigma, dtype=np.float64)
 
     def _scale(self) -> Float64Array:
         return self._scale_vec
@@ -132,7 +134,7 @@ class SepCMAES(EvolutionStrategy):
         return float(self._step)
 
     def _tell(self, fitness: Float64Array, score: Float64Array) -> None:
-        order = _ranking.order(score)[: self.mu]
+        order = _ranking.order(score)[: self._params.mu]
         zw, zsq = self._moments(self._weights, self._weights, rows=order)
         d = np.sqrt(self._C)
         yw = d * zw
@@ -140,10 +142,10 @@ class SepCMAES(EvolutionStrategy):
         cs, cc, mueff = self._cs, self._cc, self._mueff
         self._ps *= 1.0 - cs
         self._ps += math.sqrt(cs * (2.0 - cs) * mueff) * zw
-        ps_norm = float(np.sqrt(np.sum(self._ps * self._ps)))
+        ps_norm = l2_norm(self._ps)
         g = self._generation + 1
         h_sig = ps_norm / math.sqrt(1.0 - (1.0 - cs) ** (2 * g)) / self._chi_n < (
-            1.4 + 2.0 / (self.n_params + 1.0)
+            1.4 + 2.0 / (self._params.n_params + 1.0)
         )
         self._pc *= 1.0 - cc
         if h_sig:
@@ -155,6 +157,3 @@ class SepCMAES(EvolutionStrategy):
         self._C += c1 * self._pc * self._pc
         self._step *= math.exp((cs / self._ds) * (ps_norm / self._chi_n - 1.0))
         np.multiply(np.sqrt(self._C), self._step, out=self._scale_vec)
-
-    def get_params(self) -> dict[str, Any]:
-        return {**self._base_params(), "sigma": self.sigma0, "mu": self.mu}

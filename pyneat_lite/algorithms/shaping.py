@@ -11,6 +11,8 @@ scores alike (Wierstra et al. 2014, section 3.1).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from .._ranking import order, ranks
@@ -37,7 +39,17 @@ def centered_ranks(score: Float64Array) -> Float64Array:
     n = score.shape[0]
     if n < 2:
         return np.zeros(n, dtype=np.float64)
-    return ranks(score) / (n - 1) - 0.5
+    out = np.empty(n, dtype=np.float64)
+    out[order(score)] = _centered_by_rank(n)
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _centered_by_rank(n: int) -> Float64Array:
+    """``ranks / (n - 1) - 0.5``, best first (read-only; cached per ``n``)."""
+    u = np.arange(n - 1, -1, -1, dtype=np.float64) / (n - 1) - 0.5
+    u.flags.writeable = False
+    return u
 
 
 def nes_utilities(score: Float64Array) -> Float64Array:
@@ -56,9 +68,16 @@ def nes_utilities(score: Float64Array) -> Float64Array:
         (of equal scores, the earlier index).
     """
     n = score.shape[0]
+    out = np.empty(n, dtype=np.float64)
+    out[order(score)] = _nes_weights(n)
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def _nes_weights(n: int) -> Float64Array:
+    """The utilities by rank, best first (read-only; cached per ``n``)."""
     k = np.arange(1, n + 1, dtype=np.float64)  # rank 1 = best
     u = np.maximum(0.0, np.log(n / 2.0 + 1.0) - np.log(k))
     u = u / u.sum() - 1.0 / n
-    out = np.empty(n, dtype=np.float64)
-    out[order(score)] = u
-    return out
+    u.flags.writeable = False
+    return u

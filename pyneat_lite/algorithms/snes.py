@@ -11,16 +11,32 @@ rank-based NES utilities.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from .._typing import Float64Array
-from .._validation import check_scalar
 from ._es import EvolutionStrategy
+from .params import POSITIVE, Bool, ESParams, Real, param
 from .shaping import nes_utilities
 
-__all__ = ["SNES"]
+__all__ = ["SNES", "SNESParams"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SNESParams(ESParams):
+    """Parameters of :class:`SNES` (see its docstring)."""
+
+    lr_mean: float = param(POSITIVE)
+    lr_sigma: float = param(Real(min_val=0.0, optional=True))
+    antithetic: bool = param(Bool())
+
+    def _resolve(self, caller: str) -> None:
+        if self.lr_sigma is None:  # Wierstra et al. 2014, table 1
+            n = self.n_params
+            self._set("lr_sigma", (3.0 + math.log(n)) / (5.0 * math.sqrt(n)))
+        super()._resolve(caller)
 
 
 class SNES(EvolutionStrategy):
@@ -65,6 +81,7 @@ class SNES(EvolutionStrategy):
     """
 
     name = "snes"
+    Params = SNESParams
     _STATE_ARRAYS = EvolutionStrategy._ES_STATE_ARRAYS + ("_sigma",)
 
     def __init__(
@@ -82,42 +99,18 @@ class SNES(EvolutionStrategy):
         hall_of_fame_size: int = 10,
         n_threads: int | None = None,
     ) -> None:
-        super().__init__(
-            n_params,
-            pop_size,
-            minimize=minimize,
-            seed=seed,
-            hall_of_fame_size=hall_of_fame_size,
-            n_threads=n_threads,
-        )
-        c = type(self).__name__
-        self.sigma0 = self._check_sigma(sigma, c)
-        self.lr_mean = check_scalar(
-            lr_mean, "lr_mean", caller=c, min_val=0.0, include_min=False
-        )
-        if lr_sigma is None:
-            lr_sigma = (3.0 + math.log(self.n_params)) / (
-                5.0 * math.sqrt(self.n_params)
-            )
-        self.lr_sigma = check_scalar(lr_sigma, "lr_sigma", caller=c, min_val=0.0)
-        self._init_es(x0, antithetic)
-        self._sigma = np.full(self.n_params, self.sigma0, dtype=np.float64)
+        super().__init__(locals())
+        self._init_es(x0)
+        self._sigma = np.full(self._params.n_params, self._params.sigma,
+                              dtype=np.float64)
 
     def _scale(self) -> Float64Array:
         return self._sigma
 
     def _tell(self, fitness: Float64Array, score: Float64Array) -> None:
+        p = self._params
         u = nes_utilities(score)
         g_mu, g_sq = self._moments(u, u)
         # sum u_k (z_k^2 - 1) = sum u_k z_k^2 because the utilities sum to 0
-        self._mean += self.lr_mean * self._sigma * g_mu
-        self._sigma *= np.exp(0.5 * self.lr_sigma * (g_sq - u.sum()))
-
-    def get_params(self) -> dict[str, Any]:
-        return {
-            **self._base_params(),
-            "sigma": self.sigma0,
-            "lr_mean": self.lr_mean,
-            "lr_sigma": self.lr_sigma,
-            "antithetic": self._antithetic,
-        }
+        self._mean += p.lr_mean * self._sigma * g_mu
+        self._sigma *= np.exp(0.5 * p.lr_sigma * (g_sq - np.add.reduce(u)))

@@ -1,0 +1,211 @@
+"""The run loop: ask, evaluate, tell until a stop criterion is met.
+
+:func:`run` is :meth:`Algorithm.run` (bound as the method), written against
+the public ask/tell interface only, so that it works the same for every
+algorithm.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from .._typing import Float32Array
+from .._validation import check_int, check_scalar
+from .result import Result
+
+if TYPE_CHECKING:
+    from .base import Algorithm
+
+__all__ = ["run", "DEFAULT_GENERATIONS"]
+
+#: Generations run by :meth:`Algorithm.run` when no stop criterion is given.
+DEFAULT_GENERATIONS = 100
+
+
+def run(
+    algorithm: Algorithm,
+    fitness: Callable[[Float32Array], Any],
+    generations: int | None = None,
+    target: float | None = None,
+    time_limit: float | None = None,
+    patience: int | None = None,
+    callbacks: Iterable[Callable[[Algorithm], Any]] = (),
+    progress: bool = False,
+    evaluator: Any = None,
+    checkpoint_every: int | None = None,
+    checkpoint_path: Any = None,
+) -> Result:
+    """Ask, evaluate and tell until a stop criterion is met.
+
+    Parameters
+    ----------
+    fitness : callable
+        ``fitness(population) -> (pop_size,)`` array of real numbers;
+        ``population`` is the float32 ``(pop_size, n_params)`` array of
+        :meth:`ask`.
+    generations : int, optional
+        Generations to run in this call.  When no stop criterion at all
+        is given, :data:`DEFAULT_GENERATIONS` (100) are run.
+    target : float, optional
+        Stop once the best fitness reaches it (``>=``; ``<=`` when
+        minimising).
+    time_limit : float, optional
+        Seconds; checked before each generation, so a generation that
+        started is finished.
+    patience : int, optional
+        Stop after this many generations without improvement of the best
+        fitness.
+    callbacks : iterable of callables, default=()
+        Each is called as ``callback(algorithm)`` after every generation
+        (when :attr:`generation`, :attr:`best_fitness`, :attr:`fitness`
+        and :attr:`history` describe the generation just told); a truthy
+        return value stops the run with reason "callback".
+    progress : bool, default=False
+        Show a tqdm progress bar with the best fitness (needs tqdm).
+    evaluator : object, optional
+        Anything with ``evaluate(fitness, population) -> (pop_size,)``,
+        e.g. :class:`pyneat_lite.ProcessPool`; None calls
+        ``fitness(population)`` directly.
+    checkpoint_every : int, optional
+        Save a checkpoint to ``checkpoint_path`` every this many
+        generations (and when the run stops).
+    checkpoint_path : str or path-like, optional
+        Where to save (required with ``checkpoint_every``).
+
+    Returns
+    -------
+    Result
+        Ctrl-C (KeyboardInterrupt) during the run returns the result so
+        far with ``stop_reason="interrupted"``; the algorithm stays usable
+        (a half-done generation is re-asked).  Any other exception from
+        ``fitness`` propagates, and the algorithm stays consistent.
+    """
+    caller = f"{type(algorithm).__name__}.run"
+    if not callable(fitness):
+        raise TypeError(
+            f"The 'fitness' argument of {caller} must be callable. "
+            f"Got {type(fitness).__name__} instead."
+        )
+    if generations is not None:
+        generations = check_int(generations, "generations", caller=caller, min_val=1)
+    if target is not None:
+        target = check_scalar(target, "target", caller=caller)
+    if time_limit is not None:
+        time_limit = check_scalar(
+            time_limit, "time_limit", caller=caller, min_val=0.0, include_min=False
+        )
+    if patience is not None:
+        patience = check_int(patience, "patience", caller=caller, min_val=1)
+    callbacks = tuple(callbacks)
+    for cb in callbacks:
+        if not callable(cb):
+            raise TypeError(
+                f"The 'callbacks' argument of {caller} must hold callables. "
+                f"Got {type(cb).__name__} instead."
+            )
+    if evaluator is not None and not callable(getattr(evaluator, "evaluate", None)):
+        raise TypeError(
+            f"The 'evaluator' argument of {caller} must have an "
+            f"evaluate(fitness, population) method. Got {type(evaluator).__name__} "
+            "instead."
+        )
+    if checkpoint_every is not None:
+        checkpoint_every = check_int(
+            checkpoint_every, "checkpoint_every", caller=caller, min_val=1
+        )
+        if checkpoint_path is None:
+            raise ValueError(
+                f"The 'checkpoint_path' argument of {caller} is required with "
+                "checkpoint_every. Got None instead."
+            )
+    elif checkpoint_path is not None:
+        raise ValueError(
+            f"The 'checkpoint_every' argument of {caller} is required with "
+            f"checkpoint_path. Got None instead."
+        )
+    if all(c is None for c in (generations, target, time_limit, patience)):
+        generations = DEFAULT_GENERATIONS
+
+    bar = None
+    if progress:
+        try:
+            from tqdm.auto import tqdm
+        except ImportError as exc:
+            raise ImportError(
+                "run(progress=True) requires tqdm. Install it with "
+                "`pip install pyneat_lite[progress]`."
+            ) from exc
+        bar = tqdm(total=generations, unit="gen", desc=type(algorithm).__name__)
+
+    minimize = algorithm.minimize
+    t0 = time.perf_counter()
+    start_gen = algorithm.generation
+    best = algorithm.best_fitness  # NaN before any tell
+
+    def improved(value: float, than: float) -> bool:
+        if than != than:  # NaN: nothing yet
+            return value == value
+        return value < than if minimize else value > than
+
+    last_improvement = start_gen
+    reason: str | None = None
+    try:
+        while True:
+            done = algorithm.generation - start_gen
+            if generations is not None and done >= generations:
+                reason = "generations"
+                break
+            if time_limit is not None and time.perf_counter() - t0 >= time_limit:
+                reason = "time_limit"
+                break
+            pop = algorithm.ask()
+            if evaluator is None:
+                algorithm.tell(fitness(pop))
+            else:
+                algorithm.tell(evaluator.evaluate(fitness, pop))
+            best_now = algorithm.best_fitness
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(best=f"{best_now:.6g}", refresh=False)
+            if checkpoint_every is not None and (done + 1) % checkpoint_every == 0:
+                algorithm.save(checkpoint_path)
+            if improved(best_now, best):
+                best = best_now
+                last_improvement = algorithm.generation
+            if target is not None and (
+                best_now <= target if minimize else best_now >= target
+            ):
+                reason = "target"  # (NaN, before any finite fitness, compares False)
+            if (
+                reason is None
+                and patience is not None
+                and algorithm.generation - last_improvement >= patience
+            ):
+                reason = "patience"
+            for cb in callbacks:
+                if cb(algorithm):
+                    reason = reason or "callback"
+            if reason is not None:
+                break
+    except KeyboardInterrupt:
+        reason = "interrupted"
+    finally:
+        if bar is not None:
+            bar.close()
+    if checkpoint_every is not None and algorithm.generation != start_gen:
+        algorithm.save(checkpoint_path)
+    return Result(
+        best=algorithm.best,
+        best_fitness=algorithm.best_fitness,
+        stop_reason=reason,
+        generation=algorithm.generation,
+        generations_run=algorithm.generation - start_gen,
+        evaluations=algorithm.evaluations,
+        elapsed=time.perf_counter() - t0,
+        hall_of_fame=algorithm.hall_of_fame,
+        history=algorithm.history,
+        mean=getattr(algorithm, "mean", None),
+        minimize=minimize,
+    )
