@@ -1,18 +1,17 @@
-"""Ask/tell protocol, NaN policy, bad input and determinism of every algorithm.
+"""Algorithm-specific behaviour: contradictory settings, the parameter
+declarations, the one tie rule of every ranking, the GA's replacements and
+elites, and the evolution strategies' updates against NumPy references.
 
-Benchmark functions (sphere, Rastrigin, Rosenbrock) are in
-test_algorithms_functions.py, supervised learning on digits in
+What every algorithm shares (ask/tell protocol, NaN policy, seeds, threads,
+checkpoints, bad input) is in test_algorithm_contract.py; benchmark functions
+in test_algorithms_functions.py, supervised learning on digits in
 test_algorithms_digits.py.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
-import os
-import subprocess
-import sys
-import textwrap
-import warnings
 
 import numpy as np
 import pytest
@@ -21,10 +20,9 @@ from hypothesis import strategies as st
 
 import pyneat_lite as pn
 from pyneat_lite import _ranking
-from pyneat_lite.algorithms import NonFiniteFitnessWarning
+from pyneat_lite.algorithms.openes import OpenESParams
 from pyneat_lite.algorithms.shaping import centered_ranks, nes_utilities, ranks
 
-ALGOS = sorted(pn.ALGORITHMS)
 N = 12
 
 
@@ -33,213 +31,9 @@ def sphere_max(pop):
     return -np.sum((pop.astype(np.float64) - 0.5) ** 2, axis=1)
 
 
-def make(name, **kw):
-    return pn.ALGORITHMS[name](n_params=N, seed=kw.pop("seed", 1), **kw)
-
-
-@pytest.mark.parametrize("name", ALGOS)
-def test_defaults_run_as_they_are(name):
-    """Every constructor argument but n_params has a working default."""
-    algo = pn.ALGORITHMS[name](n_params=N)
-    assert isinstance(algo.seed, int) and algo.seed >= 0
-    assert algo.minimize is False
-    pop = algo.ask()
-    assert pop.dtype == np.float32 and pop.flags.c_contiguous
-    assert pop.shape == (algo.pop_size, N)
-    start = sphere_max(pop).max()
-    res = algo.run(sphere_max, generations=40)
-    assert res.stop_reason == "generations"
-    assert res.best_fitness > start
-    assert algo.generation == 40
-
-
-@pytest.mark.parametrize("name", ALGOS)
-def test_ask_tell_protocol(name):
-    algo = make(name)
-    with pytest.raises(RuntimeError, match="without a pending ask"):
-        algo.tell(np.zeros(algo.pop_size))
-    pop = algo.ask()
-    snapshot = pop.copy()
-    again = algo.ask()  # ask twice: same population, same buffer
-    assert again is pop and np.array_equal(again, snapshot)
-    algo.tell(sphere_max(pop))
-    with pytest.raises(RuntimeError, match="without a pending ask"):
-        algo.tell(np.zeros(algo.pop_size))
-    assert algo.generation == 1
-    assert algo.evaluations == algo.pop_size
-
-
-@pytest.mark.parametrize("name", ALGOS)
-def test_buffers_are_reused(name):
-    """No population-sized allocation per generation: ask returns one of the
-    algorithm's own buffers, which alternate (GA) or stay (ES)."""
-    algo = make(name)
-    seen = set()
-    for _ in range(6):
-        pop = algo.ask()
-        seen.add(pop.__array_interface__["data"][0])
-        algo.tell(sphere_max(pop))
-    assert len(seen) <= 2
-
-
-@pytest.mark.parametrize("name", ALGOS)
-def test_best_is_exact_best_ever(name):
-    """best/best_fitness are the best genome evaluated so far, bit for bit."""
-    algo = make(name)
-    best_f, best_g = -np.inf, None
-    for _ in range(15):
-        pop = algo.ask()
-        f = sphere_max(pop)
-        i = int(np.argmax(f))
-        if f[i] > best_f:
-            best_f, best_g = f[i], pop[i].copy()
-        algo.tell(f)
-        assert algo.best_fitness == best_f
-        assert np.array_equal(algo.best, best_g)
-    hof = algo.hall_of_fame
-    assert len(hof) == algo.hall_of_fame_size
-    assert np.all(np.diff(hof.fitness) <= 0)
-    assert hof.fitness[0] == best_f
-    assert len({g.tobytes() for g in hof.genomes}) == len(hof)  # distinct
-
-
-@pytest.mark.parametrize("name", ALGOS)
-def test_minimize(name):
-    algo = make(name, minimize=True)
-    res = algo.run(lambda p: -sphere_max(p), generations=30)
-    h = res.history
-    assert res.best_fitness == pytest.approx(h["min"].min())
-    assert res.best_fitness < h["min"][0]
-
-
-@pytest.mark.parametrize("name", ALGOS)
-def test_nan_and_inf_are_worst_counted_and_warned(name):
-    algo = make(name)
-    pop = algo.ask()
-    f = sphere_max(pop)
-    # the best genome gets NaN, the second +inf: neither may become the best
-    order = np.argsort(-f)
-    f[order[0]] = np.nan
-    f[order[1]] = np.inf
-    with pytest.warns(NonFiniteFitnessWarning, match="2 of"):
-        algo.tell(f)
-    assert algo.best_fitness == f[order[2]]
-    assert algo.history["n_nonfinite"].tolist() == [2]
-    # all non-finite: no best yet, statistics are NaN, no RuntimeWarning
-    algo2 = make(name)
-    algo2.ask()
-    with warnings.catch_warnings(record=True) as rec:
-        warnings.simplefilter("always")
-        algo2.tell(np.full(algo2.pop_size, np.nan))
-    assert [w.category for w in rec] == [NonFiniteFitnessWarning]
-    assert algo2.best is None and np.isnan(algo2.best_fitness)
-    assert np.isnan(algo2.history["mean"][0])
-    algo2.run(sphere_max, generations=2)  # continues
-    assert np.isfinite(algo2.best_fitness)
-
-
-@pytest.mark.parametrize("name", ALGOS)
-def test_bad_fitness_leaves_state_unchanged(name):
-    algo = make(name)
-    pop = algo.ask().copy()
-    with pytest.raises(ValueError, match="must have shape"):
-        algo.tell(np.zeros(algo.pop_size + 1))
-    with pytest.raises(ValueError, match="must have shape"):
-        algo.tell(np.zeros((algo.pop_size, 2)))
-    with pytest.raises(TypeError, match="real numbers"):
-        algo.tell(np.array(["a"] * algo.pop_size))
-    with pytest.raises(TypeError):
-        algo.tell("fitness")
-    assert algo.generation == 0
-    assert np.array_equal(algo.ask(), pop)
-    algo.tell(sphere_max(pop))  # still usable
-    assert algo.generation == 1
-
-
-@pytest.mark.parametrize("name", ALGOS)
-def test_fitness_exception_propagates_and_state_is_consistent(name):
-    algo = make(name)
-    ref = make(name)
-    calls = {"n": 0}
-
-    def flaky(pop):
-        calls["n"] += 1
-        if calls["n"] == 3:
-            raise ZeroDivisionError("user bug")
-        return sphere_max(pop)
-
-    with pytest.raises(ZeroDivisionError, match="user bug"):
-        algo.run(flaky, generations=5)
-    assert algo.generation == 2
-    algo.run(flaky, generations=3)  # ask() again gives the pending population
-    ref.run(sphere_max, generations=5)
-    assert np.array_equal(algo.ask(), ref.ask())
-    np.testing.assert_array_equal(algo.history["max"], ref.history["max"])
-
-
-@pytest.mark.parametrize("name", ALGOS)
-def test_same_seed_same_run_different_seed_different_run(name):
-    a, b, c = make(name, seed=7), make(name, seed=7), make(name, seed=8)
-    for algo in (a, b, c):
-        algo.run(sphere_max, generations=8)
-    assert np.array_equal(a.ask(), b.ask())
-    assert a.best_fitness == b.best_fitness
-    assert not np.array_equal(a.ask(), c.ask())
-
-
-def test_seed_none_is_resolved_and_reproducible():
-    a = pn.OpenES(n_params=N)
-    b = pn.OpenES(n_params=N, seed=a.seed)
-    assert np.array_equal(a.ask(), b.ask())
+def test_seed_sequence_gives_its_entropy():
     ss = np.random.SeedSequence(123)
     assert pn.SNES(n_params=N, seed=ss).seed == 123
-
-
-def _digest_of_runs():
-    import hashlib
-
-    h = hashlib.sha256()
-    # 32 x 5000 genes: large enough for the parallel kernels
-    for algo in (
-        pn.GA(n_params=5000, pop_size=32, seed=3),
-        pn.SepCMAES(n_params=5000, pop_size=32, seed=3),
-        pn.OpenES(n_params=5000, pop_size=32, seed=3),
-    ):
-        for _ in range(5):
-            pop = algo.ask()
-            algo.tell(-np.sum((pop.astype(np.float64) - 0.3) ** 2, axis=1))
-        h.update(algo.ask().tobytes())
-        h.update(algo.best.tobytes())
-    return h.hexdigest()
-
-
-def test_thread_count_does_not_change_results():
-    """Numba/OpenMP with one thread (fresh interpreter) and with all cores
-    (this process) give bit-identical runs of the GA and two ES."""
-    code = textwrap.dedent(
-        """
-        import sys
-        sys.path.insert(0, sys.argv[1])
-        from test_algorithms import _digest_of_runs
-        print(_digest_of_runs())
-        """
-    )
-    env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
-    out = subprocess.run(
-        [sys.executable, "-c", code, os.path.dirname(__file__)],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert os.cpu_count() >= 2
-    assert out.stdout.strip() == _digest_of_runs()
-    algos = {}
-    for nt in (1, 2):
-        algo = pn.PGPE(n_params=300, pop_size=32, seed=3, n_threads=nt)
-        algo.run(sphere_max, generations=4)
-        algos[nt] = algo.ask().copy()
-    assert np.array_equal(algos[1], algos[2])
 
 
 # --------------------------------------------------------------- bad settings
@@ -282,6 +76,31 @@ def test_contradictory_settings():
         pn.CEM(n_params=N, seed=-1)
     with pytest.raises(TypeError, match="'minimize' parameter"):
         pn.CEM(n_params=N, minimize="yes")
+
+
+# ------------------------------------------------------------- parameters
+def test_params_are_one_frozen_validated_declaration():
+    es = pn.OpenES(n_params=N, pop_size=8, sigma=0.5, seed=3)
+    p = es.params
+    assert isinstance(p, OpenESParams) and p.sigma == 0.5 == es.sigma0
+    assert es.get_params() == p.to_dict() and es.lr == p.lr == 0.03
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        p.sigma = 1.0
+    # building or replacing a declaration validates it too
+    with pytest.raises(ValueError, match="'sigma' parameter of OpenESParams"):
+        dataclasses.replace(p, sigma=-1.0)
+    assert dataclasses.replace(p, lr=0.1).lr == 0.1
+    with pytest.raises(ValueError, match="unknown \\['typo'\\]"):
+        OpenESParams.decode({**p.to_dict(), "typo": 1})
+    # derived values are resolved once and reported as numbers
+    snes = pn.SNES(n_params=100)
+    assert snes.lr_sigma == pytest.approx((3 + math.log(100)) / (5 * 10))
+    pgpe = pn.PGPE(n_params=100, sigma=0.1)
+    assert pgpe.lr == pytest.approx(0.15 * 0.1 * 10) and pgpe.max_speed == 2 * pgpe.lr
+    ga = pn.GA(n_params=N, pop_size=10, replacement="comma")
+    assert (ga.mu, ga.elitism, ga.get_params()["mu"]) == (5, 0, 5)
+    generational = pn.GA(n_params=N, pop_size=10)
+    assert (generational.mu, generational.get_params()["mu"]) == (10, None)
 
 
 # ------------------------------------------------------------------ ranks
@@ -349,6 +168,34 @@ def _reference_hall_of_fame(batches, k):
             entries.insert(pos, (s, g))
             del entries[k:]
     return entries
+
+
+@given(st.data())
+def test_hall_of_fame_matches_its_definition(data):
+    """Random scores with ties and -inf, populations repeating genomes (as
+    elites and duplicate children do), against the one-by-one reference."""
+    from pyneat_lite.algorithms.halloffame import Archive
+
+    k = data.draw(st.integers(1, 6))
+    archive = Archive(k, 3)
+    pool = np.arange(24, dtype=np.float32).reshape(8, 3)  # 8 distinct genomes
+    batches = []
+    for _ in range(data.draw(st.integers(1, 5))):
+        n = data.draw(st.integers(1, 10))
+        pick = data.draw(st.lists(st.integers(0, 7), min_size=n, max_size=n))
+        values = st.sampled_from([-np.inf, 0.0, 1.0, 2.0, 3.0])
+        score = np.array(data.draw(st.lists(values, min_size=n, max_size=n)))
+        pop = np.ascontiguousarray(pool[pick])
+        archive.update(pop, score)
+        batches.append((pop, score))
+        ref = _reference_hall_of_fame(batches, k)
+        hof = archive.snapshot(lambda s: s)
+        assert hof.fitness.tolist() == [e[0] for e in ref]
+        assert [g.tobytes() for g in hof.genomes] == [e[1] for e in ref]
+    n, arrays = archive.state()
+    again = Archive(k, 3)
+    again.set_state(n, arrays)
+    assert again.snapshot(lambda s: s).fitness.tolist() == hof.fitness.tolist()
 
 
 def test_hall_of_fame_of_a_ga_with_elites_matches_its_definition():
