@@ -11,16 +11,25 @@ every random draw is keyed by row); this module only decides speed.
   :data:`PARALLEL_MIN_WORK` values of work (waking a pool costs more than
   such a kernel, much more when other processes share the cores), else the
   user's count, capped by the number of parallel rows.
+- :func:`numba_threads` applies a user's count to Numba kernels that take
+  no thread count (the library's own kernels take the number of parallel
+  chunks, which bounds their threads, and OpenMP kernels a thread count).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 
 from ._validation import check_int
 
-__all__ = ["PARALLEL_MIN_WORK", "effective_n_threads", "kernel_threads"]
+__all__ = [
+    "PARALLEL_MIN_WORK",
+    "effective_n_threads",
+    "kernel_threads",
+    "numba_threads",
+]
 
 #: Below this many values of work (genes touched, multiply-adds) a kernel runs
 #: on one thread.
@@ -78,3 +87,31 @@ def kernel_threads(n_threads: int | None, work: int, n_rows: int | None = None) 
     if n_rows is not None:
         nt = min(nt, n_rows)
     return max(1, nt)
+
+
+@contextlib.contextmanager
+def numba_threads(n_threads: int | None) -> Iterator[int | None]:
+    """Run the Numba parallel kernels called inside on at most ``n_threads``
+    threads (for kernels that take no thread count themselves).
+
+    ``None`` changes nothing (and costs nothing).  Otherwise the count is
+    resolved as :func:`effective_n_threads` does (``n_threads`` must already
+    be valid), capped by Numba's pool (``NUMBA_NUM_THREADS``), set with
+    ``numba.set_num_threads`` (thread-local) and the previous count restored
+    on exit.  Yields the count in effect (None when unchanged).
+    """
+    if n_threads is None:
+        yield None
+        return
+    import numba
+
+    n = min(effective_n_threads(n_threads), numba.config.NUMBA_NUM_THREADS)
+    prev = numba.get_num_threads()
+    if n == prev:
+        yield n
+        return
+    numba.set_num_threads(n)
+    try:
+        yield n
+    finally:
+        numba.set_num_threads(prev)

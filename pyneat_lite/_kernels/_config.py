@@ -22,6 +22,14 @@ OPTS = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": set(FA
 #: Options of small helpers inlined at the Numba level, so that LLVM sees a
 #: caller's loop whole (a call per value would keep it scalar).
 INLINE_OPTS = {"inline": "always", "error_model": "numpy", "fastmath": set(FASTMATH)}
+#: Options of kernels whose float64 arithmetic must round exactly as written:
+#: environment dynamics (compared step by step with gymnasium, where a fused
+#: multiply-add could move a state across a termination bound) and loss
+#: reductions (the same numbers as before the kernels moved, and as a NumPy
+#: reference summing in the same order).  No fastmath, not even "contract".
+EXACT_OPTS = {"cache": True, "nogil": True, "error_model": "numpy"}
+#: :data:`EXACT_OPTS` for helpers inlined at the Numba level.
+EXACT_INLINE_OPTS = {"inline": "always", "error_model": "numpy"}
 
 LINEAR = ACTIVATIONS["linear"]
 RELU = ACTIVATIONS["relu"]

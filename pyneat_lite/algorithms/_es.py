@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels import es as _kernels
 from .._rng import STREAMS, fill_standard_normal
 from .._threads import kernel_threads
 from .._typing import Float32Array, Float64Array
 from .._validation import check_genome
-from . import _kernels
 from .base import Algorithm
 from .params import ESParams
 
