@@ -4,11 +4,12 @@ gymnasium loop, and CartPole solved by the GA and by OpenES."""
 from __future__ import annotations
 
 import gymnasium
-import numba
 import numpy as np
 import pytest
 
 import pyneat_lite as pn
+from pyneat_lite import _operators
+from pyneat_lite._rng import STREAMS, row_seeds
 
 
 def _copy_state(gym_env, env, i):
@@ -96,6 +97,22 @@ def test_reset_distribution_and_determinism():
     assert not np.array_equal(env.reset(4, seed=3, generation=1), a[:4])
 
 
+def test_reset_states_come_from_the_library_stream():
+    # Golden values by construction: env i starts at low + (high - low) * u,
+    # u the uniforms of the Cython generator seeded by row i of the "env"
+    # stream (the splitmix64 stream of 0.1.0 gave other numbers).
+    seeds = row_seeds(11, 4, STREAMS["env"], 5)
+    u = np.stack([_operators._rng_draws(s, 4, 0) for s in seeds])
+    env = pn.envs.CartPole()
+    obs = env.reset(5, seed=11, generation=4)
+    np.testing.assert_array_equal(env.state, -0.05 + 0.1 * u)
+    np.testing.assert_array_equal(obs, (-0.05 + 0.1 * u).astype(np.float32))
+    pend = pn.envs.Pendulum()
+    pend.reset(5, seed=11, generation=4)
+    np.testing.assert_array_equal(pend.state[:, 0], -np.pi + 2 * np.pi * u[:, 0])
+    np.testing.assert_array_equal(pend.state[:, 1], -1.0 + 2.0 * u[:, 1])
+
+
 def _gym_reference(net, genome, env_id, starts, max_steps, continuous):
     """Return of one genome by a plain gymnasium loop from given start states."""
     total = 0.0
@@ -108,8 +125,9 @@ def _gym_reference(net, genome, env_id, starts, max_steps, continuous):
         while True:
             out = net.forward(genome, obs[None])[0]
             if continuous:
-                action = np.array([-2.0 + (np.clip(out[0], -1, 1) + 1) * 2.0],
-                                  np.float32)
+                # rollout's documented mapping, in float64, rounded once
+                o = min(max(float(out[0]), -1.0), 1.0)
+                action = np.array([-2.0 + (o + 1.0) * 0.5 * 4.0], np.float32)
             else:
                 action = int(np.argmax(out))
             obs, r, term, trunc, _ = g.step(action)
@@ -119,39 +137,43 @@ def _gym_reference(net, genome, env_id, starts, max_steps, continuous):
     return total / len(starts)
 
 
+@pytest.mark.parametrize("same_starts", [True, False])
 @pytest.mark.parametrize("env_cls,sizes,acts,max_steps", [
     (pn.envs.CartPole, [4, 8, 2], ["tanh", "linear"], 200),
     (pn.envs.Pendulum, [3, 8, 1], ["tanh", "tanh"], 60),
+    # narrow and wide layers, a tail beyond a multiple of 4 inputs, softmax
+    (pn.envs.CartPole, [4, 5, 9, 2], ["relu", "sigmoid", "softmax"], 100),
 ])
-def test_rollout_equals_gymnasium_loop(env_cls, sizes, acts, max_steps):
+def test_rollout_equals_gymnasium_loop(env_cls, sizes, acts, max_steps, same_starts):
     net = pn.Network(sizes, acts)
     pop = net.init_population(6, seed=2) * np.float32(3.0)
     env = env_cls()
     episodes = 3
     ret = pn.envs.rollout(net, pop, env, episodes=episodes, max_steps=max_steps,
-                          seed=5, generation=2)
+                          seed=5, generation=2, same_starts=same_starts)
     # same_starts: episode e of every genome starts where env e of a reset
-    # with the same (seed, generation) starts
+    # with the same (seed, generation) starts; otherwise genome p's episode e
+    # starts where env p * episodes + e does
     probe = env_cls()
-    probe.reset(episodes, seed=5, generation=2)
+    probe.reset(episodes * (1 if same_starts else len(pop)), seed=5, generation=2)
     for p in range(pop.shape[0]):
-        ref = _gym_reference(net, pop[p], env.id, probe.state, max_steps,
+        starts = probe.state if same_starts else probe.state[
+            p * episodes:(p + 1) * episodes]
+        ref = _gym_reference(net, pop[p], env.id, starts, max_steps,
                              not env.discrete)
-        np.testing.assert_allclose(ret[p], ref, rtol=1e-7, atol=1e-6)
+        np.testing.assert_allclose(ret[p], ref, rtol=1e-12, atol=1e-12)
 
 
 def test_rollout_threads_and_starts():
     net = pn.Network([4, 8, 2], ["tanh", "linear"])
     pop = net.init_population(40, seed=0) * np.float32(2.0)
     env = pn.envs.CartPole()
-    prev = numba.get_num_threads()
-    try:
-        numba.set_num_threads(1)
-        one, steps1 = pn.envs.rollout(net, pop, env, episodes=2, seed=1,
-                                      return_steps=True)
-    finally:
-        numba.set_num_threads(prev)
-    many, steps = pn.envs.rollout(net, pop, env, episodes=2, seed=1, return_steps=True)
+    # the serial kernel (one group) and the parallel one (several groups);
+    # test_task_kernels.py shows in subprocesses that two threads really run
+    one, steps1 = pn.envs.rollout(net, pop, env, episodes=2, seed=1,
+                                  return_steps=True, n_threads=1)
+    many, steps = pn.envs.rollout(net, pop, env, episodes=2, seed=1, return_steps=True,
+                                  n_threads=2)
     np.testing.assert_array_equal(one, many)
     np.testing.assert_array_equal(steps1, steps)
     assert steps.dtype == np.int64 and np.all(steps == 2 * many)  # CartPole: +1/step
@@ -180,9 +202,33 @@ def test_rollout_bad_input():
         pn.envs.rollout(net, np.zeros((2, 5), np.float32), env)
     with pytest.raises(ValueError, match="episodes"):
         pn.envs.rollout(net, net.init_population(2, seed=0), env, episodes=0)
+    with pytest.raises(ValueError, match="n_threads"):
+        pn.envs.rollout(net, net.init_population(2, seed=0), env, n_threads=0)
+    with pytest.raises(ValueError, match="max_steps"):
+        pn.envs.Rollout(net, env, max_steps=0)
+    with pytest.raises(TypeError, match="n_threads"):
+        pn.envs.Rollout(net, env, n_threads=1.5)
+    with pytest.raises(ValueError, match="generation"):
+        env.reset(2, seed=0, generation=-1)
     with pytest.raises(ValueError, match="actions"):
         env.reset(2, seed=0)
         env.step([0, 2])
+
+
+def test_rollout_validates_the_population_once(monkeypatch):
+    from pyneat_lite import network
+    from pyneat_lite.tasks import envs
+
+    calls = []
+    real = envs.check_population
+    monkeypatch.setattr(envs, "check_population",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    for name in ("check_array", "check_population", "check_genome"):
+        monkeypatch.setattr(network, name, lambda *a, **k: pytest.fail("revalidated"))
+    net = pn.Network([4, 8, 2], ["tanh", "linear"])
+    fit = pn.envs.Rollout(net, pn.envs.CartPole(), episodes=2, seed=0)
+    fit(net.init_population(20, seed=0))
+    assert len(calls) == 1
 
 
 def test_rollout_callable_advances():
