@@ -6,10 +6,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import ref_operators as ref
+from scipy import stats
 from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.metrics import precision_recall_fscore_support as prfs
 
 import pyneat_lite as pn
+from pyneat_lite._rng import STREAMS, row_seeds
 
 DATA = Path(__file__).parent / "data" / "mnist-1000"
 
@@ -104,6 +107,71 @@ def test_minibatches_reproducible_and_new_each_call(mnist):
     assert fit.generation == 3
 
 
+def _floyd(seed, n, k):
+    """Floyd's sampling in pure Python on the reference xoshiro256**."""
+    r = ref.Rng(seed)
+    chosen: set[int] = set()
+    for j in range(n - k, n):
+        t = r.bounded(j + 1)
+        chosen.add(j if t in chosen else t)
+    return np.array(sorted(chosen))
+
+
+def test_minibatches_come_from_the_batch_stream(mnist):
+    # Golden values by construction (0.1.0 drew them with NumPy's PCG64):
+    # call g samples by Floyd's algorithm on the xoshiro256** stream of
+    # row 0 of (seed, g, STREAMS["batch"]).
+    X, y = mnist
+    net = pn.Network([784, 4, 10], ["tanh", "softmax"])
+    fit = pn.tasks.Classification(net, X, y, batch_size=37, seed=9)
+    for g in (0, 1, 5):
+        want = _floyd(row_seeds(9, g, STREAMS["batch"], 1)[0], len(y), 37)
+        np.testing.assert_array_equal(fit.batch_indices(g), want)
+    reg = pn.tasks.Regression(pn.Network([784, 1], "linear"), X, y.astype(float),
+                              batch_size=400, seed=1)
+    np.testing.assert_array_equal(reg.batch_indices(2), np.arange(400))
+
+
+def test_each_sample_equally_likely_in_minibatches():
+    X = np.zeros((40, 2), np.float32)
+    fit = pn.tasks.Regression(pn.Network([2, 1], "linear"), X, np.zeros(40),
+                              batch_size=10, seed=0)
+    counts = np.bincount(np.concatenate([fit.batch_indices(g) for g in range(2000)]),
+                         minlength=40)
+    # 500 expected per sample; sampling without replacement is less spread
+    # than multinomial, so the chi-square bound is conservative
+    assert stats.chisquare(counts).pvalue > 1e-3
+
+
+def test_call_validates_once(mnist, monkeypatch):
+    from pyneat_lite import network
+    from pyneat_lite.tasks import supervised
+
+    X, y = mnist
+    net = pn.Network([784, 8, 10], ["tanh", "softmax"])
+    fit = pn.tasks.Classification(net, X, y, batch_size=100, chunk_size=3)
+    calls = []
+    real = supervised.check_population
+    monkeypatch.setattr(supervised, "check_population",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(supervised, "check_array", lambda *a, **k: pytest.fail(
+        "X re-validated"))
+    for name in ("check_array", "check_population", "check_genome"):
+        monkeypatch.setattr(network, name, lambda *a, **k: pytest.fail("revalidated"))
+    fit(net.init_population(10, seed=0))  # 4 chunks of 3 genomes
+    assert len(calls) == 1
+
+
+def test_n_threads_same_result(mnist):
+    X, y = mnist
+    net = pn.Network([784, 16, 10], ["tanh", "linear"])
+    pop = net.init_population(30, seed=0)
+    res = [pn.tasks.Classification(net, X, y, metric="cross_entropy",
+                                   n_threads=n)(pop) for n in (1, 2, -1)]
+    np.testing.assert_array_equal(res[0], res[1])
+    np.testing.assert_array_equal(res[0], res[2])
+
+
 def test_chunk_buffer_is_bounded(mnist):
     X, y = mnist
     net = pn.Network([784, 4, 10], ["tanh", "softmax"])
@@ -166,3 +234,11 @@ def test_bad_input(mnist):
         pn.tasks.Classification(net, X, y)(np.zeros((2, 3), np.float32))
     with pytest.raises(ValueError, match="at least 2 outputs"):
         pn.tasks.Classification(pn.Network([784, 1], "linear"), X, y)
+    with pytest.raises(ValueError, match="must be finite"):
+        pn.tasks.Classification(net, np.where(X == 0, np.nan, X), y)
+    with pytest.raises(ValueError, match="n_threads"):
+        pn.tasks.Classification(net, X, y, n_threads=0)
+    with pytest.raises(ValueError, match="generation"):
+        pn.tasks.Classification(net, X, y, batch_size=10).batch_indices(-1)
+    with pytest.raises(ValueError, match="784 columns"):
+        pn.tasks.report(net, net.init_population(1, seed=0)[0], X[:, :5], y)

@@ -3,12 +3,19 @@
 :class:`Classification` and :class:`Regression` are callables ``population ->
 fitness`` (higher is better).  Genomes are evaluated in chunks: the forward
 pass of a chunk fills a preallocated ``(chunk, B, n_out)`` buffer and a Numba
-kernel reduces it to one number per genome at once, so memory stays bounded
-(about 16 MiB of outputs) whatever the population size.
+kernel (:mod:`pyneat_lite._kernels.losses`) reduces it to one number per
+genome at once, so memory stays bounded (about 16 MiB of outputs) whatever
+the population size.
 
-With ``batch_size``, each call draws a new minibatch (without replacement)
-from the stream ``(seed, call index, "batch")``: the same seed gives the same
-sequence of minibatches, and every genome of one call sees the same samples.
+``X`` and ``y`` are validated once, when the task is built, and the
+population once per call; below that the forward passes and the reductions
+run unchecked.
+
+With ``batch_size``, call ``g`` draws a new minibatch of distinct samples
+from the library's stream ``(seed, g, STREAMS["batch"], row 0)`` (Floyd's
+sampling on the xoshiro256** generator of the operators, one stream, so the
+same on any number of threads): the same seed gives the same sequence of
+minibatches, and every genome of one call sees the same samples.
 """
 
 from __future__ import annotations
@@ -16,92 +23,81 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
 
-from .._rng import STREAMS, resolve_seed
+from .._forward import forward_shared_direct
+from .._kernels import losses
+from .._kernels.rng import sample_without_replacement
+from .._rng import STREAMS, resolve_seed, row_seeds
+from .._threads import effective_n_threads, kernel_threads, numba_threads
 from .._validation import check_array, check_genome, check_int, check_population
 
 __all__ = ["Classification", "Regression", "Report", "report"]
 
 # Output values per chunk buffer (float32): 4 Mi values = 16 MiB.
 _CHUNK_VALUES = 4 * 2**20
+# Floyd's sampling draws 32-bit bounded integers.
+_MAX_SAMPLES = 2**32
 
 
-@numba.njit(parallel=True, cache=True)
-def _accuracy(out, y, fitness, lo):
-    n_samples, n_out = out.shape[1], out.shape[2]
-    for p in numba.prange(out.shape[0]):
-        hits = 0
-        for b in range(n_samples):
-            row = out[p, b]
-            best = 0
-            for j in range(1, n_out):
-                if row[j] > row[best]:  # first maximum, as np.argmax
-                    best = j
-            if best == y[b]:
-                hits += 1
-        fitness[lo + p] = hits / n_samples
-
-
-@numba.njit(parallel=True, cache=True)
-def _neg_cross_entropy(out, y, probabilities, eps, fitness, lo):
-    n_samples, n_out = out.shape[1], out.shape[2]
-    for p in numba.prange(out.shape[0]):
-        total = 0.0
-        for b in range(n_samples):
-            row = out[p, b]
-            if probabilities:
-                total -= np.log(max(float(row[y[b]]), eps))
-            else:  # logits: log-sum-exp shifted by the max stays finite
-                m = float(row[0])
-                for j in range(1, n_out):
-                    m = max(m, float(row[j]))
-                s = 0.0
-                for j in range(n_out):
-                    s += np.exp(float(row[j]) - m)
-                total += m + np.log(s) - float(row[y[b]])
-        fitness[lo + p] = -total / n_samples
-
-
-@numba.njit(parallel=True, cache=True)
-def _neg_mse(out, y, fitness, lo):
-    n_samples, n_out = out.shape[1], out.shape[2]
-    for p in numba.prange(out.shape[0]):
-        total = 0.0
-        for b in range(n_samples):
-            for j in range(n_out):
-                d = float(out[p, b, j]) - float(y[b, j])
-                total += d * d
-        fitness[lo + p] = -total / (n_samples * n_out)
+def _forward_unchecked(net: Any, pop: np.ndarray, X: np.ndarray, out3: np.ndarray,
+                       n_threads: int | None) -> None:
+    """``out3 = net.forward(pop, X)`` without validation: ``pop`` float32 C
+    (Pc, n_params), ``X`` float32 C finite (B, n_in), ``out3`` float32 C
+    (Pc, B, n_out), all checked by the caller."""
+    # Network.forward's own dispatch (explicit loops for few samples, else a
+    # GEMM per chunk of genomes) minus its per-call validation; to become
+    # the network's private unchecked forward once it has one
+    if net._use_gemm(X.shape[0]):
+        # its Numba kernels run on numba.get_num_threads() threads
+        with numba_threads(n_threads):
+            net._forward_gemm(pop, X, out3, None)
+        return
+    work = pop.shape[0] * X.shape[0] * net.n_params
+    forward_shared_direct(pop, X, net.meta, net.max_width, out3,
+                          kernel_threads(n_threads, work, pop.shape[0]))
 
 
 class _Supervised:
-    """Shared data handling: validation, minibatches, chunked forward passes."""
+    """Shared data handling: validation, minibatches, chunked forward passes.
+
+    Subclasses set ``_y`` and define ``_reduce(out, y, fitness, lo)``, the
+    loss kernel call that writes ``fitness[lo:lo + len(out)]``.
+    """
 
     _caller = "_Supervised"
 
     def __init__(self, net: Any, X: Any, batch_size: int | None, seed: Any,
-                 chunk_size: int | None) -> None:
+                 chunk_size: int | None, n_threads: int | None) -> None:
         caller = self._caller
         self.net = net
-        X = check_array(X, "X", caller=caller, ndim=2)
+        # validated once: finite float32 C-contiguous; never re-scanned
+        X = check_array(X, "X", caller=caller, ndim=2, finite=True)
         if X.shape[1] != net.n_in:
             raise ValueError(
                 f"The 'X' argument of {caller} must have {net.n_in} columns (the "
                 f"network's n_in). Got shape {X.shape} instead."
             )
-        self.X = X
         n = X.shape[0]
+        self.X = X
         if batch_size is not None:
             batch_size = check_int(batch_size, "batch_size", caller=caller,
                                    min_val=1, max_val=n)
+            if n > _MAX_SAMPLES:
+                raise ValueError(
+                    f"The 'X' argument of {caller} must have at most 2**32 samples "
+                    f"with batch_size. Got {n} instead."
+                )
         self.batch_size = batch_size
         self.seed = resolve_seed(seed, caller=caller)
         self.chunk_size = None if chunk_size is None else check_int(
             chunk_size, "chunk_size", caller=caller, min_val=1)
+        if n_threads is not None:
+            effective_n_threads(n_threads)  # validates
+        self.n_threads = n_threads
         self.generation = 0
         self._buffer: np.ndarray | None = None
+        self._mask: np.ndarray | None = None
 
     def _check_len(self, y: np.ndarray) -> None:
         if y.shape[0] != self.X.shape[0]:
@@ -112,18 +108,27 @@ class _Supervised:
 
     def batch_indices(self, generation: int) -> np.ndarray | None:
         """Sorted sample indices of the minibatch of call ``generation``
-        (``None`` when the whole data set is used)."""
+        (``None`` when the whole data set is used).
+
+        ``batch_size`` distinct indices, every subset equally likely, drawn
+        by Floyd's algorithm from the stream ``row_seeds(seed, generation,
+        STREAMS["batch"], 1)[0]``; ascending, so that the gather reads the
+        rows in memory order.
+        """
+        generation = check_int(generation, "generation",
+                               caller=f"{self._caller}.batch_indices", min_val=0)
+        return self._batch_indices(generation)
+
+    def _batch_indices(self, generation: int) -> np.ndarray | None:
         if self.batch_size is None:
             return None
-        ss = np.random.SeedSequence(self.seed, spawn_key=(int(generation),
-                                                         STREAMS["batch"]))
-        rng = np.random.default_rng(ss)
-        idx = rng.choice(self.X.shape[0], self.batch_size, replace=False)
-        return np.sort(idx)  # ascending rows: a cache-friendly gather
-
-    def _reduce(self, out: np.ndarray, y: np.ndarray, fitness: np.ndarray,
-                lo: int) -> None:
-        raise NotImplementedError  # pragma: no cover - abstract
+        n = self.X.shape[0]
+        if self._mask is None:
+            self._mask = np.empty(n, np.bool_)
+        seed = row_seeds(self.seed, generation, STREAMS["batch"], 1)[0]
+        idx = np.empty(self.batch_size, np.int64)
+        sample_without_replacement(seed, n, self.batch_size, self._mask, idx)
+        return idx
 
     def evaluate(self, population: Any, generation: int = 0) -> np.ndarray:
         """Fitness of ``population`` on the minibatch of ``generation`` (no
@@ -136,7 +141,12 @@ class _Supervised:
         caller = f"{self._caller}.evaluate"
         pop = check_population(population, caller=caller, n_params=self.net.n_params,
                                finite=False)
-        idx = self.batch_indices(generation)
+        generation = check_int(generation, "generation", caller=caller, min_val=0)
+        return self._evaluate(pop, generation)
+
+    def _evaluate(self, pop: np.ndarray, generation: int) -> np.ndarray:
+        """Unchecked :meth:`evaluate`: ``pop`` float32 C (P, n_params)."""
+        idx = self._batch_indices(generation)
         X = self.X if idx is None else self.X[idx]
         y = self._y if idx is None else self._y[idx]
         n_pop, n_samples, n_out = pop.shape[0], X.shape[0], self.net.n_out
@@ -150,13 +160,15 @@ class _Supervised:
             hi = min(n_pop, lo + per)
             out = self._buffer[: (hi - lo) * n_samples * n_out].reshape(
                 hi - lo, n_samples, n_out)
-            self.net.forward(pop[lo:hi], X, out=out)
+            _forward_unchecked(self.net, pop[lo:hi], X, out, self.n_threads)
             self._reduce(out, y, fitness, lo)
         return fitness
 
     def __call__(self, population: Any) -> np.ndarray:
         """Fitness of ``population``; then move on to the next minibatch."""
-        fitness = self.evaluate(population, self.generation)
+        pop = check_population(population, caller=self._caller,
+                               n_params=self.net.n_params, finite=False)
+        fitness = self._evaluate(pop, self.generation)
         self.generation += 1
         return fitness
 
@@ -168,6 +180,7 @@ class _Supervised:
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_buffer"] = None  # scratch, not data: never pickled
+        state["_mask"] = None
         return state
 
 
@@ -193,6 +206,10 @@ class Classification(_Supervised):
         Seed of the minibatch stream.
     chunk_size : int, optional
         Genomes per forward pass; default: as many as fill 16 MiB of outputs.
+    n_threads : int, optional
+        Numba threads of the forward passes and reductions (``None``: all
+        usable cores; negative counts back).  Small problems run on one
+        thread.  Results do not depend on it.
 
     Attributes
     ----------
@@ -212,8 +229,9 @@ class Classification(_Supervised):
 
     def __init__(self, net: Any, X: Any, y: Any, metric: str = "accuracy",
                  batch_size: int | None = None, seed: Any = 0,
-                 chunk_size: int | None = None) -> None:
-        super().__init__(net, X, batch_size, seed, chunk_size)
+                 chunk_size: int | None = None, *,
+                 n_threads: int | None = None) -> None:
+        super().__init__(net, X, batch_size, seed, chunk_size, n_threads)
         caller = self._caller
         if metric not in ("accuracy", "cross_entropy"):
             raise ValueError(
@@ -233,9 +251,10 @@ class Classification(_Supervised):
 
     def _reduce(self, out, y, fitness, lo):
         if self.metric == "accuracy":
-            _accuracy(out, y, fitness, lo)
+            losses.accuracy(out, y, fitness, lo, self.n_threads)
         else:
-            _neg_cross_entropy(out, y, self._probabilities, 1e-7, fitness, lo)
+            losses.neg_cross_entropy(out, y, self._probabilities, 1e-7, fitness, lo,
+                                     self.n_threads)
 
     def __repr__(self) -> str:
         return (f"Classification(metric={self.metric!r}, n_samples={self.X.shape[0]}, "
@@ -251,7 +270,7 @@ class Regression(_Supervised):
     X : array-like of shape (n_samples, net.n_in)
     y : array-like of shape (n_samples,) or (n_samples, net.n_out)
         Targets (1-D only when ``net.n_out == 1``).
-    batch_size, seed, chunk_size
+    batch_size, seed, chunk_size, n_threads
         As in :class:`Classification`.
 
     Notes
@@ -262,8 +281,9 @@ class Regression(_Supervised):
     _caller = "Regression"
 
     def __init__(self, net: Any, X: Any, y: Any, batch_size: int | None = None,
-                 seed: Any = 0, chunk_size: int | None = None) -> None:
-        super().__init__(net, X, batch_size, seed, chunk_size)
+                 seed: Any = 0, chunk_size: int | None = None, *,
+                 n_threads: int | None = None) -> None:
+        super().__init__(net, X, batch_size, seed, chunk_size, n_threads)
         y = check_array(y, "y", caller=self._caller, ndim=(1, 2))
         if y.ndim == 1:
             y = y.reshape(-1, 1)
@@ -277,7 +297,7 @@ class Regression(_Supervised):
         self.y = y
 
     def _reduce(self, out, y, fitness, lo):
-        _neg_mse(out, y, fitness, lo)
+        losses.neg_mse(out, y, fitness, lo, self.n_threads)
 
     def __repr__(self) -> str:
         return f"Regression(n_samples={self.X.shape[0]}, batch_size={self.batch_size})"
@@ -397,6 +417,11 @@ def report(net: Any, genome: Any, X: Any, y: Any, *,
     caller = "report"
     genome = check_genome(genome, caller=caller, n_params=net.n_params)
     X = check_array(X, "X", caller=caller, ndim=2)
+    if X.shape[1] != net.n_in:
+        raise ValueError(
+            f"The 'X' argument of {caller} must have {net.n_in} columns (the "
+            f"network's n_in). Got shape {X.shape} instead."
+        )
     labels = _check_labels(y, net.n_out, caller)
     if X.shape[0] != labels.shape[0]:
         raise ValueError(
@@ -412,7 +437,9 @@ def report(net: Any, genome: Any, X: Any, y: Any, *,
             f"The 'target_names' argument of {caller} must have {k} names. Got "
             f"{len(names)} instead."
         )
-    pred = np.argmax(net.forward(genome, X), axis=1)
+    out = np.empty((1, X.shape[0], k), np.float32)
+    _forward_unchecked(net, genome.reshape(1, -1), X, out, None)
+    pred = np.argmax(out[0], axis=1)
     confusion = np.zeros((k, k), np.int64)
     np.add.at(confusion, (labels, pred), 1)
     tp = np.diag(confusion).astype(np.float64)
