@@ -119,6 +119,45 @@ def test_evaluate_with_normalizer_updates_from_rollouts():
     np.testing.assert_array_equal(again(pop), fit(pop))
 
 
+class _NanObs(gymnasium.Wrapper):
+    """CartPole whose third observation is NaN."""
+
+    def __init__(self):
+        super().__init__(gymnasium.make("CartPole-v1"))
+        self.t = 0
+
+    def reset(self, **kw):
+        self.t = 0
+        return self.env.reset(**kw)
+
+    def step(self, action):
+        obs, r, term, trunc, info = self.env.step(action)
+        self.t += 1
+        if self.t == 3:
+            obs = np.full_like(obs, np.nan)
+        return obs, r, term, trunc, info
+
+
+def test_validates_once_then_checks_observations(monkeypatch):
+    from pyneat_lite import network
+    from pyneat_lite.tasks import gym
+
+    calls = []
+    real = gym.check_population
+    monkeypatch.setattr(gym, "check_population",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    for name in ("check_array", "check_population", "check_genome"):
+        monkeypatch.setattr(network, name, lambda *a, **k: pytest.fail("revalidated"))
+    net = pn.Network([4, 6, 2], ["tanh", "linear"])
+    pop = net.init_population(3, seed=0)
+    one = pn.gym.evaluate(net, pop, "CartPole-v1", episodes=2, seed=0, n_threads=1)
+    assert len(calls) == 1
+    np.testing.assert_array_equal(
+        one, pn.gym.evaluate(net, pop, "CartPole-v1", episodes=2, seed=0, n_threads=2))
+    with pytest.raises(ValueError, match="non-finite observations at step 3"):
+        pn.gym.evaluate(net, pop, _NanObs)
+
+
 def test_bad_input():
     net = pn.Network([4, 6, 2], ["tanh", "linear"])
     pop = net.init_population(2, seed=0)
@@ -137,3 +176,7 @@ def test_bad_input():
         pn.gym.evaluate(net, pop, "CartPole-v1", normalize_obs=True)
     with pytest.raises(ValueError, match="population"):
         pn.gym.evaluate(net, np.zeros((2, 3), np.float32), "CartPole-v1")
+    with pytest.raises(ValueError, match="n_threads"):
+        pn.gym.evaluate(net, pop, "CartPole-v1", n_threads=0)
+    with pytest.raises(ValueError, match="max_steps"):
+        pn.gym.Evaluate(net, "CartPole-v1", max_steps=0)

@@ -3,7 +3,9 @@
 :func:`evaluate` runs one environment per genome through gymnasium's vector
 API (``gymnasium.make_vec``: the environment's own vectorized implementation
 when it has one, else ``SyncVectorEnv``) and one batched forward pass per
-step (``Network.forward_each``).  :class:`ObsNormalizer` keeps running
+step (``Network.forward_each``'s kernel: everything is validated once, at
+the entry, and each step only checks that the environment's observations are
+finite).  :class:`ObsNormalizer` keeps running
 observation statistics whose state can be saved in checkpoints;
 :class:`Evaluate` is the stateful fitness callable that ties them together.
 
@@ -25,7 +27,9 @@ from typing import Any
 
 import numpy as np
 
+from .._forward import forward_each_kernel
 from .._rng import STREAMS, resolve_seed, row_seeds
+from .._threads import effective_n_threads, kernel_threads
 from .._validation import check_int, check_population, check_scalar
 
 __all__ = ["ObsNormalizer", "Evaluate", "evaluate"]
@@ -189,6 +193,7 @@ def evaluate(
     generation: int = 0,
     normalize_obs: bool | ObsNormalizer = False,
     num_envs: int | None = None,
+    n_threads: int | None = None,
 ) -> np.ndarray:
     """Mean return of every genome's policy on a gymnasium environment.
 
@@ -218,6 +223,10 @@ def evaluate(
     num_envs : int, optional
         Environments run side by side; default ``min(P, 1024)``; genomes are
         evaluated in groups of that size.
+    n_threads : int, optional
+        Numba threads of the policies' forward passes (``None``: all usable
+        cores; small populations run on one thread).  Results do not depend
+        on it.
 
     Returns
     -------
@@ -226,8 +235,9 @@ def evaluate(
     Raises
     ------
     ValueError
-        Unknown environment id, or spaces that do not fit the network (the
-        message names both shapes).
+        Unknown environment id, spaces that do not fit the network (the
+        message names both shapes), or an environment that returns
+        non-finite observations.
     """
     caller = "gym.evaluate"
     pop = check_population(population, caller=caller, n_params=net.n_params)
@@ -236,6 +246,8 @@ def evaluate(
     if max_steps is not None:
         max_steps = check_int(max_steps, "max_steps", caller=caller, min_val=1)
     seed = resolve_seed(seed, caller=caller)
+    if n_threads is not None:
+        effective_n_threads(n_threads)  # validates
     normalizer = None
     if isinstance(normalize_obs, ObsNormalizer):
         normalizer = normalize_obs
@@ -266,7 +278,7 @@ def evaluate(
                 vec = _make_vec(env, hi - lo, caller)
             returns[lo:hi] = _run_group(net, pop[lo:hi], vec, episodes, reset_seeds,
                                         lo, max_steps, obs_kind, obs_size, normalizer,
-                                        seen)
+                                        seen, n_threads, caller)
     finally:
         vec.close()
     if normalizer is not None and seen:
@@ -275,11 +287,13 @@ def evaluate(
 
 
 def _run_group(net, pop, vec, episodes, reset_seeds, lo, max_steps, obs_kind,
-               obs_size, normalizer, seen):
+               obs_size, normalizer, seen, n_threads, caller):
     n = pop.shape[0]
     act_space = vec.single_action_space
     total = np.zeros(n)
     out = np.empty((n, net.n_out), np.float32)
+    eye = np.eye(obs_size, dtype=np.float32) if obs_kind == "onehot" else None
+    nt = kernel_threads(n_threads, n * net.n_params, n)
     for e in range(episodes):
         # distinct seeds per group so that groups do not replay the same starts
         obs, _ = vec.reset(seed=reset_seeds[e] + lo)
@@ -287,13 +301,20 @@ def _run_group(net, pop, vec, episodes, reset_seeds, lo, max_steps, obs_kind,
         t = 0
         while alive.any() and (max_steps is None or t < max_steps):
             x = np.asarray(obs)
-            if obs_kind == "onehot":
-                x = np.eye(obs_size, dtype=np.float32)[x.astype(np.int64)]
+            if eye is not None:
+                x = eye[x.astype(np.int64)]
             x = x.reshape(n, obs_size)
             if normalizer is not None:
                 seen.append(x[alive].astype(np.float64))
                 x = normalizer.normalize(x)
-            net.forward_each(pop, np.ascontiguousarray(x, np.float32), out=out)
+            x = np.ascontiguousarray(x, np.float32)
+            if not np.isfinite(x).all():
+                raise ValueError(
+                    f"The environment of {caller} returned non-finite observations "
+                    f"at step {t} of episode {e}; the policy needs finite inputs."
+                )
+            # the population and the network were validated at the entry
+            forward_each_kernel(pop, x, net.meta, net.max_width, out, nt)
             obs, reward, terminated, truncated, _ = vec.step(_actions(out, act_space))
             total += np.where(alive, np.asarray(reward, np.float64), 0.0)
             alive &= ~(np.asarray(terminated) | np.asarray(truncated))
@@ -317,6 +338,8 @@ class Evaluate:
     max_steps : int, optional
     normalize_obs : bool, default=False
         Keep an :class:`ObsNormalizer` (attribute ``normalizer``).
+    n_threads : int, optional
+        As in :func:`evaluate`.
 
     Attributes
     ----------
@@ -333,12 +356,17 @@ class Evaluate:
 
     def __init__(self, net: Any, env: str | Callable[[], Any], episodes: int = 1,
                  seed: Any = 0, max_steps: int | None = None,
-                 normalize_obs: bool = False) -> None:
+                 normalize_obs: bool = False, *,
+                 n_threads: int | None = None) -> None:
         self.net = net
         self.env = env
         self.episodes = check_int(episodes, "episodes", caller="Evaluate", min_val=1)
         self.seed = resolve_seed(seed, caller="Evaluate")
-        self.max_steps = max_steps
+        self.max_steps = None if max_steps is None else check_int(
+            max_steps, "max_steps", caller="Evaluate", min_val=1)
+        if n_threads is not None:
+            effective_n_threads(n_threads)  # validates
+        self.n_threads = n_threads
         self.normalizer = ObsNormalizer(net.n_in) if normalize_obs else None
         self.generation = 0
 
@@ -346,7 +374,8 @@ class Evaluate:
         """Mean returns of ``population``; then advance to new start states."""
         out = evaluate(self.net, population, self.env, self.episodes, self.seed,
                        max_steps=self.max_steps, generation=self.generation,
-                       normalize_obs=self.normalizer or False)
+                       normalize_obs=self.normalizer or False,
+                       n_threads=self.n_threads)
         self.generation += 1
         return out
 
