@@ -19,7 +19,12 @@ Run from the repository root::
    time).  JIT compilation is excluded (one warm-up run first).  For scale,
    the same GA driven by ``pn.gym.evaluate`` (gymnasium's vector CartPole) is
    timed on a few seeds.
-3. Per-generation overhead of ``ProcessPool`` and ``Ray`` over in-process
+3. Per-call cost of ``pn.envs.Rollout`` on a small population (P=64, the
+   CartPole problem of ``bench_overhead.py``): the call against the bare
+   compiled kernel on the same arguments (the limit: what is left is
+   validation, seeding and dispatch), and the serial against the parallel
+   kernel (``n_threads=1`` vs the default), for P=64 and P=1024.
+4. Per-generation overhead of ``ProcessPool`` and ``Ray`` over in-process
    evaluation, for a batched fitness that takes 10 ms per chunk (a sleep, so
    that the two cores of this machine really run two chunks at once).
 
@@ -189,7 +194,43 @@ class GymFitness:
         return out
 
 
-# ------------------------------------------------------------ 3. overhead
+# ------------------------------------------------------ 3. per-call cost
+def bench_call(repeats: int) -> tuple[list[tuple[str, float, float]],
+                                      list[tuple[int, float, float]]]:
+    from pyneat_lite._kernels.rollout import rollout_serial
+    from pyneat_lite._rng import STREAMS, row_seeds
+
+    env = pn.envs.CartPole(max_steps=200)
+    pop = NET.init_population(64, seed=0)
+    fit = pn.envs.Rollout(NET, env, episodes=1, seed=0, n_threads=1)
+    seeds = row_seeds(0, 0, STREAMS["env"], 1).reshape(1, 1)
+    ret, steps = np.empty(64), np.empty(64, np.int64)
+    args = (pop, NET.meta, NET.max_width, NET.n_out, env._kind, env.obs_dim,
+            env.state_dim, env.params, env.action_low, env.action_high, seeds,
+            env.max_steps, 1, ret, steps)
+    t_kernel = median_time(lambda: rollout_serial(*args), repeats=repeats,
+                           min_time=0.2)
+    t_call = median_time(lambda: fit.evaluate(pop, 0), repeats=repeats, min_time=0.2)
+    t_tiny_kernel = median_time(
+        lambda: rollout_serial(*args[:11], 1, *args[12:]), repeats=repeats,
+        min_time=0.2)
+    tiny = pn.envs.Rollout(NET, env, episodes=1, max_steps=1, seed=0, n_threads=1)
+    t_tiny = median_time(lambda: tiny.evaluate(pop, 0), repeats=repeats,
+                         min_time=0.2)
+    calls = [("Rollout, <= 200 steps", t_call, t_kernel),
+             ("Rollout, 1 step (overhead only)", t_tiny, t_tiny_kernel)]
+    threads = []
+    for n in (64, 1024):
+        p = NET.init_population(n, seed=0)
+        t1 = median_time(lambda p=p: pn.envs.rollout(NET, p, env, n_threads=1),
+                         repeats=repeats, min_time=0.2)
+        tn = median_time(lambda p=p: pn.envs.rollout(NET, p, env), repeats=repeats,
+                         min_time=0.2)
+        threads.append((n, t1, tn))
+    return calls, threads
+
+
+# ------------------------------------------------------------ 4. overhead
 def sleep_chunk(population: np.ndarray) -> np.ndarray:
     time.sleep(0.01)
     return -np.sum(population.astype(np.float64) ** 2, axis=1)
@@ -272,6 +313,17 @@ def main() -> None:
           f"env) | {statistics.median(ts):.3f} | {min(ts):.3f} - {max(ts):.3f} | "
           f"{statistics.median(r[1] for r in res):g} | {sum(r[2] for r in res)}/"
           f"{n_gym} |")
+
+    calls, threads = bench_call(repeats)
+    print(f"\n## pn.envs.Rollout per call, P = 64, CartPole (median of {repeats})\n")
+    print("| call | us / call | bare kernel us | overhead us |")
+    print("|---|---|---|---|")
+    for name, t, k in calls:
+        print(f"| {name} | {t * 1e6:.1f} | {k * 1e6:.1f} | {(t - k) * 1e6:.1f} |")
+    print("\n| P | n_threads=1 ms | default ms | speed-up |")
+    print("|---|---|---|---|")
+    for n, t1, tn in threads:
+        print(f"| {n} | {t1 * 1e3:.2f} | {tn * 1e3:.2f} | {t1 / tn:.2f}x |")
 
     print(f"\n## Evaluator overhead per generation: 2 chunks of 10 ms, population "
           f"256 x 1000 (median of {repeats})\n")
