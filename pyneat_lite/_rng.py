@@ -62,8 +62,12 @@ def row_seeds(seed: int, generation: int, stream: int, n_rows: int) -> np.ndarra
     whatever was drawn before; the first ``k`` seeds do not depend on
     ``n_rows`` (prefix-stable).
     """
-    ss = np.random.SeedSequence(entropy=seed, spawn_key=(int(generation), int(stream)))
-    return ss.generate_state(int(n_rows), np.uint64)
+    # the same words as SeedSequence(...).generate_state(n_rows, np.uint64),
+    # from one compiled call (SeedSequence's Python-level assembly costs
+    # ~40 us, and this runs once or twice per generation)
+    from ._kernels.rng import seed_sequence_words
+
+    return seed_sequence_words(seed, (int(generation), int(stream)), n_rows)
 
 
 def checked_row_seeds(

@@ -97,6 +97,22 @@ def test_sample_without_replacement_every_subset_equally_likely():
     assert stats.chisquare(counts).pvalue > 1e-3
 
 
+def test_seed_sequence_words_are_numpys():
+    rng = np.random.default_rng(0)
+    entropies = [0, 1, 2**32 - 1, 2**32, 2**64 + 7, 2**127 + 3,
+                 int(np.random.SeedSequence(5).generate_state(1, np.uint64)[0])]
+    entropies += [int(v) >> int(s) for v, s in zip(rng.integers(0, 2**63, 40),
+                                                    rng.integers(0, 63, 40),
+                                                    strict=True)]
+    for i, e in enumerate(entropies):
+        key = tuple(int(k) for k in rng.integers(0, 2**40, i % 4) >> (i % 40))
+        for n in (0, 1, 5, 64):
+            want = np.random.SeedSequence(e, spawn_key=key).generate_state(n, np.uint64)
+            np.testing.assert_array_equal(krng.seed_sequence_words(e, key, n), want)
+    with pytest.raises(ValueError, match="non-negative"):
+        krng.seed_sequence_words(1, (0, -1), 3)
+
+
 # ------------------------------------------------------------------- ES kernels
 @pytest.mark.parametrize("antithetic", [False, True])
 @pytest.mark.parametrize("n_threads", [1, 2])

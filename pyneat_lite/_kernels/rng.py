@@ -26,6 +26,8 @@ __all__ = [
     "rng_seed",
     "rng_uniform",
     "sample_without_replacement",
+    "seed_sequence_state",
+    "seed_sequence_words",
 ]
 
 _U = np.uint64
@@ -129,3 +131,98 @@ def sample_without_replacement(seed, n, k, mask, out):
         if mask[i]:
             out[c] = i
             c += 1
+
+
+# --------------------------------------------------------------------------
+# NumPy's SeedSequence, bit for bit (numpy/random/bit_generator.pyx): the
+# pool mixing of the assembled entropy and generate_state.  row_seeds runs
+# once or twice per generation, and SeedSequence's Python-level assembly
+# costs tens of microseconds; this costs one call.
+# --------------------------------------------------------------------------
+_U32 = np.uint32
+_INIT_A = _U32(0x43B0D7E5)
+_MULT_A = _U32(0x931E8875)
+_INIT_B = _U32(0x8B51F9DD)
+_MULT_B = _U32(0x58F38DED)
+_MIX_L = _U32(0xCA01F9DD)
+_MIX_R = _U32(0x4973F715)
+_XSHIFT = _U32(16)
+_POOL = 4
+
+
+# Numba computes uint32 products in 64 bits: every product and difference is
+# truncated back to 32 bits (np.uint32) before it is shifted.
+@njit(**_INLINE)
+def _hashmix(value, h):
+    value = _U32(value ^ h[0])
+    h[0] = _U32(h[0] * _MULT_A)
+    value = _U32(value * h[0])
+    return _U32(value ^ (value >> _XSHIFT))
+
+
+@njit(**_INLINE)
+def _mix(x, y):
+    r = _U32(_U32(_MIX_L * x) - _U32(_MIX_R * y))
+    return _U32(r ^ (r >> _XSHIFT))
+
+
+@njit(**OPTS)
+def seed_sequence_state(entropy, out):
+    """``out`` (uint64 (n,)) <- ``SeedSequence(...).generate_state(n,
+    np.uint64)`` for the assembled entropy ``entropy`` (uint32: the run
+    entropy's words, zero-padded to 4 when a spawn key follows, then the
+    spawn key's words)."""
+    pool = np.empty(_POOL, np.uint32)
+    h = np.empty(1, np.uint32)
+    h[0] = _INIT_A
+    n_ent = entropy.shape[0]
+    for i in range(_POOL):
+        pool[i] = _hashmix(entropy[i] if i < n_ent else _U32(0), h)
+    for i_src in range(_POOL):
+        for i_dst in range(_POOL):
+            if i_src != i_dst:
+                pool[i_dst] = _mix(pool[i_dst], _hashmix(pool[i_src], h))
+    for i_src in range(_POOL, n_ent):
+        for i_dst in range(_POOL):
+            pool[i_dst] = _mix(pool[i_dst], _hashmix(entropy[i_src], h))
+    hb = _INIT_B
+    for i in range(2 * out.shape[0]):
+        v = _U32(pool[i % _POOL] ^ hb)
+        hb = _U32(hb * _MULT_B)
+        v = _U32(v * hb)
+        v = _U32(v ^ (v >> _XSHIFT))
+        # little-endian pairs of 32-bit words, as generate_state's view
+        if i % 2 == 0:
+            out[i // 2] = np.uint64(v)
+        else:
+            out[i // 2] |= np.uint64(v) << np.uint64(32)
+
+
+def _words32(x: int, out: list[int]) -> None:
+    # SeedSequence's coercion of a non-negative int: 32-bit words, lowest
+    # first, and one zero word for 0
+    if x == 0:
+        out.append(0)
+    while x > 0:
+        out.append(x & 0xFFFFFFFF)
+        x >>= 32
+
+
+def seed_sequence_words(entropy: int, spawn_key: tuple[int, ...], n: int) -> np.ndarray:
+    """``np.random.SeedSequence(entropy, spawn_key=spawn_key)
+    .generate_state(n, np.uint64)``, bit for bit, in one compiled call.
+
+    ``entropy`` and the keys are non-negative ints (a negative one raises
+    ``ValueError``, as in SeedSequence).
+    """
+    if entropy < 0 or any(k < 0 for k in spawn_key):
+        raise ValueError("expected non-negative integer")
+    words: list[int] = []
+    _words32(int(entropy), words)
+    if spawn_key and len(words) < _POOL:
+        words.extend([0] * (_POOL - len(words)))  # as SeedSequence since 1.19
+    for k in spawn_key:
+        _words32(int(k), words)
+    out = np.empty(int(n), np.uint64)
+    seed_sequence_state(np.array(words, np.uint32), out)
+    return out
