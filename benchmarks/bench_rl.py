@@ -23,7 +23,10 @@ Run from the repository root::
    CartPole problem of ``bench_overhead.py``): the call against the bare
    compiled kernel on the same arguments (the limit: what is left is
    validation, seeding and dispatch), and the serial against the parallel
-   kernel (``n_threads=1`` vs the default), for P=64 and P=1024.
+   kernel (``n_threads=1`` vs the default), for P=64 and P=1024; and a whole
+   GA generation (ask, Rollout, tell) against the bare kernel on the same
+   population and start states, generation by generation, so that longer
+   episodes as the policies improve do not count as overhead.
 4. Per-generation overhead of ``ProcessPool`` and ``Ray`` over in-process
    evaluation, for a batched fitness that takes 10 ms per chunk (a sleep, so
    that the two cores of this machine really run two chunks at once).
@@ -230,6 +233,44 @@ def bench_call(repeats: int) -> tuple[list[tuple[str, float, float]],
     return calls, threads
 
 
+def bench_generation(n_gens: int) -> tuple[float, float, float]:
+    """Medians over ``n_gens`` GA generations of 64 x 114 on CartPole (1
+    episode, <= 200 steps) of the whole generation, of the bare kernel on the
+    same population and starts, and of their difference, in seconds."""
+    from pyneat_lite._kernels.rollout import LANES, rollout_parallel, rollout_serial
+    from pyneat_lite._rng import STREAMS, row_seeds
+    from pyneat_lite._threads import kernel_threads
+
+    env = pn.envs.CartPole(max_steps=200)
+    ga = pn.GA(n_params=NET.n_params, pop_size=64, seed=0)
+    fit = pn.envs.Rollout(NET, env, episodes=1, seed=0)
+    ret, steps = np.empty(64), np.empty(64, np.int64)
+    groups = -(-64 // LANES)
+    nt = kernel_threads(None, 64 * NET.n_params * env.max_steps, groups)
+    whole, bare = [], []
+    for _ in range(n_gens + 5):
+        g = fit.generation
+        t0 = time.perf_counter()
+        pop = ga.ask()
+        ga.tell(fit(pop))
+        t1 = time.perf_counter()
+        seeds = row_seeds(0, g, STREAMS["env"], 1).reshape(1, 1)
+        args = (pop, NET.meta, NET.max_width, NET.n_out, env._kind, env.obs_dim,
+                env.state_dim, env.params, env.action_low, env.action_high, seeds,
+                env.max_steps)
+        t2 = time.perf_counter()
+        if nt == 1:
+            rollout_serial(*args, 1, ret, steps)
+        else:
+            rollout_parallel(*args, min(groups, 4 * nt), ret, steps, nt)
+        t3 = time.perf_counter()
+        whole.append(t1 - t0)
+        bare.append(t3 - t2)
+    diff = [w - b for w, b in zip(whole[5:], bare[5:], strict=True)]
+    return (statistics.median(whole[5:]), statistics.median(bare[5:]),
+            statistics.median(diff))
+
+
 # ------------------------------------------------------------ 4. overhead
 def sleep_chunk(population: np.ndarray) -> np.ndarray:
     time.sleep(0.01)
@@ -320,6 +361,9 @@ def main() -> None:
     print("|---|---|---|---|")
     for name, t, k in calls:
         print(f"| {name} | {t * 1e6:.1f} | {k * 1e6:.1f} | {(t - k) * 1e6:.1f} |")
+    t_gen, t_bare, t_over = bench_generation(60 if args.quick else 300)
+    print(f"| GA generation (ask + Rollout + tell), 64 x 114 | {t_gen * 1e6:.1f} | "
+          f"{t_bare * 1e6:.1f} | {t_over * 1e6:.1f} (median of differences) |")
     print("\n| P | n_threads=1 ms | default ms | speed-up |")
     print("|---|---|---|---|")
     for n, t1, tn in threads:
