@@ -6,6 +6,7 @@ from __future__ import annotations
 import gymnasium
 import numpy as np
 import pytest
+from task_helpers import count_population_checks
 
 import pyneat_lite as pn
 from pyneat_lite import _operators
@@ -216,15 +217,9 @@ def test_rollout_bad_input():
 
 
 def test_rollout_validates_the_population_once(monkeypatch):
-    from pyneat_lite import network
     from pyneat_lite.tasks import envs
 
-    calls = []
-    real = envs.check_population
-    monkeypatch.setattr(envs, "check_population",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
-    for name in ("check_array", "check_population", "check_genome"):
-        monkeypatch.setattr(network, name, lambda *a, **k: pytest.fail("revalidated"))
+    calls = count_population_checks(monkeypatch, envs)
     net = pn.Network([4, 8, 2], ["tanh", "linear"])
     fit = pn.envs.Rollout(net, pn.envs.CartPole(), episodes=2, seed=0)
     fit(net.init_population(20, seed=0))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gymnasium
 import numpy as np
 import pytest
+from task_helpers import count_population_checks
 
 import pyneat_lite as pn
 from pyneat_lite._rng import STREAMS, row_seeds
@@ -139,15 +140,9 @@ class _NanObs(gymnasium.Wrapper):
 
 
 def test_validates_once_then_checks_observations(monkeypatch):
-    from pyneat_lite import network
     from pyneat_lite.tasks import gym
 
-    calls = []
-    real = gym.check_population
-    monkeypatch.setattr(gym, "check_population",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
-    for name in ("check_array", "check_population", "check_genome"):
-        monkeypatch.setattr(network, name, lambda *a, **k: pytest.fail("revalidated"))
+    calls = count_population_checks(monkeypatch, gym)
     net = pn.Network([4, 6, 2], ["tanh", "linear"])
     pop = net.init_population(3, seed=0)
     one = pn.gym.evaluate(net, pop, "CartPole-v1", episodes=2, seed=0, n_threads=1)

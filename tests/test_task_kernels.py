@@ -15,8 +15,8 @@ import textwrap
 import numba
 import numpy as np
 import pytest
-import ref_operators as ref
 from scipy import stats
+from task_helpers import floyd_reference
 
 from pyneat_lite import _operators
 from pyneat_lite._kernels import es, losses
@@ -63,16 +63,6 @@ def test_numba_stream_is_the_cython_stream(seed):
     assert u.min() > 0.0 and u.max() < 1.0  # open interval: safe for log
 
 
-def _floyd_reference(seed, n, k):
-    """Floyd's algorithm in pure Python on the reference generator."""
-    r = ref.Rng(seed)
-    chosen: set[int] = set()
-    for j in range(n - k, n):
-        t = r.bounded(j + 1)
-        chosen.add(j if t in chosen else t)
-    return np.array(sorted(chosen), np.int64)
-
-
 @pytest.mark.parametrize(("n", "k"), [(1, 1), (10, 10), (10, 3), (1000, 50),
                                       (70000, 512)])
 def test_sample_without_replacement_matches_reference(n, k):
@@ -80,7 +70,7 @@ def test_sample_without_replacement_matches_reference(n, k):
         out = np.empty(k, np.int64)
         mask = np.empty(n, np.bool_)
         krng.sample_without_replacement(np.uint64(seed), n, k, mask, out)
-        np.testing.assert_array_equal(out, _floyd_reference(seed, n, k))
+        np.testing.assert_array_equal(out, floyd_reference(seed, n, k))
         assert np.all(np.diff(out) > 0) and out[0] >= 0 and out[-1] < n
 
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import ref_operators as ref
 from scipy import stats
 from sklearn.metrics import classification_report, confusion_matrix
 from sklearn.metrics import precision_recall_fscore_support as prfs
+from task_helpers import count_population_checks, floyd_reference
 
 import pyneat_lite as pn
 from pyneat_lite._rng import STREAMS, row_seeds
@@ -107,16 +107,6 @@ def test_minibatches_reproducible_and_new_each_call(mnist):
     assert fit.generation == 3
 
 
-def _floyd(seed, n, k):
-    """Floyd's sampling in pure Python on the reference xoshiro256**."""
-    r = ref.Rng(seed)
-    chosen: set[int] = set()
-    for j in range(n - k, n):
-        t = r.bounded(j + 1)
-        chosen.add(j if t in chosen else t)
-    return np.array(sorted(chosen))
-
-
 def test_minibatches_come_from_the_batch_stream(mnist):
     # Golden values by construction (0.1.0 drew them with NumPy's PCG64):
     # call g samples by Floyd's algorithm on the xoshiro256** stream of
@@ -125,7 +115,7 @@ def test_minibatches_come_from_the_batch_stream(mnist):
     net = pn.Network([784, 4, 10], ["tanh", "softmax"])
     fit = pn.tasks.Classification(net, X, y, batch_size=37, seed=9)
     for g in (0, 1, 5):
-        want = _floyd(row_seeds(9, g, STREAMS["batch"], 1)[0], len(y), 37)
+        want = floyd_reference(row_seeds(9, g, STREAMS["batch"], 1)[0], len(y), 37)
         np.testing.assert_array_equal(fit.batch_indices(g), want)
     reg = pn.tasks.Regression(pn.Network([784, 1], "linear"), X, y.astype(float),
                               batch_size=400, seed=1)
@@ -144,20 +134,14 @@ def test_each_sample_equally_likely_in_minibatches():
 
 
 def test_call_validates_once(mnist, monkeypatch):
-    from pyneat_lite import network
     from pyneat_lite.tasks import supervised
 
     X, y = mnist
     net = pn.Network([784, 8, 10], ["tanh", "softmax"])
     fit = pn.tasks.Classification(net, X, y, batch_size=100, chunk_size=3)
-    calls = []
-    real = supervised.check_population
-    monkeypatch.setattr(supervised, "check_population",
-                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    calls = count_population_checks(monkeypatch, supervised)
     monkeypatch.setattr(supervised, "check_array", lambda *a, **k: pytest.fail(
         "X re-validated"))
-    for name in ("check_array", "check_population", "check_genome"):
-        monkeypatch.setattr(network, name, lambda *a, **k: pytest.fail("revalidated"))
     fit(net.init_population(10, seed=0))  # 4 chunks of 3 genomes
     assert len(calls) == 1
 
