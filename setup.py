@@ -1,4 +1,4 @@
-"""Build the Cython extension, with OpenMP where the compiler supports it.
+"""Build the Cython extensions, with OpenMP where the compiler supports it.
 
 The OpenMP probe compiles and links a tiny program (as scikit-learn's
 ``_build_utils.openmp_helpers`` does); when it fails the extension is built
@@ -85,13 +85,17 @@ directives = {
     "nonecheck": False,
 }
 
+# Two extensions: the RNG's slow paths and test shims (_rng, small) and the
+# kernels (_evolution), which cimports _rng.  A new Cython module cimports
+# pyneat_lite._operators._rng the same way.
 extensions = [
     Extension(
-        "pyneat_lite._operators",
-        ["pyneat_lite/_operators.pyx"],
+        f"pyneat_lite._operators.{name}",
+        [f"pyneat_lite/_operators/{name}.pyx"],
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_22_API_VERSION")],
     )
+    for name in ("_rng", "_evolution")
 ]
 
 setup(

@@ -3,7 +3,7 @@
 Every operator exists twice: as an object for the GA (``Tournament(k=3)``,
 ``UniformCrossover()``, ``GaussianMutation(rate=0.1, sigma=0.1)``, ...) and as
 a function on arrays.  All of them validate their input here, once, then run a
-compiled OpenMP kernel from ``_operators.pyx`` (no Python loop over rows or
+compiled OpenMP kernel of ``pyneat_lite._operators`` (no Python loop over rows or
 genes).
 
 Functional forms
@@ -147,14 +147,20 @@ __all__ = [
     "clip",
 ]
 
-# kernel codes (must match _operators.pyx)
-_SEL_PRE, _SEL_TOURNAMENT, _SEL_CDF, _SEL_CAND = 0, 1, 2, 3
-(_CX_COPY, _CX_UNIFORM, _CX_KPOINT, _CX_BLEND, _CX_BLX, _CX_SBX, _CX_NEURON,
- _CX_PATCH) = range(8)
-(_MUT_GAUSS, _MUT_RESET, _MUT_NGENE, _MUT_FLIP, _MUT_POLY, _MUT_BLOCK,
- _MUT_CLIP) = range(7)
-_N_PRM = 8
-_MAX_CUTS = 256
+# kernel codes, read from their one definition (_operators/_evolution.pxd)
+_S, _C, _M = _k.SelectionCode, _k.CrossoverCode, _k.MutationCode
+_SEL_PRE, _SEL_TOURNAMENT, _SEL_CDF, _SEL_CAND = (
+    int(_S.SEL_PRE), int(_S.SEL_TOURNAMENT), int(_S.SEL_CDF), int(_S.SEL_CAND))
+_CX_COPY, _CX_UNIFORM, _CX_KPOINT, _CX_BLEND = (
+    int(_C.CX_COPY), int(_C.CX_UNIFORM), int(_C.CX_KPOINT), int(_C.CX_BLEND))
+_CX_BLX, _CX_SBX, _CX_NEURON, _CX_PATCH = (
+    int(_C.CX_BLX), int(_C.CX_SBX), int(_C.CX_NEURON), int(_C.CX_PATCH))
+_MUT_GAUSS, _MUT_RESET, _MUT_NGENE, _MUT_FLIP = (
+    int(_M.MUT_GAUSS), int(_M.MUT_RESET), int(_M.MUT_NGENE), int(_M.MUT_FLIP))
+_MUT_POLY, _MUT_BLOCK, _MUT_CLIP = (
+    int(_M.MUT_POLY), int(_M.MUT_BLOCK), int(_M.MUT_CLIP))
+_N_PRM = int(_k.N_PRM)
+_MAX_CUTS = int(_k.MAX_CUTS)
 _MAX_INDEX = 2**32  # bounded draws use 32-bit multiply-shift
 
 _EMPTY_F64 = np.empty(0, np.float64)

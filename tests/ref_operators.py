@@ -1,6 +1,6 @@
 """Pure-Python reference of the operator RNG recipe and of a few operators.
 
-Written from the recipe in ``pyneat_lite/_operators.pyx``'s docstring, not
+Written from the recipe in ``pyneat_lite/_operators/_rng.pxd``'s header, not
 from its code: splitmix64 seeding of xoshiro256** (Blackman & Vigna), the
 ``(x >> 11) + 0.5`` uniform, Lemire's bounded integers, the 256-layer normal
 and exponential ziggurats of Marsaglia & Tsang (2000), geometric gaps, and

@@ -11,8 +11,14 @@ import ref_operators as ref
 from scipy import stats
 
 import pyneat_lite as pn
+from pyneat_lite import _operators as kernels
 from pyneat_lite import operators as ops
 from pyneat_lite._rng import STREAMS
+from pyneat_lite._threads import PARALLEL_MIN_WORK
+
+# what the kernels' team report shows for a 2-thread call (a build without
+# OpenMP runs serially; tests/test_rng.py checks that the build has OpenMP)
+TWO_THREADS = [2, 2] if kernels.openmp_enabled() else [1]
 
 RNG = np.random.default_rng(20261122)
 
@@ -424,20 +430,23 @@ def test_next_generation_every_combination(cx, mut):
         cx = ops.NeuronCrossover(pn.Network([3, 3, 6], ["tanh", "linear"]))
     par = np.random.default_rng(0).uniform(-1, 1, (16, N)).astype(np.float32)
     fit = np.arange(16.0)
-    out = np.empty((16, N), np.float32)
-    pairs = ops.next_generation(par, fit, out, selection=ops.Tournament(3),
-                                crossover=cx, mutation=mut, elitism=2, seed=4,
-                                generation=7, crossover_prob=0.9,
-                                mutation_prob=0.8)
+    # 2048 children x 36 genes: above PARALLEL_MIN_WORK, so that two threads
+    # really share the rows (checked by the kernel's team report)
+    n_out = 2048
+    assert n_out * N >= PARALLEL_MIN_WORK
+    kw = dict(selection=ops.Tournament(3), crossover=cx, mutation=mut,
+              elitism=2, seed=4, generation=7, crossover_prob=0.9,
+              mutation_prob=0.8)
+    out = np.empty((n_out, N), np.float32)
+    pairs = ops.next_generation(par, fit, out, n_threads=2, **kw)
+    assert kernels._last_team() == TWO_THREADS
     assert np.isfinite(out).all()
     np.testing.assert_array_equal(out[:2], par[[15, 14]])
     if isinstance(mut, list):
         assert out.min() >= -1.0 and out.max() <= 1.0
     again = np.empty_like(out)
-    pairs2 = ops.next_generation(par, fit, again, selection=ops.Tournament(3),
-                                 crossover=cx, mutation=mut, elitism=2, seed=4,
-                                 generation=7, crossover_prob=0.9,
-                                 mutation_prob=0.8, n_threads=1)
+    pairs2 = ops.next_generation(par, fit, again, n_threads=1, **kw)
+    assert kernels._last_team() == [1]
     np.testing.assert_array_equal(out, again)
     np.testing.assert_array_equal(pairs, pairs2)
 
@@ -631,7 +640,7 @@ def test_config_errors_and_exports():
         ops.operator_from_config({"type": "Tournament", "size": 3})
     assert repr(ops.Tournament()) == "Tournament(k=3)"
     assert ops.Tournament().to_config() == {"type": "Tournament", "k": 3}
-    assert isinstance(ops.openmp_enabled(), bool)
+    assert ops.openmp_enabled() is kernels.openmp_enabled()
     for name in ["Tournament", "Truncation", "Roulette", "SUS", "Rank",
                  "RandomSelection", "UniformCrossover", "OnePointCrossover",
                  "TwoPointCrossover", "KPointCrossover", "BlendCrossover",

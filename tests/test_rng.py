@@ -1,22 +1,28 @@
 """The operator RNG: bit-exact against the pure-Python reference, statistical
-quality (KS / chi-square against scipy), prefix stability of row streams and
-thread-count independence (subprocesses with 1 and 2 OpenMP threads)."""
+quality (KS / chi-square against scipy), prefix stability of row streams,
+thread-count independence (subprocesses with 1 and 2 OpenMP threads, the
+kernels' team report showing that two threads ran), the compiled tables, and
+a separate Cython module that cimports ``pyneat_lite._operators._rng``."""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import numpy as np
 import pytest
 import ref_operators as ref
 from scipy import stats
 
+import pyneat_lite
 from pyneat_lite import _operators as kernels
 from pyneat_lite import operators as ops
+from pyneat_lite._operators import _tables
 from pyneat_lite._rng import STREAMS, row_seeds
 
 
@@ -42,6 +48,31 @@ def test_bounded_matches_reference(bound):
     r = ref.Rng(99)
     want = np.array([r.bounded(bound) for _ in range(500)], dtype=np.float64)
     np.testing.assert_array_equal(kernels._rng_draws(99, 500, 2, bound), want)
+
+
+@pytest.mark.parametrize("rate", [0.003, 0.1, 0.6])
+def test_gaps_match_reference(rate):
+    r = ref.Rng(17)
+    want = np.array([r.gap(rate, 1000) for _ in range(2000)], dtype=np.float64)
+    inv = -1.0 / np.log1p(-rate)
+    np.testing.assert_array_equal(kernels._rng_draws(17, 2000, 4, 1000, inv), want)
+
+
+def test_compiled_tables_are_the_formulas():
+    # _ziggurat.pxd (generated) holds exactly what _tables computes, and is
+    # up to date with it
+    got = kernels._compiled_tables()
+    zk, zw, zf = _tables.ziggurat_tables(52)
+    k23, w23, _ = _tables.ziggurat_tables(23)
+    ek, ew, ef = _tables.exponential_tables()
+    for name, want in [("ZIG_K", zk), ("ZIG_W", zw), ("ZIG_F", zf),
+                       ("Z23_K", k23), ("Z23_W", w23), ("ZE_K", ek),
+                       ("ZE_W", ew), ("ZE_F", ef)]:
+        np.testing.assert_array_equal(got[name], want, err_msg=name)
+    assert got["ZIG_R"] == ref.ZN_R and got["ZE_R"] == ref.ZE_R
+    assert got["ZIG_INV_R"] == 1.0 / ref.ZN_R
+    pxd = Path(_tables.__file__).with_name("_ziggurat.pxd")
+    assert pxd.read_text() == _tables.render_pxd()
 
 
 def test_tables_match_reference():
@@ -119,19 +150,48 @@ def test_standard_normal_matches_reference_rows():
         np.testing.assert_array_equal(z[i], want)
 
 
+def _team(n_threads: int) -> list[int]:
+    """The team report of a kernel run on ``n_threads`` threads."""
+    return [n_threads] * n_threads if kernels.openmp_enabled() else [1]
+
+
+def test_build_has_openmp():
+    # a serial build is a deliberate choice (PYNEAT_LITE_NO_OPENMP=1 at build
+    # time); otherwise the thread tests below must see real threads
+    if os.environ.get("PYNEAT_LITE_NO_OPENMP"):
+        assert not kernels.openmp_enabled()
+    else:
+        assert kernels.openmp_enabled(), (
+            "the operators were built without OpenMP; see setup.py's probe")
+
+
 def test_n_threads_argument_gives_identical_results():
     # large enough (> 2**16 values) to run on several threads
-    outs = [ops.standard_normal(37, 3000, seed=3, generation=1, n_threads=t)
-            for t in (1, 2, 3)]
+    outs = []
+    for t in (1, 2, 3):
+        outs.append(ops.standard_normal(37, 3000, seed=3, generation=1,
+                                        n_threads=t))
+        assert kernels._last_team() == _team(t)  # t threads really ran
     for o in outs[1:]:
         np.testing.assert_array_equal(o, outs[0])
+    # below the threshold a kernel runs on one thread whatever n_threads
+    ops.standard_normal(4, 100, seed=3, generation=1, n_threads=2)
+    assert kernels._last_team() == [1]
 
 
 _SCRIPT = textwrap.dedent(
     """
-    import hashlib, numpy as np
+    import hashlib, json, numpy as np
     from pyneat_lite import operators as ops
+    from pyneat_lite._operators import _last_team
     h = hashlib.sha256()
+    teams = []
+
+    def add(*arrays):
+        for a in arrays:
+            h.update(a.tobytes())
+        teams.append(_last_team())
+
     rng = np.random.default_rng(0)
     par = rng.standard_normal((41, 3001)).astype(np.float32)
     fit = rng.random(41)
@@ -145,26 +205,30 @@ _SCRIPT = textwrap.dedent(
         pairs = ops.next_generation(par, fit, out, selection=sel, crossover=cx,
                                     mutation=mut, elitism=3, seed=7, generation=2,
                                     crossover_prob=0.8, mutation_prob=0.9)
-        h.update(out.tobytes()); h.update(pairs.tobytes())
-    h.update(ops.standard_normal(50, 2000, seed=1, generation=0).tobytes())
-    h.update(ops.GaussianMutation(0.05, 1.0).mutate(par, seed=1).tobytes())
-    h.update(ops.BLXCrossover().cross(par, par[::-1], seed=1).tobytes())
-    h.update(ops.Tournament(2).select(fit, 70_000, seed=4).tobytes())
-    h.update(ops.PatchCrossover((30, 100)).mate(par[:40, :3000], seed=2).tobytes())
-    print(h.hexdigest())
+        add(out, pairs)
+    add(ops.standard_normal(50, 2000, seed=1, generation=0))
+    add(ops.GaussianMutation(0.05, 1.0).mutate(par, seed=1))
+    add(ops.BLXCrossover().cross(par, par[::-1], seed=1))
+    add(ops.Tournament(2).select(fit, 70_000, seed=4))
+    add(ops.PatchCrossover((30, 100)).mate(par[:40, :3000], seed=2))
+    print(json.dumps({"digest": h.hexdigest(), "teams": teams}))
     """
 )
 
 
 def test_thread_count_reproducibility_in_subprocesses():
-    digests = []
-    for n in ("1", "2"):
-        env = dict(os.environ, OMP_NUM_THREADS=n)
+    # n_threads=None everywhere: the thread count comes from OMP_NUM_THREADS
+    runs = {}
+    for n in (1, 2):
+        env = dict(os.environ, OMP_NUM_THREADS=str(n))
         res = subprocess.run([sys.executable, "-c", _SCRIPT], env=env,
                              capture_output=True, text=True, check=True)
-        digests.append(res.stdout.strip())
-    assert digests[0] == digests[1]
-    assert len(digests[0]) == len(hashlib.sha256().hexdigest())
+        runs[n] = json.loads(res.stdout)
+    assert runs[1]["digest"] == runs[2]["digest"]
+    assert len(runs[1]["digest"]) == len(hashlib.sha256().hexdigest())
+    # every kernel call of the script really ran on OMP_NUM_THREADS threads
+    assert runs[1]["teams"] == [[1]] * 8
+    assert runs[2]["teams"] == [_team(2)] * 8
 
 
 def test_golden_values():
@@ -178,3 +242,76 @@ def test_golden_values():
                    -1.6961445808410645]], np.float32))
     assert ops.tournament_select([1.0, 5.0, 3.0, 2.0], 6, k=2,
                                  seed=0).tolist() == [1, 1, 3, 1, 1, 1]
+
+
+_CIMPORTER = textwrap.dedent(
+    """
+    # cython: language_level=3
+    # A third-party Cython module using the library's RNG and codes.
+    from libc.stdint cimport uint64_t
+    from pyneat_lite._operators._evolution cimport CX_SBX, MUT_CLIP, N_PRM, SEL_CDF
+    from pyneat_lite._operators._rng cimport (
+        Rng, rng_bounded, rng_exponential, rng_make, rng_next, rng_normal,
+        rng_uniform,
+    )
+
+    def draws(uint64_t seed, Py_ssize_t n):
+        cdef Rng r = rng_make(seed)
+        cdef Py_ssize_t i
+        words, normals, others = [], [], []
+        for i in range(n):
+            words.append(rng_next(&r))
+            normals.append(rng_normal(&r))
+            others.append((rng_uniform(&r), rng_bounded(&r, 1000),
+                           rng_exponential(&r)))
+        return words, normals, others
+
+    def codes():
+        return SEL_CDF, CX_SBX, MUT_CLIP, N_PRM
+    """
+)
+
+_BUILD = textwrap.dedent(
+    """
+    import sys
+    from Cython.Build import cythonize
+    from setuptools import Extension, setup
+    setup(
+        name="use_rng",
+        script_args=["build_ext", "--inplace", "-q"],
+        ext_modules=cythonize([Extension("use_rng", ["use_rng.pyx"])],
+                              include_path=[sys.argv[1]], quiet=True),
+    )
+    """
+)
+
+
+def test_other_cython_modules_cimport_the_rng(tmp_path):
+    # the .pxd files are the RNG's C interface: a module compiled apart from
+    # the library must draw the same stream (slow paths included: 5,000
+    # normals and exponentials reach them through _rng's C API)
+    (tmp_path / "use_rng.pyx").write_text(_CIMPORTER)
+    root = str(Path(pyneat_lite.__file__).parents[1])
+    subprocess.run([sys.executable, "-c", _BUILD, root], cwd=tmp_path,
+                   check=True, capture_output=True, text=True)
+    probe = textwrap.dedent(
+        """
+        import json, sys
+        sys.path.insert(0, sys.argv[1])
+        import use_rng
+        words, normals, others = use_rng.draws(2024, 5000)
+        print(json.dumps({"words": [str(w) for w in words], "normals": normals,
+                          "others": others, "codes": use_rng.codes()}))
+        """
+    )
+    res = subprocess.run([sys.executable, "-c", probe, str(tmp_path)],
+                         check=True, capture_output=True, text=True)
+    got = json.loads(res.stdout)
+    r = ref.Rng(2024)
+    for i in range(5000):
+        assert int(got["words"][i]) == r.next()
+        assert got["normals"][i] == r.normal()
+        assert got["others"][i] == [r.uniform(), r.bounded(1000), r.exponential()]
+    codes = kernels.SelectionCode, kernels.CrossoverCode, kernels.MutationCode
+    assert got["codes"] == [codes[0].SEL_CDF, codes[1].CX_SBX,
+                            codes[2].MUT_CLIP, kernels.N_PRM]

@@ -1,4 +1,6 @@
-"""Type stub of the Cython kernels in ``_operators.pyx`` (no validation)."""
+"""Type stub of the Cython kernels in ``_evolution.pyx`` (no validation)."""
+
+import enum
 
 import numpy as np
 import numpy.typing as npt
@@ -9,11 +11,36 @@ _I64 = npt.NDArray[np.int64]
 _I32 = npt.NDArray[np.int32]
 _U64 = npt.NDArray[np.uint64]
 
+class SelectionCode(enum.IntEnum):
+    SEL_PRE = 0
+    SEL_TOURNAMENT = 1
+    SEL_CDF = 2
+    SEL_CAND = 3
+
+class CrossoverCode(enum.IntEnum):
+    CX_COPY = 0
+    CX_UNIFORM = 1
+    CX_KPOINT = 2
+    CX_BLEND = 3
+    CX_BLX = 4
+    CX_SBX = 5
+    CX_NEURON = 6
+    CX_PATCH = 7
+
+class MutationCode(enum.IntEnum):
+    MUT_GAUSS = 0
+    MUT_RESET = 1
+    MUT_NGENE = 2
+    MUT_FLIP = 3
+    MUT_POLY = 4
+    MUT_BLOCK = 5
+    MUT_CLIP = 6
+
+N_PRM: int
+MAX_CUTS: int
+
 def openmp_enabled() -> bool: ...
-def _ziggurat_tables() -> tuple[_U64, _F64, _F64]: ...
-def _exponential_tables() -> tuple[_U64, _F64, _F64]: ...
-def _rng_words(seed: int, n: int) -> _U64: ...
-def _rng_draws(seed: int, n: int, kind: int, bound: int = ...) -> _F64: ...
+def _last_team() -> list[int]: ...
 def _standard_normal(out: _F32, seeds: _U64, n_threads: int) -> None: ...
 def _uniform(out: _F64, seeds: _U64, n_threads: int) -> None: ...
 def _select(

@@ -1,57 +1,40 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True
-"""Cython kernels: selection, crossover, mutation and the counter-based RNG.
+"""Cython kernels of the operators: bulk draws, selection, crossover,
+mutation and the fused generation.
 
 Kernels take arrays and plain numbers and do no validation: the wrappers in
-``pyneat_lite/operators.py`` validate once and then call them.
+``pyneat_lite/operators/`` validate once and then call them.  The operator
+codes they switch on are the ``cpdef enum`` of ``_evolution.pxd``; the random
+draws come from the counter-based generator of ``_rng.pxd`` (one stream per
+row, seeded from ``pyneat_lite._rng.row_seeds``), so the output does not
+depend on the number of OpenMP threads or on the schedule.
 
-Randomness
-----------
-Every row (offspring, mutated individual, row of noise) owns one stream: its
-64-bit seed comes from ``_validation.row_seeds(seed, generation, stream, n)``
-(a ``SeedSequence`` keyed by ``(generation, stream)``, prefix-stable in the
-row index) and seeds an inline xoshiro256** generator (state filled by four
-splitmix64 steps, as its authors recommend).  A row draws only from its own
-generator, so the output does not depend on the number of OpenMP threads or
-on the schedule.  Loops use ``schedule="guided"``: rows are handed out in
-shrinking chunks, so a thread that the OS delays (other processes on the
-cores) does not hold the others back; results are unchanged.
-
-* uniform double: ``((x >> 11) + 0.5) * 2**-53``, strictly inside (0, 1);
-* bounded integer in ``[0, n)``: Lemire's multiply-shift on the upper 32 bits
-  of a word, with rejection, so it is exactly uniform;
-* standard normal: the 256-layer Marsaglia-Tsang ziggurat on one 64-bit word
-  (8 bits layer, 1 bit sign, 52 bits abscissa; the layout of NumPy's legacy
-  double ziggurat).  It is exact (rejection sampling), and 99.3% of the
-  draws cost one word, a multiply and a compare.  Bulk float32 normals
-  (``_standard_normal``, the evolution-strategy noise) use the same ziggurat
-  on 32-bit halves (8 bits layer, 1 sign, 23 bits abscissa: NumPy's float32
-  layout), two normals per word;
-* geometric gaps: the number of genes skipped before the next mutated gene is
-  ``floor(log(u) / log1p(-rate))``: one uniform and one ``log`` per mutated
-  gene instead of one uniform per gene;
-* uniform crossover with swap probability 1/2 uses one word per 64 genes.
+Loops run ``schedule="guided"``: rows are handed out in shrinking chunks, so a
+thread that the OS delays (other processes on the cores) does not hold the
+others back; results are unchanged.  Mutated genes are found by geometric
+gaps (one exponential draw per mutated gene instead of a uniform per gene)
+and uniform crossover with swap probability 1/2 uses one word per 64 genes.
 """
 
-from cython.parallel cimport prange
-from libc.math cimport exp, floor, log, pow, sqrt
+from cython.parallel cimport parallel, prange
+from libc.math cimport pow
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
-from libc.stdlib cimport free, malloc
-from libc.string cimport memcpy
+from libc.string cimport memcpy, memset
 
-import math
-
-import numpy as np
-
-cdef extern from *:
-    """
-    #ifdef _OPENMP
-    #include <omp.h>
-    #define PNL_OPENMP 1
-    #else
-    #define PNL_OPENMP 0
-    #endif
-    """
-    int PNL_OPENMP
+from ._openmp cimport PNL_OPENMP, omp_get_num_threads, omp_get_thread_num
+from ._rng cimport (
+    GOLDEN,
+    Rng,
+    _mix64,
+    _to_unit,
+    rng_bounded,
+    rng_fill_normal32,
+    rng_gap,
+    rng_make,
+    rng_next,
+    rng_normal,
+    rng_uniform,
+)
 
 
 def openmp_enabled():
@@ -60,404 +43,34 @@ def openmp_enabled():
 
 
 # ---------------------------------------------------------------------------
-# RNG: splitmix64 seeding + xoshiro256**
+# Test hook: which threads ran the last parallel kernel
 # ---------------------------------------------------------------------------
+# Each thread of a kernel's parallel region writes its own slot (no race):
+# the team size it sees.  Costs one store per thread and call.  Concurrent
+# kernel calls from several Python threads mix their reports (results are
+# unaffected).
 
-cdef struct Rng:
-    uint64_t s0
-    uint64_t s1
-    uint64_t s2
-    uint64_t s3
+cdef enum: TEAM_SLOTS = 256
+cdef int _team[TEAM_SLOTS]
 
-cdef uint64_t GOLDEN = 0x9E3779B97F4A7C15ULL
 
+cdef inline void _team_reset() noexcept nogil:
+    memset(_team, 0, sizeof(_team))
 
-cdef inline uint64_t _mix64(uint64_t z) noexcept nogil:
-    # splitmix64 finaliser
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL
-    return z ^ (z >> 31)
 
+cdef inline void _team_note() noexcept nogil:
+    cdef int t = omp_get_thread_num()
+    if t < TEAM_SLOTS:
+        _team[t] = omp_get_num_threads()
 
-cdef inline uint64_t _splitmix_next(uint64_t* s) noexcept nogil:
-    s[0] += GOLDEN
-    return _mix64(s[0])
 
-
-cdef inline Rng rng_make(uint64_t seed) noexcept nogil:
-    # returned by value so that prange sees an assignment (thread-private)
-    cdef uint64_t s = seed
-    cdef Rng r
-    r.s0 = _splitmix_next(&s)
-    r.s1 = _splitmix_next(&s)
-    r.s2 = _splitmix_next(&s)
-    r.s3 = _splitmix_next(&s)
-    return r
-
-
-cdef inline uint64_t _rotl(uint64_t x, int k) noexcept nogil:
-    return (x << k) | (x >> (64 - k))
-
-
-cdef inline uint64_t rng_next(Rng* r) noexcept nogil:
-    cdef uint64_t result = _rotl(r.s1 * 5, 7) * 9
-    cdef uint64_t t = r.s1 << 17
-    r.s2 ^= r.s0
-    r.s3 ^= r.s1
-    r.s1 ^= r.s2
-    r.s0 ^= r.s3
-    r.s2 ^= t
-    r.s3 = _rotl(r.s3, 45)
-    return result
-
-
-cdef inline double _to_unit(uint64_t x) noexcept nogil:
-    # strictly inside (0, 1): safe for log()
-    # via int64: the value fits in 53 bits, and a signed conversion is one
-    # instruction on x86-64 (unsigned needs a branchy sequence); same result
-    return (<double><int64_t>(x >> 11) + 0.5) * 1.1102230246251565e-16
-
-
-cdef inline double rng_uniform(Rng* r) noexcept nogil:
-    return _to_unit(rng_next(r))
-
-
-# Performance note: every out-of-line helper that draws (rejection loops,
-# ziggurat slow paths) receives a *copy* of the state, and hot loops work on a
-# local copy too.  A state whose address reaches an out-of-line call cannot
-# stay in registers; with copies it does (2x on Gaussian mutation).
-
-cdef int64_t _bounded_slow(Rng* r, uint64_t n, uint64_t m) noexcept nogil:
-    # Lemire's rejection step, entered when the low half of m is below n
-    cdef uint64_t x
-    cdef uint64_t low = m & 0xFFFFFFFFULL
-    cdef uint64_t t = (0x100000000ULL - n) % n
-    while low < t:
-        x = rng_next(r) >> 32
-        m = x * n
-        low = m & 0xFFFFFFFFULL
-    return <int64_t>(m >> 32)
-
-
-cdef inline int64_t rng_bounded(Rng* r, uint64_t n) noexcept nogil:
-    """Exactly uniform integer in [0, n), n <= 2**32 (Lemire 2019)."""
-    cdef uint64_t m = (rng_next(r) >> 32) * n
-    cdef Rng t
-    cdef int64_t v
-    if (m & 0xFFFFFFFFULL) < n:
-        t = r[0]
-        v = _bounded_slow(&t, n, m)
-        r[0] = t
-        return v
-    return <int64_t>(m >> 32)
-
-
-# Ziggurat tables (256 layers, Marsaglia & Tsang 2000), filled at import by
-# _fill_ziggurat() below from the same Python formula the test reference uses.
-cdef double ZIG_W[256]
-cdef double ZIG_F[256]
-cdef uint64_t ZIG_K[256]
-cdef double ZIG_R = 3.6541528853610088
-cdef double ZIG_INV_R = 1.0 / 3.6541528853610088
-
-
-def _ziggurat_tables(int bits=52):
-    """Return (k, w, f): the 256-layer ziggurat tables for ``bits``-bit
-    abscissas (52: one normal per word; 23: two per word).
-
-    Recurrence of Marsaglia & Tsang (2000), "The ziggurat method for generating
-    random variables", with r = 3.6541528853610088 and layer area
-    v = 4.92867323399e-3.
-    """
-    m = 2.0 ** bits
-    dn = 3.6541528853610088
-    tn = dn
-    vn = 4.92867323399e-3
-    k = [0] * 256
-    w = [0.0] * 256
-    f = [0.0] * 256
-    q = vn / math.exp(-0.5 * dn * dn)
-    k[0] = int((dn / q) * m)
-    k[1] = 0
-    w[0] = q / m
-    w[255] = dn / m
-    f[0] = 1.0
-    f[255] = math.exp(-0.5 * dn * dn)
-    for i in range(254, 0, -1):
-        dn = math.sqrt(-2.0 * math.log(vn / dn + math.exp(-0.5 * dn * dn)))
-        k[i + 1] = int((dn / tn) * m)
-        tn = dn
-        f[i] = math.exp(-0.5 * dn * dn)
-        w[i] = dn / m
-    return (np.array(k, dtype=np.uint64), np.array(w, dtype=np.float64),
-            np.array(f, dtype=np.float64))
-
-
-# 23-bit tables: bulk float32 normals, two per 64-bit word
-cdef double Z23_W[256]
-cdef uint32_t Z23_K[256]
-
-
-def _fill_ziggurat():
-    cdef int i
-    k, w, f = _ziggurat_tables()
-    for i in range(256):
-        ZIG_K[i] = <uint64_t>k[i]
-        ZIG_W[i] = w[i]
-        ZIG_F[i] = f[i]
-    k, w, f = _ziggurat_tables(23)
-    for i in range(256):
-        Z23_K[i] = <uint32_t>k[i]
-        Z23_W[i] = w[i]
-
-
-_fill_ziggurat()
-
-
-cdef double _normal_tail(Rng* r, uint64_t negative) noexcept nogil:
-    # the ziggurat's base layer beyond r (Marsaglia 1964), shared by the
-    # 64-bit and 23-bit samplers
-    cdef double xx, yy
-    while True:
-        xx = -ZIG_INV_R * log(rng_uniform(r))
-        yy = -log(rng_uniform(r))
-        if yy + yy > xx * xx:
-            if negative:
-                return -(ZIG_R + xx)
-            return ZIG_R + xx
-
-
-cdef double _normal_slow(Rng* r, uint64_t x) noexcept nogil:
-    # the 0.7% of draws outside a layer's rectangle; x is the first word.
-    # Kept out of line so that the fast path below inlines into hot loops.
-    cdef uint64_t rabs
-    cdef int idx, sign
-    cdef double v
-    while True:
-        idx = <int>(x & 0xFF)
-        x >>= 8
-        sign = <int>(x & 1)
-        rabs = (x >> 1) & 0x000FFFFFFFFFFFFFULL
-        v = <double><int64_t>rabs * ZIG_W[idx]
-        if sign:
-            v = -v
-        if rabs < ZIG_K[idx]:
-            return v
-        if idx == 0:
-            return _normal_tail(r, (rabs >> 8) & 1)
-        else:
-            if ((ZIG_F[idx - 1] - ZIG_F[idx]) * rng_uniform(r) + ZIG_F[idx]
-                    < exp(-0.5 * v * v)):
-                return v
-        x = rng_next(r)
-
-
-cdef inline double _normal_slow_copy(Rng* r, uint64_t x) noexcept nogil:
-    # the slow path works on a copy: the caller's state never has its address
-    # taken by an out-of-line call, so the compiler keeps it in registers
-    cdef Rng t = r[0]
-    cdef double v = _normal_slow(&t, x)
-    r[0] = t
-    return v
-
-
-cdef inline double rng_normal(Rng* r) noexcept nogil:
-    cdef uint64_t x = rng_next(r)
-    cdef int idx = <int>(x & 0xFF)
-    cdef uint64_t rabs = (x >> 9) & 0x000FFFFFFFFFFFFFULL
-    cdef double v
-    if rabs < ZIG_K[idx]:
-        v = <double><int64_t>rabs * ZIG_W[idx]
-        return -v if (x >> 8) & 1 else v
-    return _normal_slow_copy(r, x)
-
-
-cdef double _normal32_slow(Rng* r, uint32_t x) noexcept nogil:
-    # outside a layer's rectangle; ZIG_F serves both resolutions (the f
-    # values do not depend on the abscissa bits)
-    cdef uint32_t rabs
-    cdef int idx
-    cdef double v
-    while True:
-        idx = <int>(x & 0xFF)
-        rabs = (x >> 9) & 0x7FFFFFU
-        v = <double>rabs * Z23_W[idx]
-        if (x >> 8) & 1:
-            v = -v
-        if rabs < Z23_K[idx]:
-            return v
-        if idx == 0:
-            return _normal_tail(r, (rabs >> 8) & 1)
-        else:
-            if ((ZIG_F[idx - 1] - ZIG_F[idx]) * rng_uniform(r) + ZIG_F[idx]
-                    < exp(-0.5 * v * v)):
-                return v
-        x = <uint32_t>(rng_next(r) & 0xFFFFFFFFULL)
-
-
-cdef inline double _normal32_slow_copy(Rng* r, uint32_t x) noexcept nogil:
-    cdef Rng t = r[0]
-    cdef double v = _normal32_slow(&t, x)
-    r[0] = t
-    return v
-
-
-cdef inline double rng_normal32(Rng* r, uint32_t x) noexcept nogil:
-    """Normal from a 32-bit draw x (8 bits layer, 1 sign, 23 abscissa), the
-    layout of NumPy's float32 ziggurat; a rejection draws further words from
-    r and uses their low halves."""
-    cdef int idx = <int>(x & 0xFF)
-    cdef uint32_t rabs = (x >> 9) & 0x7FFFFFU
-    cdef double v
-    if rabs < Z23_K[idx]:
-        v = <double>rabs * Z23_W[idx]
-        return -v if (x >> 8) & 1 else v
-    return _normal32_slow_copy(r, x)
-
-
-cdef inline void rng_fill_normal32(Rng* r, float* o, int64_t n) noexcept nogil:
-    # word w gives o[j] from its low half and o[j + 1] from its high half
-    cdef int64_t j = 0
-    cdef uint64_t w
-    cdef Rng s = r[0]
-    while j + 1 < n:
-        w = rng_next(&s)
-        o[j] = <float>rng_normal32(&s, <uint32_t>(w & 0xFFFFFFFFULL))
-        o[j + 1] = <float>rng_normal32(&s, <uint32_t>(w >> 32))
-        j += 2
-    if j < n:
-        o[j] = <float>rng_normal32(&s, <uint32_t>(rng_next(&s) & 0xFFFFFFFFULL))
-    r[0] = s
-
-
-# Exponential ziggurat (256 layers, Marsaglia & Tsang 2000): geometric gaps
-# are floor(E / lambda), E ~ Exp(1), lambda = -log(1 - rate); exact, and a
-# table lookup instead of a log() per mutated gene.
-cdef double ZE_W[256]
-cdef double ZE_F[256]
-cdef uint64_t ZE_K[256]
-cdef double ZE_R = 7.69711747013104972
-
-
-def _exponential_tables():
-    """Return (k, w, f): the 256-layer exponential ziggurat tables (53 bits).
-
-    Marsaglia & Tsang (2000) with r = 7.69711747013104972 and layer area
-    v = 3.949659822581572e-3.
-    """
-    m = 2.0 ** 53
-    de = 7.69711747013104972
-    te = de
-    ve = 3.949659822581572e-3
-    k = [0] * 256
-    w = [0.0] * 256
-    f = [0.0] * 256
-    q = ve / math.exp(-de)
-    k[0] = int((de / q) * m)
-    k[1] = 0
-    w[0] = q / m
-    w[255] = de / m
-    f[0] = 1.0
-    f[255] = math.exp(-de)
-    for i in range(254, 0, -1):
-        de = -math.log(ve / de + math.exp(-de))
-        k[i + 1] = int((de / te) * m)
-        te = de
-        f[i] = math.exp(-de)
-        w[i] = de / m
-    return (np.array(k, dtype=np.uint64), np.array(w, dtype=np.float64),
-            np.array(f, dtype=np.float64))
-
-
-def _fill_exponential():
-    cdef int i
-    k, w, f = _exponential_tables()
-    for i in range(256):
-        ZE_K[i] = <uint64_t>k[i]
-        ZE_W[i] = w[i]
-        ZE_F[i] = f[i]
-
-
-_fill_exponential()
-
-
-cdef double _exponential_slow(Rng* r, uint64_t x) noexcept nogil:
-    # outside a layer's rectangle (1.1% of draws); x is the first word
-    cdef uint64_t ri
-    cdef int idx
-    cdef double v
-    while True:
-        idx = <int>(x & 0xFF)
-        ri = x >> 11
-        v = <double><int64_t>ri * ZE_W[idx]
-        if ri < ZE_K[idx]:
-            return v
-        if idx == 0:
-            # memoryless tail: r + Exp(1)
-            return ZE_R - log(rng_uniform(r))
-        if (ZE_F[idx - 1] - ZE_F[idx]) * rng_uniform(r) + ZE_F[idx] < exp(-v):
-            return v
-        x = rng_next(r)
-
-
-cdef inline double _exponential_slow_copy(Rng* r, uint64_t x) noexcept nogil:
-    cdef Rng t = r[0]
-    cdef double v = _exponential_slow(&t, x)
-    r[0] = t
-    return v
-
-
-cdef inline double rng_exponential(Rng* r) noexcept nogil:
-    cdef uint64_t x = rng_next(r)
-    cdef int idx = <int>(x & 0xFF)
-    cdef uint64_t ri = x >> 11
-    if ri < ZE_K[idx]:
-        return <double><int64_t>ri * ZE_W[idx]
-    return _exponential_slow_copy(r, x)
-
-
-cdef inline int64_t rng_gap(Rng* r, double inv_lambda, int64_t limit) noexcept nogil:
-    """Genes skipped before the next hit: floor(E / lambda) ~ Geometric(rate),
-    capped at limit.  inv_lambda = -1 / log1p(-rate) > 0."""
-    cdef double g = rng_exponential(r) * inv_lambda
-    if g >= <double>limit:
-        return limit
-    return <int64_t>g  # truncation == floor for g >= 0
-
-
-# ---------------------------------------------------------------------------
-# Python shims pinned by the golden/reference tests
-# ---------------------------------------------------------------------------
-
-def _rng_words(uint64_t seed, Py_ssize_t n):
-    """First n raw 64-bit words of the stream seeded by ``seed``."""
-    cdef Rng r
-    cdef Py_ssize_t i
-    out = np.empty(n, dtype=np.uint64)
-    cdef uint64_t[::1] o = out
-    r = rng_make(seed)
-    for i in range(n):
-        o[i] = rng_next(&r)
-    return out
-
-
-def _rng_draws(uint64_t seed, Py_ssize_t n, int kind, uint64_t bound=0):
-    """n draws of one kind: 0 uniform, 1 normal, 2 bounded, 3 exponential."""
-    cdef Rng r
-    cdef Py_ssize_t i
-    out = np.empty(n, dtype=np.float64)
-    cdef double[::1] o = out
-    r = rng_make(seed)
-    for i in range(n):
-        if kind == 0:
-            o[i] = rng_uniform(&r)
-        elif kind == 1:
-            o[i] = rng_normal(&r)
-        elif kind == 2:
-            o[i] = <double>rng_bounded(&r, bound)
-        else:
-            o[i] = rng_exponential(&r)
-    return out
+def _last_team():
+    """Test hook: the OpenMP team of the last parallel kernel call, one entry
+    per thread that entered its parallel region (thread id order), each the
+    team size that thread saw (``omp_get_num_threads()``): ``[1]`` for a
+    serial call, ``[2, 2]`` when two threads ran."""
+    cdef int t
+    return [_team[t] for t in range(TEAM_SLOTS) if _team[t]]
 
 
 # ---------------------------------------------------------------------------
@@ -470,9 +83,12 @@ def _standard_normal(float[:, ::1] out, const uint64_t[::1] seeds, int n_threads
     cdef Py_ssize_t n_rows = out.shape[0], n_cols = out.shape[1]
     cdef Py_ssize_t i
     cdef Rng r
-    for i in prange(n_rows, nogil=True, schedule="guided", num_threads=n_threads):
-        r = rng_make(seeds[i])
-        rng_fill_normal32(&r, &out[i, 0], n_cols)
+    _team_reset()
+    with nogil, parallel(num_threads=n_threads):
+        _team_note()
+        for i in prange(n_rows, schedule="guided"):
+            r = rng_make(seeds[i])
+            rng_fill_normal32(&r, &out[i, 0], n_cols)
 
 
 def _uniform(double[:, ::1] out, const uint64_t[::1] seeds, int n_threads):
@@ -480,10 +96,13 @@ def _uniform(double[:, ::1] out, const uint64_t[::1] seeds, int n_threads):
     cdef Py_ssize_t n_rows = out.shape[0], n_cols = out.shape[1]
     cdef Py_ssize_t i, j
     cdef Rng r
-    for i in prange(n_rows, nogil=True, schedule="guided", num_threads=n_threads):
-        r = rng_make(seeds[i])
-        for j in range(n_cols):
-            out[i, j] = rng_uniform(&r)
+    _team_reset()
+    with nogil, parallel(num_threads=n_threads):
+        _team_note()
+        for i in prange(n_rows, schedule="guided"):
+            r = rng_make(seeds[i])
+            for j in range(n_cols):
+                out[i, j] = rng_uniform(&r)
 
 
 # ---------------------------------------------------------------------------
@@ -493,10 +112,6 @@ def _uniform(double[:, ::1] out, const uint64_t[::1] seeds, int n_threads):
 # -inf), 2 inverse-CDF on cumulative weights (roulette, rank), 3 uniform over
 # a candidate list (truncation, random).  Code 0 = indices precomputed.
 
-cdef enum: SEL_PRE = 0
-cdef enum: SEL_TOURNAMENT = 1
-cdef enum: SEL_CDF = 2
-cdef enum: SEL_CAND = 3
 
 
 cdef inline int64_t select_one(Rng* r, int code, int64_t k, const double* f,
@@ -538,18 +153,24 @@ def _select(int64_t[::1] out, const uint64_t[::1] seeds, int code, int64_t k,
         fp = &f[0]
     if n_cand > 0:
         cp = &cand[0]
-    for i in prange(n, nogil=True, schedule="guided", num_threads=n_threads):
-        r = rng_make(seeds[i])
-        out[i] = select_one(&r, code, k, fp, n_f, cp, n_cand)
+    _team_reset()
+    with nogil, parallel(num_threads=n_threads):
+        _team_note()
+        for i in prange(n, schedule="guided"):
+            r = rng_make(seeds[i])
+            out[i] = select_one(&r, code, k, fp, n_f, cp, n_cand)
 
 
 def _sus(int64_t[::1] out, const double[::1] cdf, uint64_t seed):
-    """Stochastic universal sampling then a Fisher-Yates shuffle (one stream)."""
+    """Stochastic universal sampling then a Fisher-Yates shuffle (one stream,
+    serial: the team report says one thread)."""
     cdef Py_ssize_t n = out.shape[0], i, j
     cdef Py_ssize_t p = cdf.shape[0]
     cdef double total = cdf[p - 1], step, x
     cdef int64_t tmp
     cdef Rng r
+    _team_reset()
+    _team_note()  # outside a parallel region: thread 0 of a team of 1
     r = rng_make(seed)
     step = total / n
     x = rng_uniform(&r) * step
@@ -571,15 +192,6 @@ def _sus(int64_t[::1] out, const double[::1] cdf, uint64_t seed):
 # Crossover of one row: o <- cross(a, b)
 # ---------------------------------------------------------------------------
 
-cdef enum: CX_COPY = 0
-cdef enum: CX_UNIFORM = 1
-cdef enum: CX_KPOINT = 2
-cdef enum: CX_BLEND = 3
-cdef enum: CX_BLX = 4
-cdef enum: CX_SBX = 5
-cdef enum: CX_NEURON = 6
-cdef enum: CX_PATCH = 7
-cdef enum: MAX_CUTS = 256
 
 
 # MASK8[v][t] = all ones if bit t of byte v is set: expands 8 random bits
@@ -834,9 +446,12 @@ def _cross(const float[:, ::1] pa, const float[:, ::1] pb, float[:, ::1] out,
     cdef const int64_t* ip = NULL
     if iprm.shape[0] > 0:
         ip = &iprm[0]
-    for i in prange(n_rows, nogil=True, schedule="guided", num_threads=n_threads):
-        r = rng_make(seeds[i])
-        cross_row(code, &prm[0], ip, &pa[i, 0], &pb[i, 0], &out[i, 0], n, &r)
+    _team_reset()
+    with nogil, parallel(num_threads=n_threads):
+        _team_note()
+        for i in prange(n_rows, schedule="guided"):
+            r = rng_make(seeds[i])
+            cross_row(code, &prm[0], ip, &pa[i, 0], &pb[i, 0], &out[i, 0], n, &r)
 
 
 def _mate(const float[:, ::1] pop, float[:, ::1] out, const uint64_t[::1] seeds,
@@ -850,27 +465,22 @@ def _mate(const float[:, ::1] pop, float[:, ::1] out, const uint64_t[::1] seeds,
     cdef const int64_t* ip = NULL
     if iprm.shape[0] > 0:
         ip = &iprm[0]
-    for i in prange(n_pairs, nogil=True, schedule="guided", num_threads=n_threads):
-        r = rng_make(seeds[i])
-        cross_row(code, &prm[0], ip, &pop[2 * i, 0], &pop[2 * i + 1, 0],
-                  &out[2 * i, 0], n, &r)
-        r = rng_make(seeds[i])
-        cross_row(code, &prm[0], ip, &pop[2 * i + 1, 0], &pop[2 * i, 0],
-                  &out[2 * i + 1, 0], n, &r)
+    _team_reset()
+    with nogil, parallel(num_threads=n_threads):
+        _team_note()
+        for i in prange(n_pairs, schedule="guided"):
+            r = rng_make(seeds[i])
+            cross_row(code, &prm[0], ip, &pop[2 * i, 0], &pop[2 * i + 1, 0],
+                      &out[2 * i, 0], n, &r)
+            r = rng_make(seeds[i])
+            cross_row(code, &prm[0], ip, &pop[2 * i + 1, 0], &pop[2 * i, 0],
+                      &out[2 * i + 1, 0], n, &r)
 
 
 # ---------------------------------------------------------------------------
 # Mutation of one row, in place: a list of ops applied in order
 # ---------------------------------------------------------------------------
 
-cdef enum: MUT_GAUSS = 0
-cdef enum: MUT_RESET = 1
-cdef enum: MUT_NGENE = 2
-cdef enum: MUT_FLIP = 3
-cdef enum: MUT_POLY = 4
-cdef enum: MUT_BLOCK = 5
-cdef enum: MUT_CLIP = 6
-cdef enum: N_PRM = 8
 
 
 cdef inline double _poly(double x, double u, double eta, double xl,
@@ -1062,10 +672,13 @@ def _mutate(const float[:, ::1] pop, float[:, ::1] out, const uint64_t[::1] seed
     cdef const float* ap = NULL
     if aux.shape[0] > 0:
         ap = &aux[0]
-    for i in prange(n_rows, nogil=True, schedule="guided", num_threads=n_threads):
-        r = rng_make(seeds[i])
-        memcpy(&out[i, 0], &pop[i, 0], n * sizeof(float))
-        mutate_row(n_ops, &codes[0], &prm[0, 0], ap, &out[i, 0], n, &r, True)
+    _team_reset()
+    with nogil, parallel(num_threads=n_threads):
+        _team_note()
+        for i in prange(n_rows, schedule="guided"):
+            r = rng_make(seeds[i])
+            memcpy(&out[i, 0], &pop[i, 0], n * sizeof(float))
+            mutate_row(n_ops, &codes[0], &prm[0, 0], ap, &out[i, 0], n, &r, True)
 
 
 # ---------------------------------------------------------------------------
@@ -1111,32 +724,35 @@ def _next_generation(
     if n_ops > 0:
         mc = &mut_codes[0]
         mp = &mut_prm[0, 0]
-    for i in prange(n_out, nogil=True, schedule="guided", num_threads=n_threads):
-        if i < n_elite:
-            memcpy(&out[i, 0], &parents[pairs[i, 0], 0], n * sizeof(float))
-            continue
-        r = rng_make(seeds[i])
-        if sel_code == SEL_PRE:
-            pa = pairs[i, 0]
-            pb = pairs[i, 1]
-        else:
-            pa = select_one(&r, sel_code, sel_k, fp, n_f, cp, n_cand)
-            pb = select_one(&r, sel_code, sel_k, fp, n_f, cp, n_cand)
-            pairs[i, 0] = pa
-            pairs[i, 1] = pb
-        do_cx = cx_code != CX_COPY and cx_prob > 0.0
-        if do_cx and cx_prob < 1.0:
-            do_cx = rng_uniform(&r) < cx_prob
-        if do_cx:
-            cross_row(cx_code, &cx_prm[0], ip, &parents[pa, 0], &parents[pb, 0],
-                      &out[i, 0], n, &r)
-        else:
-            memcpy(&out[i, 0], &parents[pa, 0], n * sizeof(float))
-        if n_ops > 0:
-            do_mut = mut_prob > 0.0
-            if do_mut and mut_prob < 1.0:
-                do_mut = rng_uniform(&r) < mut_prob
-            mutate_row(n_ops, mc, mp, ap, &out[i, 0], n, &r, do_mut)
+    _team_reset()
+    with nogil, parallel(num_threads=n_threads):
+        _team_note()
+        for i in prange(n_out, schedule="guided"):
+            if i < n_elite:
+                memcpy(&out[i, 0], &parents[pairs[i, 0], 0], n * sizeof(float))
+                continue
+            r = rng_make(seeds[i])
+            if sel_code == SEL_PRE:
+                pa = pairs[i, 0]
+                pb = pairs[i, 1]
+            else:
+                pa = select_one(&r, sel_code, sel_k, fp, n_f, cp, n_cand)
+                pb = select_one(&r, sel_code, sel_k, fp, n_f, cp, n_cand)
+                pairs[i, 0] = pa
+                pairs[i, 1] = pb
+            do_cx = cx_code != CX_COPY and cx_prob > 0.0
+            if do_cx and cx_prob < 1.0:
+                do_cx = rng_uniform(&r) < cx_prob
+            if do_cx:
+                cross_row(cx_code, &cx_prm[0], ip, &parents[pa, 0], &parents[pb, 0],
+                          &out[i, 0], n, &r)
+            else:
+                memcpy(&out[i, 0], &parents[pa, 0], n * sizeof(float))
+            if n_ops > 0:
+                do_mut = mut_prob > 0.0
+                if do_mut and mut_prob < 1.0:
+                    do_mut = rng_uniform(&r) < mut_prob
+                mutate_row(n_ops, mc, mp, ap, &out[i, 0], n, &r, do_mut)
 
 
 def _count_nonfinite(const float[:, ::1] x, int n_threads):
