@@ -18,6 +18,13 @@ region waits for its slowest, descheduled thread), so a second table gives
 the median process CPU time of the single-threaded runs (pyneat_lite with
 n_threads=1, NumPy, DEAP), which stays close to what an idle core does.
 
+A third table gives the per-generation cost on a small problem (64 x 114, a
+CartPole 4-16-2 policy, the GA's default operators, one thread), where call
+overhead, not memory, is the limit: the public ``next_generation`` (which
+validates everything), the GA's prepared plan (``_GenerationPlan.run``,
+validated once at construction) and, as the limit, the bare kernel call with
+every array precomputed.
+
 Usage::
 
     python benchmarks/bench_operators.py [--repeats 7] [--quick]
@@ -36,7 +43,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(__file__))
 from _util import copy_bandwidth_gbs, median_time  # noqa: E402
 
+from pyneat_lite import _operators as _k  # noqa: E402
 from pyneat_lite import operators as ops  # noqa: E402
+from pyneat_lite._rng import STREAMS, row_seeds  # noqa: E402
 
 K, SWAP, RATE, SIGMA, ELITE = 3, 0.5, 0.1, 0.1, 4
 
@@ -170,6 +179,44 @@ def bench_case(P, N, repeats, copy_gbs, deap_slice):
     )
 
 
+def bench_small(repeats):
+    """Per-generation microseconds at 64 x 114 (GA defaults, one thread)."""
+    P, N = 64, 114
+    rng = np.random.default_rng(0)
+    parents = rng.standard_normal((P, N), dtype=np.float32)
+    fitness = rng.standard_normal(P)
+    out = np.empty_like(parents)
+    sel, cx = ops.Tournament(3), ops.UniformCrossover()
+    mut = ops.GaussianMutation(rate=0.05, sigma=0.05)
+    kw = dict(selection=sel, crossover=cx, mutation=mut, elitism=2,
+              crossover_prob=0.9, mutation_prob=1.0)
+    t_public = median_time(
+        lambda: ops.next_generation(parents, fitness, out, seed=0, generation=5,
+                                    n_threads=1, **kw),
+        repeats=repeats, min_time=0.2)
+    plan = ops._GenerationPlan(n_parents=P, n_out=P, n_params=N, caller="GA", **kw)
+    t_plan = median_time(lambda: plan.run(parents, fitness, out, 0, 5, False, 1),
+                         repeats=repeats, min_time=0.2)
+    # the limit: the kernel alone, its inputs computed once outside the loop
+    plan.run(parents, fitness, out, 0, 5, False, 1)
+    pairs = plan.pairs.copy()
+    seeds = row_seeds(0, 5, STREAMS["generation"], P)
+    keys = fitness.copy()
+    (cx_code, cx_prm, cx_iprm), (codes, table, aux) = plan._cx, plan._mut
+    empty = np.empty(0, np.int64)
+
+    def kernel():
+        _k._next_generation(parents, out, pairs, seeds, 2,
+                            int(_k.SelectionCode.SEL_TOURNAMENT), 3, keys, empty,
+                            cx_code, cx_prm, cx_iprm, 0.9, codes, table, aux, 1.0,
+                            1)
+
+    t_kernel = median_time(kernel, repeats=repeats, min_time=0.2)
+    t_seeds = median_time(lambda: row_seeds(0, 5, STREAMS["generation"], P),
+                          repeats=repeats, min_time=0.2)
+    return dict(public=t_public, plan=t_plan, kernel=t_kernel, seeds=t_seeds)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
@@ -230,6 +277,19 @@ def main(argv=None):
               f"{r['t_np_gap'] * 1e3:.1f} ms, NumPy masks "
               f"{r['t_np_mask'] * 1e3:.1f} ms; DEAP timed on {r['deap_slice']} "
               "children and scaled")
+    small = bench_small(repeats)
+    print()
+    print("Per-generation cost, 64 x 114 (GA defaults, 1 thread), microseconds:")
+    print()
+    print("| path | us / generation | x kernel alone |")
+    print("|---|---|---|")
+    for label, key in [("next_generation (validates every call)", "public"),
+                       ("GA plan: _GenerationPlan.run (validated once)", "plan"),
+                       ("kernel alone (limit)", "kernel"),
+                       ("row_seeds of 64 rows (part of both above)", "seeds")]:
+        print(f"| {label} | {small[key] * 1e6:.1f} | "
+              f"{small[key] / small['kernel']:.2f} |")
+    print()
     print(f"load average at end: {os.getloadavg()} (medians of {repeats} repeats; "
           "other processes share the cores)")
 

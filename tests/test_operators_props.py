@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from pyneat_lite import operators as ops
@@ -112,10 +112,11 @@ def test_next_generation_properties(P, n_out, N, seed, elitism, cx_prob,
         assert np.all((kids == a) | (kids == b))
 
 
-@given(P=st.integers(1, 300), e=st.integers(0, 300), seed=seeds,
+@given(P=st.integers(1, 3000), e=st.integers(0, 300), seed=seeds,
        n_levels=st.integers(1, 6), n_nan=st.integers(0, 5))
+@example(P=2000, e=3, seed=1, n_levels=4, n_nan=5)  # the partition path
 def test_best_indices_equal_stable_sort(P, e, seed, n_levels, n_nan):
-    from pyneat_lite.operators import _best_indices, _oriented_keys
+    from pyneat_lite.operators.selection import _best_indices, _oriented_keys
 
     rng = np.random.default_rng(seed % 2**32)
     fit = rng.integers(0, n_levels, P).astype(float)  # many ties

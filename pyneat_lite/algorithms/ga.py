@@ -280,6 +280,11 @@ class GA(Algorithm):
             # parents then children, higher is better (the survivors' ranking)
             self._pool_score = np.empty(mu + P, dtype=np.float64)
             self._pool_fitness = np.empty(mu + P, dtype=np.float64)
+        self._generation_plan = ops._GenerationPlan(
+            self.selection, self.crossover, self.mutation, elitism=self.elitism,
+            crossover_prob=self.crossover_prob, mutation_prob=self.mutation_prob,
+            n_parents=self.mu, n_out=P, n_params=N, caller=type(self).__name__,
+        )
         self._init_population(initial_population)
 
     @property
@@ -342,20 +347,14 @@ class GA(Algorithm):
     def _ask(self) -> Float32Array:
         if not self._has_parents:
             return self._offspring  # the initial population
-        pairs = ops.next_generation(
+        pairs = self._generation_plan.run(
             self._parents,
             self._parent_fitness,
             self._offspring,
-            selection=self.selection,
-            crossover=self.crossover,
-            mutation=self.mutation,
-            elitism=self.elitism,
-            crossover_prob=self.crossover_prob,
-            mutation_prob=self.mutation_prob,
-            seed=self.seed,
-            generation=self._generation,
-            minimize=self.minimize,
-            n_threads=self._kernel_threads(),
+            self.seed,
+            self._generation,
+            self.minimize,
+            self._kernel_threads(),
         )
         if self.elitism:
             self._elite_fitness[:] = self._parent_fitness[pairs[: self.elitism, 0]]
