@@ -503,6 +503,42 @@ def test_next_generation_sus_matches_select():
     np.testing.assert_array_equal(pairs[2:].ravel(), picks)
 
 
+@pytest.mark.parametrize("sel", SELECTIONS, ids=repr)
+def test_generation_plan_is_next_generation(sel):
+    # the GA's prepared path (validated once) gives the public path's numbers,
+    # generation after generation, with the plan's pairs buffer reused
+    from pyneat_lite.operators.generation import _GenerationPlan
+
+    par = _pop(20, 36)
+    fit = np.abs(np.random.default_rng(0).standard_normal(20))
+    fit[4] = np.nan
+    kw = dict(crossover=ops.PatchCrossover((6, 6)),
+              mutation=[ops.GaussianMutation(0.3, 0.5), ops.Clip(-2.0, 2.0)],
+              elitism=3, crossover_prob=0.7, mutation_prob=0.6)
+    plan = _GenerationPlan(sel, n_parents=20, n_out=25, n_params=36, caller="GA",
+                           **kw)
+    for g, minimize in [(0, False), (1, True), (7, False)]:
+        want = np.empty((25, 36), np.float32)
+        want_pairs = ops.next_generation(par, fit, want, selection=sel, seed=3,
+                                         generation=g, minimize=minimize, **kw)
+        got = np.empty_like(want)
+        pairs = plan.run(par, fit, got, 3, g, minimize, None)
+        assert pairs is plan.pairs
+        np.testing.assert_array_equal(got, want)
+        np.testing.assert_array_equal(pairs, want_pairs)
+
+
+def test_ga_checks_its_operators_at_construction():
+    with pytest.raises(ValueError, match="tournament size k of GA"):
+        pn.GA(n_params=10, pop_size=4, selection=ops.Tournament(k=5))
+    with pytest.raises(ValueError, match="needs genomes of 16"):
+        pn.GA(n_params=10, pop_size=8, crossover=ops.PatchCrossover((4, 4)))
+    with pytest.raises(ValueError, match="sigma_vector.*in GA"):
+        pn.GA(n_params=10, mutation=ops.GaussianMutation(sigma_vector=np.ones(3)))
+    with pytest.raises(ValueError, match="'top_k' parameter of GA"):
+        pn.GA(n_params=10, pop_size=6, selection=ops.Truncation(top_k=7))
+
+
 # ---------------------------------------------------------------------------
 # bad input
 # ---------------------------------------------------------------------------
