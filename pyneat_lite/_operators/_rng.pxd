@@ -22,8 +22,11 @@
 #
 # The fast paths are ``cdef inline`` here and read the compile-time tables of
 # ``_ziggurat.pxd``; the rare slow paths (0.7% of normals, 1.1% of
-# exponentials, Lemire's rejections) are compiled once in ``_rng.pyx`` and
-# declared below.  Every slow path receives a *copy* of the state, and hot
+# exponentials, Lemire's rejections, the normal tail) are compiled once in
+# ``_rng.pyx`` and declared below: inlined, they would bloat every hot loop
+# (Gaussian mutation ran 30% slower).  The 23-bit normal's slow path is the
+# exception, inline: its one caller is the bulk fill, where a call through the
+# module's C API cost 4%.  Every slow path receives a *copy* of the state, and hot
 # loops should work on a local copy too (``cdef Rng s = r[0]`` ... ``r[0] =
 # s``): a state whose address reaches an out-of-line call cannot stay in
 # registers (2x on Gaussian mutation).
@@ -31,9 +34,18 @@
 # Inside ``prange``, create the state by assignment (``r = rng_make(seed)``):
 # an assigned variable is thread-private, a field-by-field write is not.
 
+from libc.math cimport exp
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 
-from ._ziggurat cimport PNL_Z23_K, PNL_Z23_W, PNL_ZE_K, PNL_ZE_W, PNL_ZIG_K, PNL_ZIG_W
+from ._ziggurat cimport (
+    PNL_Z23_K,
+    PNL_Z23_W,
+    PNL_ZE_K,
+    PNL_ZE_W,
+    PNL_ZIG_F,
+    PNL_ZIG_K,
+    PNL_ZIG_W,
+)
 
 cdef struct Rng:
     uint64_t s0
@@ -48,10 +60,10 @@ cdef extern from *:
     const uint64_t GOLDEN "PNL_GOLDEN"  # splitmix64 increment (2**64 / phi)
 
 # out-of-line slow paths (``_rng.pyx``); x is the word that missed the
-# rectangle of its layer
+# rectangle of its layer; negative: the sign of a tail draw
 cdef int64_t _bounded_slow(Rng* r, uint64_t n, uint64_t m) noexcept nogil
 cdef double _normal_slow(Rng* r, uint64_t x) noexcept nogil
-cdef double _normal32_slow(Rng* r, uint32_t x) noexcept nogil
+cdef double _normal_tail(Rng* r, uint64_t negative) noexcept nogil
 cdef double _exponential_slow(Rng* r, uint64_t x) noexcept nogil
 
 
@@ -132,6 +144,29 @@ cdef inline double rng_normal(Rng* r) noexcept nogil:
     v = _normal_slow(&t, x)
     r[0] = t
     return v
+
+
+cdef inline double _normal32_slow(Rng* r, uint32_t x) noexcept nogil:
+    # outside a layer's rectangle; PNL_ZIG_F serves both resolutions (the f
+    # values do not depend on the abscissa bits)
+    cdef uint32_t rabs
+    cdef int idx
+    cdef double v
+    while True:
+        idx = <int>(x & 0xFF)
+        rabs = (x >> 9) & 0x7FFFFFU
+        v = <double>rabs * PNL_Z23_W[idx]
+        if (x >> 8) & 1:
+            v = -v
+        if rabs < PNL_Z23_K[idx]:
+            return v
+        if idx == 0:
+            return _normal_tail(r, (rabs >> 8) & 1)
+        else:
+            if ((PNL_ZIG_F[idx - 1] - PNL_ZIG_F[idx]) * rng_uniform(r) + PNL_ZIG_F[idx]
+                    < exp(-0.5 * v * v)):
+                return v
+        x = <uint32_t>(rng_next(r) & 0xFFFFFFFFULL)
 
 
 cdef inline double rng_normal32(Rng* r, uint32_t x) noexcept nogil:

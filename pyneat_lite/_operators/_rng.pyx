@@ -3,8 +3,8 @@
 
 The generator and its fast paths are ``cdef inline`` in ``_rng.pxd`` (see
 there for the recipe); this module holds what runs rarely -- the ziggurat
-draws outside a layer's rectangle, the normal tail, Lemire's rejection step
--- compiled once and called through the module's C API by every module that
+draws outside a layer's rectangle (but the 23-bit normal's, inline), the
+normal tail, Lemire's rejection step -- compiled once and called through the module's C API by every module that
 cimports ``_rng``.  The ``def`` shims expose the inline functions to the
 golden and reference tests (as scikit-learn's ``_our_rand_r_py``).
 """
@@ -76,29 +76,6 @@ cdef double _normal_slow(Rng* r, uint64_t x) noexcept nogil:
                     < exp(-0.5 * v * v)):
                 return v
         x = rng_next(r)
-
-
-cdef double _normal32_slow(Rng* r, uint32_t x) noexcept nogil:
-    # outside a layer's rectangle; PNL_ZIG_F serves both resolutions (the f
-    # values do not depend on the abscissa bits)
-    cdef uint32_t rabs
-    cdef int idx
-    cdef double v
-    while True:
-        idx = <int>(x & 0xFF)
-        rabs = (x >> 9) & 0x7FFFFFU
-        v = <double>rabs * PNL_Z23_W[idx]
-        if (x >> 8) & 1:
-            v = -v
-        if rabs < PNL_Z23_K[idx]:
-            return v
-        if idx == 0:
-            return _normal_tail(r, (rabs >> 8) & 1)
-        else:
-            if ((PNL_ZIG_F[idx - 1] - PNL_ZIG_F[idx]) * rng_uniform(r) + PNL_ZIG_F[idx]
-                    < exp(-0.5 * v * v)):
-                return v
-        x = <uint32_t>(rng_next(r) & 0xFFFFFFFFULL)
 
 
 cdef double _exponential_slow(Rng* r, uint64_t x) noexcept nogil:
