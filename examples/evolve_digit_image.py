@@ -40,42 +40,11 @@ import time
 from pathlib import Path
 
 import numpy as np
-import torch
-from torch import nn
 
 import pyneat_lite as pn
+from pyneat_lite.tasks.demos import class_probability, predict_digits, train_digit_cnn
 
 SHAPE = (28, 28)
-
-
-def train_cnn(X: np.ndarray, y: np.ndarray, epochs: int, seed: int) -> nn.Module:
-    torch.manual_seed(seed)
-    cnn = nn.Sequential(
-        nn.Conv2d(1, 8, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(16 * 4 * 4, 10),
-    )
-    opt = torch.optim.Adam(cnn.parameters(), lr=2e-3)
-    Xt, yt = torch.from_numpy(X.reshape(-1, 1, *SHAPE)), torch.from_numpy(y)
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        for idx in torch.randperm(len(yt), generator=g).split(64):
-            opt.zero_grad()
-            nn.functional.cross_entropy(cnn(Xt[idx]), yt[idx]).backward()
-            opt.step()
-    return cnn.eval()
-
-
-def prob_of_7(cnn: nn.Module, pop: np.ndarray) -> np.ndarray:
-    """The CNN's P(class 7) for every image of the population: (P,) float64."""
-    with torch.no_grad():
-        img = torch.from_numpy(np.ascontiguousarray(pop).reshape(-1, 1, *SHAPE))
-        return torch.softmax(cnn(img), dim=1)[:, 7].double().numpy()
 
 
 def save_images(images: dict[str, np.ndarray], path: Path) -> None:
@@ -115,9 +84,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         X, y, test_size=len(y) // 5, seed=0
     )
     t0 = time.perf_counter()
-    cnn = train_cnn(Xtr, ytr, args.epochs, args.seed)
-    with torch.no_grad():
-        pred = cnn(torch.from_numpy(Xte.reshape(-1, 1, *SHAPE))).argmax(1).numpy()
+    cnn = train_digit_cnn(Xtr, ytr, epochs=args.epochs, seed=args.seed)
+    pred = predict_digits(cnn, Xte)
     print(
         f"CNN trained on {len(ytr)} images in {time.perf_counter() - t0:.1f} s: "
         f"held-out accuracy {(pred == yte).mean():.3f}"
@@ -126,14 +94,14 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ink7 = float(sevens.sum(axis=1).mean())
 
     def fitness(pop: np.ndarray) -> np.ndarray:
-        f = prob_of_7(cnn, pop)
+        f = class_probability(cnn, pop, 7)
         if args.prior > 0:
             f = f - args.prior * np.abs(pop.sum(axis=1) - ink7) / ink7
         return f
 
     def reached(algo: pn.GA) -> bool:
         # stop on the CNN's verdict, whatever the prior adds
-        return bool(prob_of_7(cnn, algo.best[None])[0] >= args.target)
+        return bool(class_probability(cnn, algo.best[None], 7)[0] >= args.target)
 
     rng = np.random.default_rng(args.seed)
     start = (rng.random((args.pop, 784)) < ink7 / 784).astype(np.float32)
@@ -168,7 +136,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             callbacks=[reached],
             progress=True,
         )
-        p7 = prob_of_7(cnn, result.best[None])[0]
+        p7 = class_probability(cnn, result.best[None], 7)[0]
         ink = float(result.best.sum())
         print(
             f"{kind}: P(7) = {p7:.4f} after {result.generations_run} generations "

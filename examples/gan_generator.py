@@ -39,31 +39,8 @@ import argparse
 import time
 from pathlib import Path
 
-import numpy as np
-import torch
-from torch import nn
-
 import pyneat_lite as pn
-
-
-def save_grid(images: np.ndarray, path: Path, ncols: int = 8) -> None:
-    """(n, 784) images in [0, 1] -> one PNG grid."""
-    from matplotlib.figure import Figure
-
-    n = images.shape[0]
-    nrows = (n + ncols - 1) // ncols
-    grid = np.ones((nrows * 30, ncols * 30), np.float32)
-    for i in range(n):
-        r, c = divmod(i, ncols)
-        grid[r * 30 + 1 : r * 30 + 29, c * 30 + 1 : c * 30 + 29] = images[i].reshape(
-            28, 28
-        )
-    fig = Figure(figsize=(ncols * 0.6, nrows * 0.6))
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-    ax.axis("off")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
+from pyneat_lite.tasks.demos import GANGame, save_grid
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -88,7 +65,6 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = ap.parse_args(argv)
 
     X, _ = pn.datasets.load_mnist(args.data)
-    real = torch.from_numpy(X)
     sizes = [100, args.hidden, 784] if args.hidden else [100, 784]
     net = pn.Network(sizes, ["tanh", "sigmoid"] if args.hidden else "sigmoid")
     if args.algorithm == "ga":
@@ -110,11 +86,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             x0=net.init_genome(seed=args.seed),
         )
 
-    torch.manual_seed(args.seed)
-    disc = nn.Sequential(nn.Linear(784, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1))
-    opt = torch.optim.Adam(disc.parameters(), lr=args.d_lr)
-    rng = np.random.default_rng(args.seed)
-    z = rng.normal(size=(16, 100)).astype(np.float32)
+    game = GANGame(net, X, d_steps=args.d_steps, d_lr=args.d_lr, seed=args.seed)
     out = Path(args.out) if args.out else None
     stages = {0, args.generations // 3, 2 * args.generations // 3, args.generations - 1}
     d_real = d_fake = float("nan")
@@ -123,23 +95,11 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         if args.time_limit is not None and time.perf_counter() - t0 > args.time_limit:
             break
         pop = algo.ask()
-        fake = net.forward(pop, z)  # (P, 16, 784)
-        flat = torch.from_numpy(fake.reshape(-1, 784))
-        with torch.no_grad():
-            score = nn.functional.logsigmoid(disc(flat)).reshape(len(pop), -1)
-        fitness = score.mean(dim=1).double().numpy()
+        fitness = game(pop)  # scores, then trains the discriminator
         algo.tell(fitness)
-        for _ in range(args.d_steps):
-            idx = torch.from_numpy(rng.integers(0, len(real), size=flat.shape[0]))
-            logits = disc(torch.cat([real[idx], flat]))
-            labels = torch.cat([torch.ones(len(idx), 1), torch.zeros(len(flat), 1)])
-            opt.zero_grad()
-            nn.functional.binary_cross_entropy_with_logits(logits, labels).backward()
-            opt.step()
-        with torch.no_grad():
-            d_real = float(torch.sigmoid(disc(real[idx[:256]])).mean())
-            d_fake = float(torch.sigmoid(disc(flat)).mean())
-        best_now = pop[int(np.argmax(fitness))]
+        d_real = game.discriminate(game.last_real[:256])
+        d_fake = game.discriminate(game.last_fake)
+        best_now = game.best
         if gen in stages or gen % 50 == 0:
             print(
                 f"generation {gen:4d}: mean log D(G(z)) best {fitness.max():.3f} "
@@ -148,7 +108,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
                 flush=True,
             )
         if out is not None and gen in stages:
-            save_grid(net.forward(best_now, z), out / f"gan_generation_{gen:04d}.png")
+            save_grid(game.samples(best_now), out / f"gan_generation_{gen:04d}.png")
     elapsed = time.perf_counter() - t0
     print(
         f"{algo.generation} generations in {elapsed:.1f} s; "

@@ -38,11 +38,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from .tasks.demos import Demo
 
 __all__ = ["main", "TASKS", "BENCHMARKS"]
 
@@ -201,28 +203,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # ------------------------------------------------------------------- tasks
-@dataclass
-class Task:
-    """What ``run`` needs to know about a task."""
-
-    n_params: int
-    fitness: Callable[[np.ndarray], np.ndarray]
-    algorithm: str
-    pop: int
-    generations: int
-    make_ga: Callable[[int, int], Any] | None = None
-    x0: np.ndarray | None = None
-    init_population: Callable[[int, int], np.ndarray] | None = None
-    es_kwargs: dict[str, Any] = field(default_factory=dict)
-    ga_kwargs: dict[str, Any] = field(default_factory=dict)
-    target: float | None = None
-    fitness_name: str = "fitness"
-    #: False when fitness values of different generations are not comparable
-    #: (the GAN's discriminator keeps learning): report the last generation's
-    stationary: bool = True
-    summary: Callable[[np.ndarray], list[str]] = lambda best: []
-
-
 def _data_dir(args: argparse.Namespace) -> Path:
     path = args.data or os.environ.get(_DATA_ENV)
     if not path:
@@ -246,317 +226,35 @@ def _data_dir(args: argparse.Namespace) -> Path:
     return p
 
 
-def _mnist_split(args: argparse.Namespace) -> tuple[np.ndarray, ...]:
-    from .tasks.datasets import load_mnist, train_test_split
-
-    X, y = load_mnist(_data_dir(args))
-    n_test = min(2000, max(10, len(y) // 5))
-    return train_test_split(X, y, test_size=n_test, seed=0)
-
-
-def _import_torch(task: str) -> Any:
+def _import_torch(task: str) -> None:
     try:
-        import torch
+        import torch  # noqa: F401
     except ImportError:
         raise UsageError(
             f"task {task!r} needs PyTorch: pip install pyneat_lite[torch]"
         ) from None
-    return torch
 
 
-def _task_cartpole(args: argparse.Namespace) -> Task:
-    from . import Network
-    from .tasks.envs import CartPole, Rollout, rollout
+def _build_task(args: argparse.Namespace) -> Demo:
+    """The demo of ``args.task`` (tasks/demos.py), its inputs checked first."""
+    from .tasks import demos
 
-    net = Network([4, 16, 2], ["tanh", "linear"])
-    env = CartPole()
-    # 10 episodes with new start states each generation: a policy must be
-    # robust, not lucky, to reach the target of 500 (the maximum).
-    fitness = Rollout(net, env, episodes=10, seed=args.seed)
-
-    def summary(best: np.ndarray) -> list[str]:
-        lines = []
-        check = rollout(
-            net, best[None], env, episodes=100, seed=args.seed + 1, generation=10**6
-        )
-        lines.append(
-            f"check: mean return {check[0]:.1f} on 100 new episodes (Numba "
-            "env; CartPole-v1 counts as solved at 475)"
-        )
-        try:
-            from .tasks.gym import evaluate
-
-            g = evaluate(net, best[None], "CartPole-v1", episodes=5, seed=args.seed + 2)
-            lines.append(
-                f"check: mean return {g[0]:.1f} on 5 gymnasium CartPole-v1 episodes"
-            )
-        except ImportError:
-            lines.append("gymnasium not installed: skipped the gymnasium check")
-        if args.out:
-            out = Path(args.out)
-            out.mkdir(parents=True, exist_ok=True)
-            np.savez(
-                out / "cartpole_policy.npz",
-                genome=best,
-                **{
-                    "sizes": np.array(net.sizes),
-                    "activations": np.array(net.activations),
-                },
-            )
-            lines.append(f"saved the policy to {out / 'cartpole_policy.npz'}")
-        return lines
-
-    return Task(
-        # The GA starts from small N(0, 0.1) weights (its default), not from a
-        # Glorot init: with CartPole that easy, a random Glorot population
-        # often holds a perfect policy already.
-        n_params=net.n_params,
-        fitness=fitness,
-        algorithm="ga",
-        pop=64,
-        generations=50,
-        x0=np.zeros(net.n_params, np.float32),
-        target=500.0,
-        fitness_name="mean return",
-        summary=summary,
-    )
+    name = args.task
+    out = Path(args.out) if args.out else None
+    if name == "cartpole":
+        return demos.cartpole(seed=args.seed, out=out)
+    if name == "digits":
+        return demos.digits(seed=args.seed)
+    if name in ("image7", "gan"):
+        _import_torch(name)
+    data = _data_dir(args)
+    if name == "mnist":
+        return demos.mnist(data, seed=args.seed)
+    build = demos.image7 if name == "image7" else demos.gan
+    return build(data, seed=args.seed, out=out)
 
 
-def _classifier_task(net: Any, Xtr, ytr, Xte, yte, batch_size, args, gens) -> Task:
-    from .tasks.supervised import Classification, report
-
-    fitness = Classification(
-        net, Xtr, ytr, metric="cross_entropy", batch_size=batch_size, seed=args.seed
-    )
-
-    def summary(best: np.ndarray) -> list[str]:
-        rep = report(net, best, Xte, yte)
-        train = report(net, best, Xtr, ytr).accuracy
-        return [
-            f"train accuracy {train:.4f}, test accuracy {rep.accuracy:.4f} "
-            f"({len(yte)} test samples)",
-            str(rep),
-        ]
-
-    return Task(
-        n_params=net.n_params,
-        fitness=fitness,
-        algorithm="snes",
-        pop=100,
-        generations=gens,
-        init_population=lambda p, s: net.init_population(p, seed=s),
-        x0=net.init_genome(seed=args.seed),
-        fitness_name="-cross-entropy",
-        summary=summary,
-    )
-
-
-def _task_digits(args: argparse.Namespace) -> Task:
-    from . import Network
-    from .tasks.datasets import load_digits, train_test_split
-
-    X, y = load_digits()
-    Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=360, seed=0)
-    net = Network([64, 32, 10], ["tanh", "softmax"])
-    return _classifier_task(net, Xtr, ytr, Xte, yte, None, args, 150)
-
-
-def _task_mnist(args: argparse.Namespace) -> Task:
-    from . import Network
-
-    Xtr, Xte, ytr, yte = _mnist_split(args)
-    net = Network([784, 32, 10], ["tanh", "softmax"])
-    return _classifier_task(net, Xtr, ytr, Xte, yte, min(512, len(ytr)), args, 300)
-
-
-def _train_digit_cnn(
-    torch: Any, X: np.ndarray, y: np.ndarray, seed: int, epochs: int = 2
-) -> Any:
-    """A small CNN trained by Adam on 28x28 digits (X in [0, 1], flat)."""
-    nn = torch.nn
-    torch.manual_seed(seed)
-    cnn = nn.Sequential(
-        nn.Conv2d(1, 8, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(8, 16, 5),
-        nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Flatten(),
-        nn.Linear(16 * 4 * 4, 10),
-    )
-    opt = torch.optim.Adam(cnn.parameters(), lr=2e-3)
-    Xt = torch.from_numpy(X.reshape(-1, 1, 28, 28))
-    yt = torch.from_numpy(y)
-    gen = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        for idx in torch.randperm(len(yt), generator=gen).split(64):
-            opt.zero_grad()
-            nn.functional.cross_entropy(cnn(Xt[idx]), yt[idx]).backward()
-            opt.step()
-    return cnn.eval()
-
-
-def _save_grid(images: np.ndarray, path: Path, ncols: int = 8) -> None:
-    """Save (n, 28, 28) images in [0, 1] as one grayscale PNG (matplotlib)."""
-    from matplotlib.figure import Figure
-
-    n = images.shape[0]
-    nrows = (n + ncols - 1) // ncols
-    grid = np.ones((nrows * 30, ncols * 30), np.float32)
-    for i in range(n):
-        r, c = divmod(i, ncols)
-        grid[r * 30 + 1 : r * 30 + 29, c * 30 + 1 : c * 30 + 29] = images[i]
-    fig = Figure(figsize=(ncols * 0.6, nrows * 0.6))
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
-    ax.axis("off")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=100)
-
-
-def _task_image7(args: argparse.Namespace) -> Task:
-    from . import GA, BlockMutation, Clip, PatchCrossover, Tournament
-
-    torch = _import_torch("image7")
-    Xtr, Xte, ytr, yte = _mnist_split(args)
-    t0 = time.perf_counter()
-    cnn = _train_digit_cnn(torch, Xtr, ytr, args.seed)
-    with torch.no_grad():
-        acc = float(
-            (
-                cnn(torch.from_numpy(Xte.reshape(-1, 1, 28, 28))).argmax(1)
-                == torch.from_numpy(yte)
-            )
-            .float()
-            .mean()
-        )
-    print(
-        f"trained the CNN in {time.perf_counter() - t0:.1f} s: test accuracy {acc:.3f}"
-    )
-
-    def fitness(pop: np.ndarray) -> np.ndarray:
-        with torch.no_grad():
-            img = torch.from_numpy(np.clip(pop, 0.0, 1.0).reshape(-1, 1, 28, 28))
-            return torch.softmax(cnn(img), dim=1)[:, 7].double().numpy()
-
-    def make_ga(pop: int, seed: int) -> Any:
-        rng = np.random.default_rng(seed)
-        init = (rng.random((pop, 784)) < 0.1).astype(np.float32)
-        return GA(
-            n_params=784,
-            pop_size=pop,
-            seed=seed,
-            selection=Tournament(k=3),
-            crossover=PatchCrossover((28, 28)),
-            mutation=[BlockMutation((28, 28), size=4, sigma=0.4), Clip(0.0, 1.0)],
-            elitism=2,
-            initial_population=init,
-        )
-
-    def summary(best: np.ndarray) -> list[str]:
-        img = np.clip(best, 0, 1).reshape(28, 28)
-        lines = [
-            f"CNN's P(7) for the best image: {fitness(best[None])[0]:.4f}; "
-            f"ink {img.sum():.0f} (real 7s: "
-            f"{Xtr[ytr == 7].reshape(-1, 784).sum(1).mean():.0f})"
-        ]
-        if args.out:
-            path = Path(args.out) / "image7.png"
-            _save_grid(img[None], path, ncols=1)
-            lines.append(f"saved the image to {path}")
-        return lines
-
-    return Task(
-        n_params=784,
-        fitness=fitness,
-        algorithm="ga",
-        pop=64,
-        generations=200,
-        make_ga=make_ga,
-        x0=np.full(784, 0.1, np.float32),
-        target=0.99,
-        fitness_name="P(7)",
-        summary=summary,
-    )
-
-
-def _task_gan(args: argparse.Namespace) -> Task:
-    from . import Network
-
-    torch = _import_torch("gan")
-    nn = torch.nn
-    Xtr, _, _, _ = _mnist_split(args)
-    net = Network([100, 784], "sigmoid")
-    torch.manual_seed(args.seed)
-    disc = nn.Sequential(nn.Linear(784, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1))
-    opt = torch.optim.Adam(disc.parameters(), lr=2e-4)
-    rng = np.random.default_rng(args.seed)
-    z = rng.normal(size=(16, 100)).astype(
-        np.float32
-    )  # fixed latents: common random numbers
-    real = torch.from_numpy(Xtr)
-    # the best-ever genome was scored by an earlier, weaker discriminator:
-    # the summary shows the best genome of the last generation instead
-    last: dict[str, np.ndarray] = {}
-
-    def fitness(pop: np.ndarray) -> np.ndarray:
-        fake = net.forward(pop, z)  # (P, 16, 784)
-        flat = torch.from_numpy(fake.reshape(-1, 784))
-        with torch.no_grad():
-            # log D(G(z)): the non-saturating generator objective
-            score = nn.functional.logsigmoid(disc(flat)).reshape(pop.shape[0], -1)
-        fit = score.mean(1).double().numpy()
-        last["best"] = pop[int(np.argmax(fit))].copy()
-        # then one gradient step of the discriminator: real vs this generation
-        idx = torch.from_numpy(rng.integers(0, len(real), size=flat.shape[0]))
-        logits = disc(torch.cat([real[idx], flat]))
-        target = torch.cat([torch.ones(len(idx), 1), torch.zeros(len(flat), 1)])
-        opt.zero_grad()
-        nn.functional.binary_cross_entropy_with_logits(logits, target).backward()
-        opt.step()
-        return fit
-
-    def summary(best: np.ndarray) -> list[str]:
-        best = last.get("best", best)
-        imgs = net.forward(best, z).reshape(-1, 28, 28)
-        with torch.no_grad():
-            d = torch.sigmoid(disc(torch.from_numpy(imgs.reshape(-1, 784)))).mean()
-        lines = [
-            "discriminator's mean D(G(z)) for the last generation's best "
-            f"generator: {float(d):.3f}"
-        ]
-        if args.out:
-            path = Path(args.out) / "gan_samples.png"
-            _save_grid(imgs, path)
-            lines.append(f"saved 16 samples to {path}")
-        return lines
-
-    return Task(
-        n_params=net.n_params,
-        fitness=fitness,
-        algorithm="snes",
-        pop=32,
-        generations=100,
-        init_population=lambda p, s: net.init_population(p, seed=s),
-        x0=net.init_genome(seed=args.seed),
-        fitness_name="mean log D(G(z))",
-        stationary=False,
-        ga_kwargs={"reevaluate_elites": True},
-        summary=summary,
-    )
-
-
-_TASK_BUILDERS: dict[str, Callable[[argparse.Namespace], Task]] = {
-    "cartpole": _task_cartpole,
-    "digits": _task_digits,
-    "mnist": _task_mnist,
-    "image7": _task_image7,
-    "gan": _task_gan,
-}
-
-
-def _make_algorithm(task: Task, name: str, pop: int, seed: int) -> Any:
+def _make_algorithm(task: Demo, name: str, pop: int, seed: int) -> Any:
     from .algorithms import ALGORITHMS
 
     if name == "ga":
@@ -600,7 +298,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.resume and not Path(args.resume).is_file():
         raise UsageError(f"no checkpoint at {args.resume!r}")
-    task = _TASK_BUILDERS[args.task](args)
+    task = _build_task(args)
+    for line in task.notes:
+        print(line)
     if args.resume:
         try:
             algo = load(args.resume)

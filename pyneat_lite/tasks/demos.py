@@ -1,0 +1,530 @@
+"""Demo tasks: the problems behind ``pyneat-lite run`` and the examples.
+
+Each builder returns a :class:`Demo`: the fitness function, the algorithm,
+population and budget the command uses by default, and the lines of its
+final report. The pieces that need PyTorch are here too, so that the command
+and ``examples/`` share them instead of repeating them:
+
+- :func:`train_digit_cnn`, :func:`predict_digits`, :func:`class_probability`:
+  a small CNN trained by Adam on 28x28 digits, and the class probabilities
+  that score evolved images (``image7``, ``examples/evolve_digit_image.py``);
+- :class:`GANGame`: a generator network evolved against a discriminator
+  trained by gradient (``gan``, ``examples/gan_generator.py``);
+- :func:`save_grid`: 28x28 images as one PNG (matplotlib).
+
+PyTorch is imported on first use: ``import pyneat_lite.tasks.demos`` needs
+only NumPy; the torch pieces raise an ``ImportError`` naming the extra.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_array, check_int, check_population, check_scalar
+
+__all__ = ["Demo", "cartpole", "digits", "mnist", "image7", "gan", "mnist_split",
+           "train_digit_cnn", "predict_digits", "class_probability", "GANGame",
+           "save_grid"]
+
+_SIDE = 28  # MNIST images are 28x28
+_PIXELS = _SIDE * _SIDE
+
+
+@dataclass
+class Demo:
+    """A demo task: what ``pyneat-lite run`` needs to evolve a solution.
+
+    ``fitness`` maps a population ``(P, n_params)`` to ``(P,)`` float64
+    (higher is better); ``algorithm`` (a key of :data:`pyneat_lite.ALGORITHMS`),
+    ``pop`` and ``generations`` are the command's defaults. Optional:
+    ``make_ga(pop, seed)`` when the GA needs task-specific operators, ``x0``
+    (the start of an evolution strategy), ``init_population(pop, seed)`` (the
+    default GA's first population), extra constructor arguments
+    ``es_kwargs``/``ga_kwargs``, a ``target`` fitness that stops the run.
+    ``stationary`` is False when fitness values of different generations are
+    not comparable (the GAN's discriminator keeps learning: report the last
+    generation's best). ``summary(best)`` returns the report's lines;
+    ``notes`` are lines about the set-up (the CNN's training), shown first.
+    """
+
+    n_params: int
+    fitness: Callable[[np.ndarray], np.ndarray]
+    algorithm: str
+    pop: int
+    generations: int
+    make_ga: Callable[[int, int], Any] | None = None
+    x0: np.ndarray | None = None
+    init_population: Callable[[int, int], np.ndarray] | None = None
+    es_kwargs: dict[str, Any] = field(default_factory=dict)
+    ga_kwargs: dict[str, Any] = field(default_factory=dict)
+    target: float | None = None
+    fitness_name: str = "fitness"
+    stationary: bool = True
+    summary: Callable[[np.ndarray], list[str]] = lambda best: []
+    notes: list[str] = field(default_factory=list)
+
+
+def _torch() -> Any:
+    try:
+        import torch
+    except ImportError:
+        raise ImportError(
+            "this demo needs PyTorch: pip install pyneat_lite[torch]"
+        ) from None
+    return torch
+
+
+def _seed(seed: Any, caller: str) -> int:
+    return check_int(seed, "seed", caller=caller, min_val=0)
+
+
+def _images(images: Any, caller: str, name: str = "images") -> np.ndarray:
+    """``images`` as C-contiguous float32 ``(n, 784)`` (rows flattened)."""
+    arr = check_array(images, name, caller=caller, ndim=(1, 2, 3))
+    flat = arr.reshape(-1, arr.shape[-1]) if arr.ndim < 3 else arr.reshape(len(arr), -1)
+    if flat.shape[1] != _PIXELS:
+        raise ValueError(
+            f"The {name!r} argument of {caller} must hold 28x28 images ({_PIXELS} "
+            f"values each). Got shape {arr.shape} instead."
+        )
+    return flat
+
+
+# ------------------------------------------------------------- no-data demos
+def cartpole(seed: int = 0, out: Path | None = None) -> Demo:
+    """A 4-16-2 policy for CartPole-v1 on the Numba environment.
+
+    Fitness: the mean return of 10 episodes with new start states each
+    generation (a policy must be robust, not lucky, to reach the target of
+    500, the maximum). The report checks the best policy on 100 new Numba
+    episodes and 5 gymnasium ``CartPole-v1`` episodes (when gymnasium is
+    installed), and saves it to ``out/cartpole_policy.npz`` when ``out`` is
+    given.
+    """
+    from ..network import Network
+    from .envs import CartPole, Rollout, rollout
+
+    seed = _seed(seed, "cartpole")
+    net = Network([4, 16, 2], ["tanh", "linear"])
+    env = CartPole()
+    fitness = Rollout(net, env, episodes=10, seed=seed)
+
+    def summary(best: np.ndarray) -> list[str]:
+        check = rollout(net, best[None], env, episodes=100, seed=seed + 1,
+                        generation=10**6)
+        lines = [f"check: mean return {check[0]:.1f} on 100 new episodes (Numba "
+                 "env; CartPole-v1 counts as solved at 475)"]
+        try:
+            from .gym import evaluate
+
+            g = evaluate(net, best[None], "CartPole-v1", episodes=5, seed=seed + 2)
+            lines.append(
+                f"check: mean return {g[0]:.1f} on 5 gymnasium CartPole-v1 episodes"
+            )
+        except ImportError:
+            lines.append("gymnasium not installed: skipped the gymnasium check")
+        if out is not None:
+            folder = Path(out)
+            folder.mkdir(parents=True, exist_ok=True)
+            np.savez(
+                folder / "cartpole_policy.npz",
+                genome=best,
+                sizes=np.array(net.sizes),
+                activations=np.array(net.activations),
+            )
+            lines.append(f"saved the policy to {folder / 'cartpole_policy.npz'}")
+        return lines
+
+    # The GA starts from small N(0, 0.1) weights (its default), not from a
+    # Glorot init: with CartPole that easy, a random Glorot population often
+    # holds a perfect policy already.
+    return Demo(net.n_params, fitness, "ga", pop=64, generations=50,
+                x0=np.zeros(net.n_params, np.float32), target=500.0,
+                fitness_name="mean return", summary=summary)
+
+
+def _classifier(net: Any, split: tuple[np.ndarray, ...], batch_size: int | None,
+                seed: int, generations: int) -> Demo:
+    from .supervised import Classification, report
+
+    Xtr, Xte, ytr, yte = split
+    fitness = Classification(
+        net, Xtr, ytr, metric="cross_entropy", batch_size=batch_size, seed=seed
+    )
+
+    def summary(best: np.ndarray) -> list[str]:
+        rep = report(net, best, Xte, yte)
+        train = report(net, best, Xtr, ytr).accuracy
+        return [
+            f"train accuracy {train:.4f}, test accuracy {rep.accuracy:.4f} "
+            f"({len(yte)} test samples)",
+            str(rep),
+        ]
+
+    return Demo(net.n_params, fitness, "snes", pop=100, generations=generations,
+                init_population=lambda p, s: net.init_population(p, seed=s),
+                x0=net.init_genome(seed=seed), fitness_name="-cross-entropy",
+                summary=summary)
+
+
+def digits(seed: int = 0) -> Demo:
+    """A 64-32-10 classifier on scikit-learn's 8x8 digits.
+
+    1437 train / 360 test images (stratified, seed 0); fitness: minus the
+    cross-entropy on the whole training set; SNES for 150 generations.
+    """
+    from ..network import Network
+    from .datasets import load_digits, train_test_split
+
+    seed = _seed(seed, "digits")
+    X, y = load_digits()
+    split = train_test_split(X, y, test_size=360, seed=0)
+    net = Network([64, 32, 10], ["tanh", "softmax"])
+    return _classifier(net, split, None, seed, 150)
+
+
+# ------------------------------------------------------------- MNIST demos
+def mnist_split(data: str | Path) -> tuple[np.ndarray, ...]:
+    """The demos' MNIST split: ``Xtr, Xte, ytr, yte``.
+
+    The IDX files of folder ``data`` (:func:`pyneat_lite.datasets.load_mnist`),
+    split stratified with seed 0: ``min(2000, max(10, n // 5))`` test images.
+    """
+    from .datasets import load_mnist, train_test_split
+
+    X, y = load_mnist(data)
+    n_test = min(2000, max(10, len(y) // 5))
+    return train_test_split(X, y, test_size=n_test, seed=0)
+
+
+def mnist(data: str | Path, seed: int = 0) -> Demo:
+    """A 784-32-10 classifier on the MNIST IDX files of folder ``data``.
+
+    The split of :func:`mnist_split` (at most 8,000 train / 2,000 test images
+    with the full test set); fitness: minus the cross-entropy on a new
+    minibatch of 512 training images each generation; SNES for 300
+    generations.
+    """
+    from ..network import Network
+
+    seed = _seed(seed, "mnist")
+    split = mnist_split(data)
+    net = Network([784, 32, 10], ["tanh", "softmax"])
+    return _classifier(net, split, min(512, len(split[2])), seed, 300)
+
+
+def train_digit_cnn(X: Any, y: Any, *, epochs: int = 2, seed: int = 0) -> Any:
+    """A small CNN trained by Adam on 28x28 digits.
+
+    Two 5x5 convolutions (8 and 16 channels, ReLU, 2x2 max-pooling) and a
+    linear layer to 10 logits; Adam (lr 2e-3), minibatches of 64 in an order
+    drawn from ``seed``, ``epochs`` passes. The same seed gives the same
+    network (on one machine and thread count, as PyTorch promises).
+
+    Parameters
+    ----------
+    X : array-like of shape (n, 784) or (n, 28, 28)
+        Images with values in [0, 1].
+    y : array-like of int, shape (n,)
+        Labels in 0..9.
+    epochs : int, default=2
+    seed : int, default=0
+
+    Returns
+    -------
+    torch.nn.Sequential
+        In evaluation mode; it maps ``(n, 1, 28, 28)`` images to logits.
+    """
+    caller = "train_digit_cnn"
+    X = _images(X, caller, "X")
+    y = check_array(y, "y", caller=caller, ndim=1, dtype=np.int64)
+    if y.shape[0] != X.shape[0] or np.any((y < 0) | (y > 9)):
+        raise ValueError(f"The 'y' argument of {caller} must hold one label in "
+                         f"0..9 per image of X. Got {y.shape[0]} labels in "
+                         f"[{y.min(initial=0)}, {y.max(initial=0)}] instead.")
+    epochs = check_int(epochs, "epochs", caller=caller, min_val=1)
+    seed = _seed(seed, caller)
+    torch = _torch()
+    nn = torch.nn
+    torch.manual_seed(seed)
+    cnn = nn.Sequential(
+        nn.Conv2d(1, 8, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(8, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(16 * 4 * 4, 10),
+    )
+    opt = torch.optim.Adam(cnn.parameters(), lr=2e-3)
+    Xt = torch.from_numpy(X.reshape(-1, 1, _SIDE, _SIDE))
+    yt = torch.from_numpy(y)
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(yt), generator=gen).split(64):
+            opt.zero_grad()
+            nn.functional.cross_entropy(cnn(Xt[idx]), yt[idx]).backward()
+            opt.step()
+    return cnn.eval()
+
+
+def _logits(cnn: Any, images: Any, caller: str) -> Any:
+    torch = _torch()
+    flat = _images(images, caller)
+    with torch.no_grad():
+        return cnn(torch.from_numpy(flat.reshape(-1, 1, _SIDE, _SIDE)))
+
+
+def predict_digits(cnn: Any, images: Any) -> np.ndarray:
+    """The class ``cnn`` gives each image (argmax of its outputs): (n,) int64."""
+    return _logits(cnn, images, "predict_digits").argmax(1).numpy()
+
+
+def class_probability(cnn: Any, images: Any, label: int) -> np.ndarray:
+    """The softmax probability ``cnn`` gives class ``label``, per image.
+
+    Parameters
+    ----------
+    cnn : torch.nn.Module
+        Maps ``(n, 1, 28, 28)`` images to 10 logits (:func:`train_digit_cnn`).
+    images : array-like of shape (n, 784)
+        One image a row (a population of image genomes).
+    label : int
+        The class, in 0..9.
+
+    Returns
+    -------
+    ndarray of shape (n,), float64
+    """
+    caller = "class_probability"
+    label = check_int(label, "label", caller=caller, min_val=0, max_val=9)
+    torch = _torch()
+    logits = _logits(cnn, images, caller)
+    return torch.softmax(logits, dim=1)[:, label].double().numpy()
+
+
+def image7(data: str | Path, seed: int = 0, out: Path | None = None) -> Demo:
+    """A 28x28 image evolved until a small CNN calls it a 7.
+
+    The CNN (:func:`train_digit_cnn`, 2 epochs) is trained first on the
+    training images of :func:`mnist_split`; fitness: its probability of the
+    class 7 for each image (pixels clipped to [0, 1]); a GA with 2-D patch
+    crossover and block mutation from a sparse random start, until P(7)
+    reaches 0.99. The image is saved to ``out/image7.png`` when ``out`` is
+    given.
+    """
+    from ..algorithms import GA
+    from ..operators import BlockMutation, Clip, PatchCrossover, Tournament
+
+    seed = _seed(seed, "image7")
+    Xtr, Xte, ytr, yte = mnist_split(data)
+    t0 = time.perf_counter()
+    cnn = train_digit_cnn(Xtr, ytr, seed=seed)
+    # float32, as torch's mean of the hit mask
+    acc = float(np.mean(predict_digits(cnn, Xte) == yte, dtype=np.float32))
+    note = (f"trained the CNN in {time.perf_counter() - t0:.1f} s: test accuracy "
+            f"{acc:.3f}")
+
+    def fitness(pop: np.ndarray) -> np.ndarray:
+        return class_probability(cnn, np.clip(pop, 0.0, 1.0), 7)
+
+    def make_ga(pop: int, seed: int) -> Any:
+        rng = np.random.default_rng(seed)
+        init = (rng.random((pop, _PIXELS)) < 0.1).astype(np.float32)
+        shape = (_SIDE, _SIDE)
+        return GA(n_params=_PIXELS, pop_size=pop, seed=seed,
+                  selection=Tournament(k=3), crossover=PatchCrossover(shape),
+                  mutation=[BlockMutation(shape, size=4, sigma=0.4), Clip(0.0, 1.0)],
+                  elitism=2, initial_population=init)
+
+    def summary(best: np.ndarray) -> list[str]:
+        img = np.clip(best, 0, 1).reshape(_SIDE, _SIDE)
+        lines = [
+            f"CNN's P(7) for the best image: {fitness(best[None])[0]:.4f}; "
+            f"ink {img.sum():.0f} (real 7s: "
+            f"{Xtr[ytr == 7].reshape(-1, _PIXELS).sum(1).mean():.0f})"
+        ]
+        if out is not None:
+            path = Path(out) / "image7.png"
+            save_grid(img[None], path, ncols=1)
+            lines.append(f"saved the image to {path}")
+        return lines
+
+    return Demo(_PIXELS, fitness, "ga", pop=64, generations=200, make_ga=make_ga,
+                x0=np.full(_PIXELS, 0.1, np.float32), target=0.99,
+                fitness_name="P(7)", summary=summary, notes=[note])
+
+
+class GANGame:
+    """A generator network evolved against a discriminator trained by gradient.
+
+    The discriminator is a PyTorch MLP (784 -> 128, LeakyReLU 0.2 -> 1 logit)
+    trained by Adam. Called with a population of generator genomes, the game
+    (1) generates every genome's images from the same latent vectors
+    :attr:`z` (common random numbers) in one call of ``net.forward``, (2)
+    scores each genome by the mean ``log D(G(z))`` of its images (the
+    non-saturating generator objective), then (3) takes ``d_steps`` steps of
+    binary cross-entropy on as many real images (drawn with replacement) as
+    generated ones. The fitness changes as the discriminator learns: a GA
+    should re-score its elites.
+
+    Parameters
+    ----------
+    net : Network
+        The generator: ``n_out == 784`` outputs in [0, 1] (e.g. a sigmoid).
+    real : array-like of shape (n, 784)
+        Real images with values in [0, 1].
+    n_latents : int, default=16
+        Latent vectors (images per genome and generation).
+    d_steps : int, default=1
+        Discriminator steps per call.
+    d_lr : float, default=2e-4
+        The discriminator's Adam learning rate.
+    seed : int, default=0
+        Seeds the discriminator's init (``torch.manual_seed``), then a NumPy
+        generator that draws :attr:`z` and the real batches.
+
+    Attributes
+    ----------
+    z : ndarray of shape (n_latents, net.n_in), float32
+    disc : torch.nn.Sequential
+    best : ndarray or None
+        The fittest genome of the last call (a copy).
+    last_fake, last_real : torch.Tensor or None
+        The last call's images ``(P * n_latents, 784)``; the real batch of its
+        last discriminator step.
+    """
+
+    def __init__(self, net: Any, real: Any, *, n_latents: int = 16, d_steps: int = 1,
+                 d_lr: float = 2e-4, seed: int = 0) -> None:
+        caller = "GANGame"
+        if getattr(net, "n_out", None) != _PIXELS:
+            raise ValueError(
+                f"The 'net' argument of {caller} must be a Network with {_PIXELS} "
+                f"outputs (28x28 images). Got {net!r} instead."
+            )
+        real = _images(real, caller, "real")
+        n_latents = check_int(n_latents, "n_latents", caller=caller, min_val=1)
+        self.d_steps = check_int(d_steps, "d_steps", caller=caller, min_val=0)
+        d_lr = check_scalar(d_lr, "d_lr", caller=caller, min_val=0.0,
+                            include_min=False)
+        seed = _seed(seed, caller)
+        torch = _torch()
+        nn = torch.nn
+        self.net = net
+        torch.manual_seed(seed)
+        self.disc = nn.Sequential(
+            nn.Linear(_PIXELS, 128), nn.LeakyReLU(0.2), nn.Linear(128, 1)
+        )
+        self._opt = torch.optim.Adam(self.disc.parameters(), lr=d_lr)
+        self._rng = np.random.default_rng(seed)
+        self.z = self._rng.normal(size=(n_latents, net.n_in)).astype(np.float32)
+        self._real = torch.from_numpy(real)
+        self.best: np.ndarray | None = None
+        self.last_fake: Any = None
+        self.last_real: Any = None
+
+    def __call__(self, population: Any) -> np.ndarray:
+        """Fitness of ``population`` (mean log D(G(z))), then train D: (P,) float64."""
+        torch = _torch()
+        F = torch.nn.functional
+        pop = check_population(population, caller="GANGame",
+                               n_params=self.net.n_params)
+        fake = self.net.forward(pop, self.z)  # (P, n_latents, 784)
+        flat = torch.from_numpy(fake.reshape(-1, _PIXELS))
+        with torch.no_grad():
+            score = F.logsigmoid(self.disc(flat)).reshape(pop.shape[0], -1)
+        fitness = score.mean(1).double().numpy()
+        self.best = pop[int(np.argmax(fitness))].copy()
+        for _ in range(self.d_steps):
+            idx = torch.from_numpy(self._rng.integers(0, len(self._real),
+                                                      size=flat.shape[0]))
+            logits = self.disc(torch.cat([self._real[idx], flat]))
+            target = torch.cat([torch.ones(len(idx), 1), torch.zeros(len(flat), 1)])
+            self._opt.zero_grad()
+            F.binary_cross_entropy_with_logits(logits, target).backward()
+            self._opt.step()
+            self.last_real = self._real[idx]
+        self.last_fake = flat
+        return fitness
+
+    def samples(self, genome: Any) -> np.ndarray:
+        """The images of one generator genome: (n_latents, 784) float32."""
+        return self.net.forward(genome, self.z)
+
+    def discriminate(self, images: Any) -> float:
+        """The discriminator's mean ``D(x)`` (probability of real) over images."""
+        torch = _torch()
+        x = images if isinstance(images, torch.Tensor) else torch.from_numpy(
+            _images(images, "GANGame.discriminate"))
+        with torch.no_grad():
+            return float(torch.sigmoid(self.disc(x.reshape(-1, _PIXELS))).mean())
+
+
+def gan(data: str | Path, seed: int = 0, out: Path | None = None) -> Demo:
+    """A generator (latent 100 -> 784, sigmoid) evolved against a discriminator.
+
+    A :class:`GANGame` on the training images of :func:`mnist_split`; SNES
+    for 100 generations (the GA re-scores its elites). The report shows the
+    discriminator's verdict on the last generation's best generator (the
+    best-ever genome was scored by an earlier, weaker discriminator) and
+    saves its 16 samples to ``out/gan_samples.png`` when ``out`` is given.
+    """
+    from ..network import Network
+
+    seed = _seed(seed, "gan")
+    Xtr = mnist_split(data)[0]
+    net = Network([100, _PIXELS], "sigmoid")
+    game = GANGame(net, Xtr, seed=seed)
+
+    def summary(best: np.ndarray) -> list[str]:
+        imgs = game.samples(game.best if game.best is not None else best)
+        lines = [
+            "discriminator's mean D(G(z)) for the last generation's best "
+            f"generator: {game.discriminate(imgs):.3f}"
+        ]
+        if out is not None:
+            path = Path(out) / "gan_samples.png"
+            save_grid(imgs, path)
+            lines.append(f"saved 16 samples to {path}")
+        return lines
+
+    return Demo(net.n_params, game, "snes", pop=32, generations=100,
+                init_population=lambda p, s: net.init_population(p, seed=s),
+                x0=net.init_genome(seed=seed), fitness_name="mean log D(G(z))",
+                stationary=False, ga_kwargs={"reevaluate_elites": True},
+                summary=summary)
+
+
+def save_grid(images: Any, path: str | Path, ncols: int = 8) -> None:
+    """Save 28x28 images with values in [0, 1] as one grayscale PNG grid.
+
+    Parameters
+    ----------
+    images : array-like of shape (n, 784) or (n, 28, 28)
+    path : str or Path
+        The PNG file; its folder is created if needed.
+    ncols : int, default=8
+        Images per row; each image has a 1-pixel frame, ink in black (as
+        are the frames and the empty cells of the last row).
+    """
+    from matplotlib.figure import Figure
+
+    flat = _images(images, "save_grid")
+    ncols = check_int(ncols, "ncols", caller="save_grid", min_val=1)
+    n = flat.shape[0]
+    nrows = (n + ncols - 1) // ncols
+    cell = _SIDE + 2  # a white pixel on each side
+    grid = np.ones((nrows * cell, ncols * cell), np.float32)
+    for i in range(n):
+        r, c = (k * cell + 1 for k in divmod(i, ncols))
+        grid[r : r + _SIDE, c : c + _SIDE] = flat[i].reshape(_SIDE, _SIDE)
+    fig = Figure(figsize=(ncols * 0.6, nrows * 0.6))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.imshow(grid, cmap="gray_r", vmin=0, vmax=1, interpolation="nearest")
+    ax.axis("off")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100)
