@@ -60,21 +60,8 @@ def test_from_model_matches_keras_every_activation():
     model = keras.Sequential(layers)
     net, genome = pk.from_model(model)
     assert net.activations == (
-        "relu",
-        "elu",
-        "tanh",
-        "sigmoid",
-        "softplus",
-        "sin",
-        "gaussian",
-        "step",
-        "linear",
-        "softmax",
-        "leaky_relu",
-        "relu",
-        "tanh",
-        "elu",
-        "softmax",
+        "relu", "elu", "tanh", "sigmoid", "softplus", "sin", "gaussian", "step",
+        "linear", "softmax", "leaky_relu", "relu", "tanh", "elu", "softmax",
     )
     assert net.n_params == model.count_params()
     X = np.random.default_rng(0).normal(size=(40, 5)).astype(np.float32)

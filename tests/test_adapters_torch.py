@@ -43,17 +43,8 @@ def test_from_module_matches_torch_forward_every_activation():
     model = _all_activation_stack()
     net, genome = pt.from_module(model)
     assert net.activations == (
-        "relu",
-        "leaky_relu",
-        "elu",
-        "tanh",
-        "sigmoid",
-        "softplus",
-        "sin",
-        "gaussian",
-        "step",
-        "linear",
-        "softmax",
+        "relu", "leaky_relu", "elu", "tanh", "sigmoid", "softplus", "sin",
+        "gaussian", "step", "linear", "softmax",
     )
     assert genome.dtype == np.float32 and genome.shape == (net.n_params,)
     assert net.n_params == sum(p.numel() for p in model.parameters())

@@ -10,8 +10,6 @@ import importlib.util
 import os
 from pathlib import Path
 
-import numpy as np
-
 os.environ.setdefault("KERAS_BACKEND", "torch")
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
@@ -85,45 +83,20 @@ def test_mnist_classifier_example(tmp_path):
 
 
 def test_evolve_digit_image_example(tmp_path):
-    fig = _load("evolve_digit_image").main(
-        [
-            "--data",
-            MNIST,
-            "--generations",
-            "3",
-            "--pop",
-            "16",
-            "--epochs",
-            "1",
-            "--prior",
-            "0.5",
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    argv = ["--data", MNIST, "--generations", "3", "--pop", "16", "--epochs", "1",
+            "--prior", "0.5", "--out", str(tmp_path)]
+    fig = _load("evolve_digit_image").main(argv)
+    assert fig["cnn_accuracy"] > 0.3  # one epoch on 800 images; chance is 0.1
     assert 0.0 <= fig["binary_p7"] <= 1.0 and 0.0 <= fig["grayscale_p7"] <= 1.0
     assert fig["binary_generations"] <= 3
     assert (tmp_path / "evolved_7.png").stat().st_size > 0
 
 
 def test_gan_generator_example(tmp_path):
-    fig = _load("gan_generator").main(
-        [
-            "--data",
-            MNIST,
-            "--generations",
-            "3",
-            "--pop",
-            "8",
-            "--out",
-            str(tmp_path),
-        ]
-    )
+    argv = ["--data", MNIST, "--generations", "3", "--pop", "8", "--out", str(tmp_path)]
+    fig = _load("gan_generator").main(argv)
     assert fig["generations"] == 3
-    assert np.isfinite(fig["d_real"]) and np.isfinite(fig["d_fake"])
+    # three steps of training already tell real images from generated ones
+    assert 0.0 < fig["d_fake"] < fig["d_real"] < 1.0
     pngs = sorted(p.name for p in tmp_path.glob("gan_generation_*.png"))
-    assert pngs == [
-        "gan_generation_0000.png",
-        "gan_generation_0001.png",
-        "gan_generation_0002.png",
-    ]
+    assert pngs == [f"gan_generation_{g:04d}.png" for g in range(3)]

@@ -14,7 +14,7 @@ from torch import nn  # noqa: E402
 
 from pyneat_lite.adapters import keras as pk  # noqa: E402
 from pyneat_lite.adapters import torch as pt  # noqa: E402
-from pyneat_lite.adapters._common import population_loss, prepare_targets  # noqa: E402
+from pyneat_lite.adapters._fit import population_loss, prepare_targets  # noqa: E402
 
 
 def _regression(n=128, seed=0):

@@ -1,44 +1,49 @@
-"""Pieces shared by the torch and Keras adapters.
+"""What the torch and Keras adapters share: one layer walk, one genome access.
 
-- :func:`missing_framework`: the ``ImportError`` raised when a framework is
-  not installed (it names the extra to install).
-- :class:`LossSpec` and :func:`population_loss`: the losses a framework would
-  compute, evaluated for a whole population through pyneat_lite's forward
-  kernels, so that ``fit_evolve`` on a plain Dense/Linear stack never calls the
-  framework during the search.
-- :func:`score_population`: the body of both ``population_fitness``
-  functions (write each genome into the model, score it, restore).
-- :func:`check_fitness_func` and :func:`network_data`: the checks and data
-  preparation of both ``fit_evolve`` functions.
-- :func:`evolve`: the search behind both ``fit_evolve`` functions (a
-  :class:`pyneat_lite.GA` configured like ``deepevolution.fit_evolve``).
+Each adapter describes its framework once, as an object following the
+:class:`Framework` protocol (how to list a model's layers and parameters,
+read and write one parameter, recognise a dense layer and an activation);
+everything else is written once, here:
+
+- :func:`parse_stack`: the walk of a Sequential of dense layers and
+  activations into sizes, activation names and dense layers, with the error
+  messages naming the offending layer;
+- :func:`from_stack` / :func:`to_stack`: network + genome from such a model,
+  and back;
+- :func:`framework_order`: the permutation between a framework's parameter
+  order and the network layout (PyTorch stores kernels ``(out, in)``);
+- :func:`genome_of`, :func:`set_genome`, :func:`population_fitness`: all of
+  a model's parameters as one float32 vector, in the framework's own order;
+- :func:`missing_framework`: the ``ImportError`` naming the extra to install.
+
+The search behind both ``fit_evolve`` functions is in :mod:`._fit`.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from .._rng import resolve_seed
-from .._validation import check_int, check_population, check_scalar
+from .._validation import check_genome, check_population
 from ..network import Network
 
-if TYPE_CHECKING:
-    from ..algorithms import Result
-
 __all__ = [
+    "Framework",
     "missing_framework",
-    "LossSpec",
-    "population_loss",
-    "score_population",
-    "check_fitness_func",
-    "network_data",
-    "evolve",
+    "parse_stack",
+    "from_stack",
+    "to_stack",
+    "framework_order",
+    "genome_of",
+    "set_genome",
+    "population_fitness",
+    "shared_doc",
+    "read_all",
+    "write_all",
+    "score_rows",
 ]
 
 
@@ -50,277 +55,319 @@ def missing_framework(adapter: str, package: str, extra: str) -> ImportError:
     )
 
 
-@dataclass(frozen=True)
-class LossSpec:
-    """A framework loss, described well enough to recompute it in NumPy.
+class Framework(Protocol):
+    """One framework, as the shared adapter code sees it.
 
     Attributes
     ----------
-    kind : str
-        ``"mse"``, ``"mae"``, ``"categorical"`` (one-hot or probability
-        targets), ``"sparse_categorical"`` (integer class targets),
-        ``"binary"`` (binary cross-entropy) or ``"nll"`` (outputs are already
-        log-probabilities, integer targets).
-    from_logits : bool
-        Cross-entropies only: the outputs are logits, not probabilities.
-    clip_eps : float or None
-        Keras convention: probabilities are clipped to ``[eps, 1 - eps]``
-        before the logarithm (and categorical outputs renormalised first).
-    log_floor : float or None
-        PyTorch convention (``BCELoss``): each logarithm is clamped from below.
+    dense_type : type
+        The dense layer class (``torch.nn.Linear``, ``keras.layers.Dense``);
+        subclasses are not dense layers (their forward may differ).
+    dense : str
+        The dense layer's class name in messages (``"Linear"``, ``"Dense"``).
+    others : str
+        What the framework calls other models in messages (``"modules"``).
+    supported : str
+        The supported activations, listed in messages.
+    transposed : bool
+        True when a dense kernel is stored ``(out, in)`` (PyTorch), False
+        when it is stored ``(in, out)``, the network layout (Keras).
     """
 
-    kind: str
-    from_logits: bool = False
-    clip_eps: float | None = None
-    log_floor: float | None = None
+    dense_type: type
+    dense: str
+    others: str
+    supported: str
+    transposed: bool
+
+    def stack_layers(self, model: Any, caller: str) -> list[Any]:
+        """The layers of a Sequential, nested ones flattened, a leading
+        Flatten dropped; TypeError/ValueError for any other model."""
+        ...
+
+    def own_activation(self, layer: Any, caller: str, label: str) -> str:
+        """The activation a dense layer applies itself (``"linear"`` for
+        PyTorch); TypeError when it is not supported, or the layer is not a
+        plain dense layer (Keras's LoRA)."""
+        ...
+
+    def activation_of(self, layer: Any) -> str | None:
+        """pyneat_lite name of an activation layer, None if not supported."""
+        ...
+
+    def dense_params(self, layer: Any) -> tuple[Any, Any]:
+        """The kernel and bias parameters of a dense layer (bias None when
+        the layer has none)."""
+        ...
+
+    def build(self, net: Network) -> tuple[Any, list[Any]]:
+        """A new float32 Sequential of ``net``'s architecture and its dense
+        layers (weights to be written)."""
+        ...
+
+    def parameters(self, model: Any, caller: str) -> list[Any]:
+        """The parameters making up the genome of any model, in order;
+        TypeError/ValueError when ``model`` is not a model."""
+        ...
+
+    def shape(self, param: Any) -> tuple[int, ...]:
+        """The shape of one parameter."""
+        ...
+
+    def read(self, param: Any) -> np.ndarray:
+        """A float32 NumPy copy of one parameter."""
+        ...
+
+    def write(self, param: Any, values: np.ndarray) -> None:
+        """Write ``values`` (float32, the parameter's shape) into ``param``,
+        keeping its dtype and device."""
+        ...
+
+    def no_grad(self) -> AbstractContextManager[Any]:
+        """A context in which models are called without autograd."""
+        ...
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        """A tensor or array-like as a NumPy array."""
+        ...
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+# ------------------------------------------------------------------ the walk
+def parse_stack(
+    fw: Framework, model: Any, caller: str
+) -> tuple[list[int], list[str], list[Any]]:
+    """Sizes, activation names and dense layers of a supported Sequential.
 
-
-def _chunk_loss_sum(out: np.ndarray, y: np.ndarray, spec: LossSpec) -> np.ndarray:
-    """Sum over the samples of a chunk of the per-sample loss: (P,) float64.
-
-    ``out`` is (P, b, k) float32 network output; ``y`` the matching targets,
-    already shaped (b, k) (dense targets) or (b,) (integer targets).
+    A supported model alternates dense layers (with bias) and at most one
+    supported activation each; a dense layer with an activation of its own
+    (Keras) may be followed by an activation layer only when its own is
+    linear. Raises TypeError, or ValueError for mismatched sizes, naming the
+    offending layer.
     """
-    o = out.astype(np.float64)
-    if spec.kind == "mse":
-        per = ((o - y) ** 2).mean(axis=-1)
-    elif spec.kind == "mae":
-        per = np.abs(o - y).mean(axis=-1)
-    elif spec.kind in ("categorical", "sparse_categorical"):
-        if spec.from_logits:
-            logp = _log_softmax(o)
-        else:
-            p = o / o.sum(axis=-1, keepdims=True) if spec.clip_eps is not None else o
-            if spec.clip_eps is not None:
-                p = np.clip(p, spec.clip_eps, 1.0 - spec.clip_eps)
-            with np.errstate(divide="ignore"):
-                logp = np.log(p)
-        if spec.kind == "categorical":
-            per = -(y * logp).sum(axis=-1)
-        else:
-            per = -np.take_along_axis(logp, y[None, :, None], axis=-1)[..., 0]
-    elif spec.kind == "nll":
-        per = -np.take_along_axis(o, y[None, :, None], axis=-1)[..., 0]
-    elif spec.kind == "binary":
-        if spec.from_logits:
-            # log(sigmoid(z)) = -softplus(-z), log(1 - sigmoid(z)) = -softplus(z)
-            sp_pos = np.logaddexp(0.0, o)
-            sp_neg = np.logaddexp(0.0, -o)
-            per = (y * sp_neg + (1.0 - y) * sp_pos).mean(axis=-1)
-        else:
-            p = o
-            if spec.clip_eps is not None:
-                p = np.clip(p, spec.clip_eps, 1.0 - spec.clip_eps)
-            with np.errstate(divide="ignore"):
-                lp, lq = np.log(p), np.log1p(-p)
-            if spec.log_floor is not None:
-                lp = np.maximum(lp, spec.log_floor)
-                lq = np.maximum(lq, spec.log_floor)
-            per = -(y * lp + (1.0 - y) * lq).mean(axis=-1)
-    else:  # pragma: no cover - LossSpec values are produced by the adapters
-        raise ValueError(f"Unknown loss kind {spec.kind!r}.")
-    return per.sum(axis=-1)
+    layers = fw.stack_layers(model, caller)
 
+    def is_dense(layer: Any) -> bool:
+        return type(layer) is fw.dense_type
 
-def prepare_targets(y: Any, spec: LossSpec, n_out: int, caller: str) -> np.ndarray:
-    """Targets as the NumPy loss wants them: int64 (B,) or float64 (B, n_out)."""
-    y = np.asarray(y)
-    if spec.kind in ("sparse_categorical", "nll"):
-        y = y.reshape(len(y), -1)
-        if y.shape[1] != 1 or y.dtype.kind not in "iuf":
-            raise ValueError(
-                f"The 'y' argument of {caller} must hold one class index per "
-                f"sample for this loss. Got an array of shape {np.shape(y)} instead."
+    sizes: list[int] = []
+    acts: list[str] = []
+    denses: list[Any] = []
+    i = 0
+    while i < len(layers):
+        layer = layers[i]
+        label = f"{i} ({layer!r})"
+        if not is_dense(layer):
+            raise TypeError(
+                f"The 'model' argument of {caller} must alternate {fw.dense} layers "
+                f"and at most one supported activation each. Layer {label} is where "
+                f"a {fw.dense} layer was expected; use genome_of/set_genome for "
+                f"other {fw.others}."
             )
-        yi = y[:, 0].astype(np.int64)
-        if yi.size and (yi.min() < 0 or yi.max() >= n_out):
-            raise ValueError(
-                f"The 'y' argument of {caller} must hold class indices in "
-                f"[0, {n_out}). Got values in [{yi.min()}, {yi.max()}] instead."
+        kernel, bias = fw.dense_params(layer)
+        if bias is None:
+            raise TypeError(
+                f"The 'model' argument of {caller}: {fw.dense} layer {label} has no "
+                "bias, which the network layout does not support; use "
+                "genome_of/set_genome instead."
             )
-        return yi
-    yf = y.astype(np.float64).reshape(len(y), -1)
-    if yf.shape[1] != n_out:
-        raise ValueError(
-            f"The 'y' argument of {caller} must have {n_out} values per sample "
-            f"(the model's outputs). Got an array of shape {np.shape(y)} instead."
+        act = fw.own_activation(layer, caller, label)
+        n_out, n_in = fw.shape(kernel) if fw.transposed else fw.shape(kernel)[::-1]
+        if sizes and n_in != sizes[-1]:
+            raise ValueError(
+                f"The 'model' argument of {caller}: {fw.dense} layer {label} takes "
+                f"{n_in} inputs but the previous layer gives {sizes[-1]}."
+            )
+        if not sizes:
+            sizes.append(n_in)
+        sizes.append(n_out)
+        denses.append(layer)
+        if i + 1 < len(layers) and not is_dense(layers[i + 1]):
+            nxt = layers[i + 1]
+            name = fw.activation_of(nxt)
+            if name is None or act != "linear":
+                raise TypeError(
+                    f"The 'model' argument of {caller}: layer {i + 1} ({nxt!r}) "
+                    f"cannot follow {fw.dense} layer {label}: a {fw.dense} layer "
+                    "with linear activation may be followed by one supported "
+                    f"activation. Supported: {fw.supported}."
+                )
+            act = name
+            i += 1
+        acts.append(act)
+        i += 1
+    if not denses:
+        raise TypeError(
+            f"The 'model' argument of {caller} must contain at least one "
+            f"{fw.dense} layer."
         )
-    return yf
+    return sizes, acts, denses
 
 
-def population_loss(
-    net: Network,
-    population: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    spec: LossSpec,
-    *,
-    max_floats: int = 1 << 24,
-) -> np.ndarray:
-    """Mean loss over the samples of every genome of ``population``: (P,) float64.
+def from_stack(fw: Framework, model: Any, caller: str) -> tuple[Network, np.ndarray]:
+    """The network and genome (network layout) of a supported Sequential."""
+    sizes, acts, denses = parse_stack(fw, model, caller)
+    net = Network(sizes, acts)
+    weights = []
+    for layer in denses:
+        kernel, bias = fw.dense_params(layer)
+        W = fw.read(kernel)
+        weights.append((W.T if fw.transposed else W, fw.read(bias)))
+    return net, net.flatten(weights)
 
-    The samples are processed in chunks so that the largest activation
-    buffer (P, chunk, widest layer) stays under ``max_floats`` float32 values.
-    ``y`` must come from :func:`prepare_targets`.
+
+def to_stack(fw: Framework, net: Any, genome: Any, caller: str) -> Any:
+    """A new Sequential of ``fw`` computing ``net.forward(genome, .)``."""
+    if not isinstance(net, Network):
+        raise TypeError(
+            f"The 'net' argument of {caller} must be a pyneat_lite.Network. "
+            f"Got {type(net).__name__} instead."
+        )
+    genome = check_genome(genome, caller=caller, n_params=net.n_params)
+    model, denses = fw.build(net)
+    for layer, (W, b) in zip(denses, net.unflatten(genome), strict=True):
+        kernel, bias = fw.dense_params(layer)
+        fw.write(kernel, np.ascontiguousarray(W.T) if fw.transposed else W)
+        fw.write(bias, b)
+    return model
+
+
+def framework_order(fw: Framework, net: Network) -> np.ndarray | None:
+    """Index array ``perm`` with ``network_genome = framework_genome[perm]``.
+
+    The parameters of a dense stack are, layer after layer, the kernel then
+    the bias, at the network's offsets; a transposed framework stores the
+    kernel ``(out, in)`` row-major. None when the two layouts are the same.
     """
-    P, B = population.shape[0], x.shape[0]
-    chunk = max(1, min(B, max_floats // max(1, P * max(net.sizes))))
-    total = np.zeros(P, dtype=np.float64)
-    for start in range(0, B, chunk):
-        out = net.forward(population, x[start : start + chunk])
-        total += _chunk_loss_sum(out, y[start : start + chunk], spec)
-    return total / B
+    if not fw.transposed:
+        return None
+    perm = np.arange(net.n_params, dtype=np.intp)
+    for lay in net.layout:
+        n_in, n_out = lay.w_shape
+        stored = np.arange(n_out * n_in, dtype=np.intp).reshape(n_out, n_in)
+        perm[lay.w_offset : lay.b_offset] = lay.w_offset + stored.T.ravel()
+    return perm
 
 
-def score_population(
+# ------------------------------------------------------------ genome access
+def _n_values(fw: Framework, params: list[Any]) -> int:
+    return int(sum(int(np.prod(fw.shape(p))) for p in params))
+
+
+def read_all(fw: Framework, params: list[Any]) -> np.ndarray:
+    """The values of ``params`` as one float32 vector (unchecked)."""
+    if not params:
+        return np.zeros(0, dtype=np.float32)
+    return np.concatenate([fw.read(p).ravel() for p in params])
+
+
+def _split(fw: Framework, params: list[Any], genome: np.ndarray) -> Iterator[Any]:
+    """``(param, values)`` pairs: ``genome`` cut in the parameters' shapes."""
+    offset = 0
+    for p in params:
+        shape = tuple(fw.shape(p))
+        k = int(np.prod(shape))
+        yield p, genome[offset : offset + k].reshape(shape)
+        offset += k
+
+
+def write_all(fw: Framework, params: list[Any], genome: np.ndarray) -> None:
+    """Write ``genome`` (checked float32 of the right length) into ``params``."""
+    for p, values in _split(fw, params, genome):
+        fw.write(p, values)
+
+
+def genome_of(fw: Framework, model: Any, caller: str = "genome_of") -> np.ndarray:
+    """All parameters of ``model`` as one float32 vector (a copy)."""
+    return read_all(fw, fw.parameters(model, caller))
+
+
+def set_genome(
+    fw: Framework, model: Any, genome: Any, caller: str = "set_genome"
+) -> Any:
+    """Write ``genome`` into the parameters of ``model``; returns ``model``."""
+    params = fw.parameters(model, caller)
+    genome = check_genome(genome, caller=caller, n_params=_n_values(fw, params))
+    write_all(fw, params, genome)
+    return model
+
+
+def population_fitness(
+    fw: Framework,
     model: Any,
     population: Any,
-    fn: Callable[[Any], float],
-    *,
-    n_params: int,
-    read: Callable[[Any], np.ndarray],
-    write: Callable[[Any, np.ndarray], Any],
-    context: Callable[[], AbstractContextManager[Any]] = contextlib.nullcontext,
+    fn: Callable[[Any], Any],
+    caller: str = "population_fitness",
 ) -> np.ndarray:
-    """The body of ``population_fitness`` (both frameworks): (P,) float64.
+    """``fn(model)`` with each genome of ``population`` written in: (P,) float64.
 
-    Checks ``fn`` and ``population`` (``n_params`` genes per row), then for
-    each row writes the genome into ``model`` with ``write(model, genome)``
-    and calls ``fn(model)`` inside ``context()`` (e.g. ``torch.no_grad``);
-    the genome ``read(model)`` returned beforehand is written back at the end,
-    also when ``fn`` raises.
+    ``fn`` runs under ``fw.no_grad()``; the model's original parameters are
+    written back at the end, also when ``fn`` raises.
     """
+    params = fw.parameters(model, caller)
     if not callable(fn):
         raise TypeError(
-            "The 'fn' argument of population_fitness must be callable. "
+            f"The 'fn' argument of {caller} must be callable. "
             f"Got {type(fn).__name__} instead."
         )
-    pop = check_population(population, caller="population_fitness", n_params=n_params)
-    original = read(model)
+    pop = check_population(population, caller=caller,
+                           n_params=_n_values(fw, params))
+    return score_rows(fw, model, params, pop, fn)
+
+
+def score_rows(fw: Framework, model: Any, params: list[Any], pop: np.ndarray,
+           fn: Callable[[Any], Any]) -> np.ndarray:
+    """:func:`population_fitness` on checked arguments (fit_evolve's loop)."""
+    original = read_all(fw, params)
     out = np.empty(pop.shape[0], dtype=np.float64)
     try:
-        with context():
+        with fw.no_grad():
             for i in range(pop.shape[0]):
-                write(model, pop[i])
+                write_all(fw, params, pop[i])
                 out[i] = float(fn(model))
     finally:
-        write(model, original)
+        write_all(fw, params, original)
     return out
 
 
-def check_fitness_func(fitness_func: Any, caller: str) -> None:
-    """Raise TypeError unless ``fitness_func`` is None or callable."""
-    if fitness_func is not None and not callable(fitness_func):
-        raise TypeError(
-            f"The 'fitness_func' argument of {caller} must be callable. "
-            f"Got {type(fitness_func).__name__} instead."
-        )
+# ------------------------------------------------------------- docstrings
+# The parts of the two adapters' docstrings that describe shared behaviour
+# (filled in by :func:`shared_doc`, so that they are written once).
+_DOC_PARTS = {
+    "{net_returned}": """net : Network
+        Same sizes and activations; ``net.forward(genome, X)`` equals
+        ``model(X)`` within float32 rounding.""",
+    "{method}": """The search is ``deepevolution.fit_evolve``'s: a population of
+    ``population`` weight vectors (the model's current weights, and copies
+    with N(0, ``init_std``) noise); each generation keeps the ``top_k``
+    best and breeds the rest from them by uniform crossover plus Gaussian
+    noise on a fraction ``mutation_rate`` of the weights (a
+    :class:`pyneat_lite.GA`).""",
+    "{search}": """max_generations : int, default=100
+    population : int, default=16
+    top_k : int, default=4
+        Number of best individuals kept and used as parents.
+    mutation_rate : float, default=0.2
+        Fraction of a child's weights that get noise.
+    mutation_std : float, default=0.03
+        Standard deviation of that noise.
+    verbose : {0, 1, 2}, default=0
+        0 silent, 1 a line per generation, 2 a tqdm progress bar.""",
+    "{start}": """init_std : float, default=0.3
+        Standard deviation of the noise added to the model's weights to make
+        the first population (row 0 keeps the weights unchanged). 0.3 is what
+        deepevolution documents (its code adds 0.03).
+    seed : int, optional
+        Seed of the search (None: fresh entropy).""",
+    "{returns}": """Result
+        ``best`` (in :func:`genome_of` layout), ``best_fitness``, ``history``
+        (per-generation fitness statistics), ``plot(path)``.""",
+}
 
 
-def network_data(
-    net: Network,
-    x: Any,
-    y: Any,
-    spec: LossSpec,
-    caller: str,
-    to_numpy: Callable[[Any], np.ndarray],
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` as :func:`population_loss` wants them for ``net``.
-
-    ``to_numpy`` turns the framework's tensors (or array-likes) into arrays;
-    ``x`` becomes C-contiguous float32 ``(B, net.n_in)`` (each sample
-    flattened) and ``y`` goes through :func:`prepare_targets`.
-    """
-    xa = to_numpy(x)
-    xa = np.ascontiguousarray(xa.reshape(len(xa), -1), dtype=np.float32)
-    if xa.shape[1] != net.n_in:
-        raise ValueError(
-            f"The 'x' argument of {caller} must have {net.n_in} features "
-            f"per sample (the model's inputs). Got shape {tuple(np.shape(x))} "
-            "instead."
-        )
-    return xa, prepare_targets(to_numpy(y), spec, net.n_out, caller)
-
-
-def evolve(
-    start: np.ndarray,
-    evaluate: Callable[[np.ndarray], np.ndarray],
-    *,
-    max_generations: int,
-    population: int,
-    top_k: int,
-    mutation_rate: float,
-    mutation_std: float,
-    init_std: float,
-    verbose: int,
-    seed: int | None,
-    caller: str,
-) -> Result:
-    """The search behind ``fit_evolve`` (both frameworks).
-
-    As in ``deepevolution.fit_evolve``: the first population is the model's
-    current weights plus N(0, ``init_std``) noise (row 0 is the unchanged
-    weights, so the result is never worse than the start); each generation
-    keeps the ``top_k`` best unchanged (elitism) and fills the rest with
-    uniform-crossover children of two of the ``top_k`` best, a fraction
-    ``mutation_rate`` of whose genes gets N(0, ``mutation_std``) noise.
-    """
-    from .. import GA, GaussianMutation, Truncation, UniformCrossover
-
-    max_generations = check_int(
-        max_generations, "max_generations", caller=caller, min_val=1
-    )
-    population = check_int(population, "population", caller=caller, min_val=2)
-    top_k = check_int(top_k, "top_k", caller=caller, min_val=1, max_val=population - 1)
-    mutation_rate = check_scalar(
-        mutation_rate, "mutation_rate", caller=caller, min_val=0.0, max_val=1.0
-    )
-    mutation_std = check_scalar(
-        mutation_std, "mutation_std", caller=caller, min_val=0.0
-    )
-    init_std = check_scalar(init_std, "init_std", caller=caller, min_val=0.0)
-    verbose = check_int(verbose, "verbose", caller=caller, min_val=0, max_val=2)
-    seed = resolve_seed(seed, caller=caller)
-
-    ga = GA(
-        n_params=start.shape[0],
-        pop_size=population,
-        seed=seed,
-        selection=Truncation(top_k=top_k),
-        crossover=UniformCrossover(swap_prob=0.5),
-        mutation=GaussianMutation(rate=mutation_rate, sigma=mutation_std),
-        elitism=top_k,
-        crossover_prob=1.0,
-        mutation_prob=1.0,
-        initial_population=start,
-        init_sigma=init_std,
-    )
-    callbacks = []
-    if verbose == 1:
-        callbacks.append(_print_generation(max_generations))
-    return ga.run(
-        evaluate,
-        generations=max_generations,
-        progress=verbose == 2,
-        callbacks=callbacks,
-    )
-
-
-def _print_generation(max_generations: int) -> Callable[[Any], None]:
-    """Callback printing one line per generation (``verbose=1``)."""
-
-    def callback(algo: Any) -> None:
-        h = algo.history
-        print(
-            f"[Generation {int(h['generation'][-1]) + 1} / {max_generations}] "
-            f"best: {h['max'][-1]:.6g}  mean: {h['mean'][-1]:.6g}  "
-            f"std: {h['std'][-1]:.4g}"
-        )
-
-    return callback
+def shared_doc(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Fill the shared fields (``{net_returned}``; ``{method}``, ``{search}``,
+    ``{start}``, ``{returns}`` of ``fit_evolve``) of an adapter's docstring."""
+    if func.__doc__:  # None under python -OO
+        for key, text in _DOC_PARTS.items():
+            func.__doc__ = func.__doc__.replace(key, text)
+    return func

@@ -38,25 +38,22 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .._validation import check_genome
+from .._validation import check_int
 from ..activations import LEAKY_RELU_SLOPE
 from ..network import Network
-from ._common import (
-    LossSpec,
-    check_fitness_func,
-    evolve,
-    missing_framework,
-    network_data,
-    population_loss,
-    score_population,
-)
+from . import _common
+from ._common import missing_framework, shared_doc
+from ._fit import LossSpec, Search, check_fitness_func
+from ._fit import fit_evolve as _fit_evolve
 
 
 def _default_backend() -> None:
@@ -85,17 +82,8 @@ if not keras.__version__.startswith("3"):  # pragma: no cover - Keras 2 installe
 if TYPE_CHECKING:
     from ..algorithms import Result
 
-__all__ = [
-    "from_model",
-    "to_model",
-    "genome_of",
-    "set_genome",
-    "population_fitness",
-    "fit_evolve",
-    "sin",
-    "gaussian",
-    "step",
-]
+__all__ = ["from_model", "to_model", "genome_of", "set_genome", "population_fitness",
+           "fit_evolve", "sin", "gaussian", "step"]
 
 _L = keras.layers
 _ops = keras.ops
@@ -165,11 +153,7 @@ def _activation_of_layer(layer: Any) -> str | None:
         if layer.max_value is not None or float(layer.threshold) != 0.0:
             return None
         slope = float(layer.negative_slope)
-        return (
-            "relu"
-            if slope == 0.0
-            else ("leaky_relu" if slope == LEAKY_RELU_SLOPE else None)
-        )
+        return {0.0: "relu", LEAKY_RELU_SLOPE: "leaky_relu"}.get(slope)
     if t is _L.LeakyReLU:
         return "leaky_relu" if float(layer.negative_slope) == LEAKY_RELU_SLOPE else None
     if t is _L.ELU:
@@ -179,88 +163,102 @@ def _activation_of_layer(layer: Any) -> str | None:
     return None
 
 
-def _parse_stack(model: Any, caller: str) -> tuple[list[int], list[str], list[Any]]:
-    if not isinstance(model, keras.Model):
+class _Keras:
+    """Keras 3, as the shared adapter code sees it (``_common.Framework``)."""
+
+    dense_type = _L.Dense
+    dense = "Dense"
+    others = "models"
+    supported = _SUPPORTED
+    transposed = False  # a Dense kernel is (in, out), the network layout
+
+    def stack_layers(self, model: Any, caller: str) -> list[Any]:
+        _check_model(model, caller)
+        if not isinstance(model, keras.Sequential):
+            raise TypeError(
+                f"The 'model' argument of {caller} must be a keras.Sequential of "
+                f"Dense layers and activations. Got {type(model).__name__} "
+                "instead; use genome_of/set_genome for other models."
+            )
+        layers = [la for la in model.layers if not isinstance(la, _L.InputLayer)]
+        if layers and type(layers[0]) is _L.Flatten:
+            layers = layers[1:]
+        return layers
+
+    def own_activation(self, layer: Any, caller: str, label: str) -> str:
+        if getattr(layer, "lora_enabled", False):
+            raise TypeError(
+                f"The 'model' argument of {caller}: Dense layer {label} uses LoRA, "
+                "which the network layout does not support."
+            )
+        act = _FUNCTIONS.get(layer.activation)
+        if act is None:
+            raise TypeError(
+                f"The 'model' argument of {caller}: the activation of Dense layer "
+                f"{label} ({getattr(layer.activation, '__name__', layer.activation)})"
+                f" is not supported. Supported: {_SUPPORTED}."
+            )
+        return act
+
+    def activation_of(self, layer: Any) -> str | None:
+        return _activation_of_layer(layer)
+
+    def dense_params(self, layer: Any) -> tuple[Any, Any]:
+        return layer.kernel, layer.bias
+
+    def build(self, net: Network) -> tuple[Any, list[Any]]:
+        by_name = {v: k for k, v in _FUNCTIONS.items()}
+        layers: list[Any] = [keras.Input((net.n_in,))]
+        denses = []
+        for n_out, act in zip(net.sizes[1:], net.activations, strict=True):
+            if act == "leaky_relu":
+                d = _L.Dense(n_out, activation="linear")
+                layers += [d, _L.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE)]
+            else:
+                d = _L.Dense(n_out, activation=by_name[act])
+                layers.append(d)
+            denses.append(d)
+        return keras.Sequential(layers), denses
+
+    def parameters(self, model: Any, caller: str) -> list[Any]:
+        _check_model(model, caller, layer_ok=True)
+        return [v for v in model.weights if v.trainable]
+
+    def shape(self, param: Any) -> tuple[int, ...]:
+        return tuple(int(k) for k in param.shape)
+
+    def read(self, param: Any) -> np.ndarray:
+        return _numpy(param)
+
+    def write(self, param: Any, values: np.ndarray) -> None:
+        param.assign(values.astype(param.dtype))
+
+    def no_grad(self) -> AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        return _to_numpy(a)
+
+
+def _check_model(model: Any, caller: str, layer_ok: bool = False) -> None:
+    """TypeError unless ``model`` is a Keras model (or layer), ValueError
+    unless it is built."""
+    if not isinstance(model, (keras.Model, _L.Layer) if layer_ok else keras.Model):
         raise TypeError(
             f"The 'model' argument of {caller} must be a keras.Model. "
             f"Got {type(model).__name__} instead."
-        )
-    if not isinstance(model, keras.Sequential):
-        raise TypeError(
-            f"The 'model' argument of {caller} must be a keras.Sequential of Dense "
-            f"layers and activations. Got {type(model).__name__} instead; use "
-            "genome_of/set_genome for other models."
         )
     if not model.built:
         raise ValueError(
             f"The 'model' argument of {caller} must be built: give it an input "
             "shape (keras.Input((n,)) as first layer) or call it once."
         )
-    layers = [la for la in model.layers if not isinstance(la, _L.InputLayer)]
-    if layers and type(layers[0]) is _L.Flatten:
-        layers = layers[1:]
-    sizes: list[int] = []
-    acts: list[str] = []
-    denses: list[Any] = []
-    i = 0
-    while i < len(layers):
-        d = layers[i]
-        if type(d) is not _L.Dense:
-            raise TypeError(
-                f"The 'model' argument of {caller} must alternate Dense layers and "
-                f"at most one activation layer each. Layer {d.name!r} "
-                f"({type(d).__name__}) is where a Dense layer was expected; use "
-                "genome_of/set_genome for other models."
-            )
-        if not d.use_bias:
-            raise TypeError(
-                f"The 'model' argument of {caller}: Dense layer {d.name!r} has no "
-                "bias (use_bias=False), which the network layout does not support; "
-                "use genome_of/set_genome instead."
-            )
-        if getattr(d, "lora_enabled", False):
-            raise TypeError(
-                f"The 'model' argument of {caller}: Dense layer {d.name!r} uses LoRA, "
-                "which the network layout does not support."
-            )
-        n_in, n_out = (int(s) for s in d.kernel.shape)
-        if sizes and n_in != sizes[-1]:
-            raise ValueError(
-                f"The 'model' argument of {caller}: Dense layer {d.name!r} takes "
-                f"{n_in} inputs but the previous layer gives {sizes[-1]}."
-            )
-        if not sizes:
-            sizes.append(n_in)
-        sizes.append(n_out)
-        denses.append(d)
-        act = _FUNCTIONS.get(d.activation)
-        if act is None:
-            raise TypeError(
-                f"The 'model' argument of {caller}: the activation of Dense layer "
-                f"{d.name!r} ({getattr(d.activation, '__name__', d.activation)}) is "
-                f"not supported. Supported: {_SUPPORTED}."
-            )
-        if i + 1 < len(layers) and type(layers[i + 1]) is not _L.Dense:
-            nxt = layers[i + 1]
-            name = _activation_of_layer(nxt)
-            if name is None or act != "linear":
-                raise TypeError(
-                    f"The 'model' argument of {caller}: layer {nxt.name!r} "
-                    f"({type(nxt).__name__}) cannot follow Dense layer {d.name!r}. "
-                    f"A Dense layer with linear activation may be followed by one "
-                    f"activation layer. Supported: {_SUPPORTED}."
-                )
-            act = name
-            i += 1
-        acts.append(act)
-        i += 1
-    if not denses:
-        raise TypeError(
-            f"The 'model' argument of {caller} must contain at least one Dense layer."
-        )
-    return sizes, acts, denses
 
 
+_FW = _Keras()
+
+
+@shared_doc
 def from_model(model: Any) -> tuple[Network, np.ndarray]:
     """The network and genome equivalent to a Sequential of Dense layers.
 
@@ -272,9 +270,7 @@ def from_model(model: Any) -> tuple[Network, np.ndarray]:
 
     Returns
     -------
-    net : Network
-        Same sizes and activations; ``net.forward(genome, X)`` equals
-        ``model(X)`` within float32 rounding.
+    {net_returned}
     genome : ndarray of shape (net.n_params,), float32
         Each kernel ``(in, out)`` then its bias, layer after layer.
 
@@ -283,16 +279,7 @@ def from_model(model: Any) -> tuple[Network, np.ndarray]:
     TypeError
         If ``model`` is not such a Sequential (the message names the layer).
     """
-    sizes, acts, denses = _parse_stack(model, "from_model")
-    net = Network(sizes, acts)
-    weights = [
-        (
-            _numpy(d.kernel),
-            _numpy(d.bias),
-        )
-        for d in denses
-    ]
-    return net, np.ascontiguousarray(net.flatten(weights), dtype=np.float32)
+    return _common.from_stack(_FW, model, "from_model")
 
 
 def to_model(net: Network, genome: Any) -> Any:
@@ -312,46 +299,7 @@ def to_model(net: Network, genome: Any) -> Any:
         ``leaky_relu`` layer becomes a linear Dense plus ``LeakyReLU(0.01)``
         (Keras's ``leaky_relu`` function has another slope).
     """
-    if not isinstance(net, Network):
-        raise TypeError(
-            "The 'net' argument of to_model must be a pyneat_lite.Network. "
-            f"Got {type(net).__name__} instead."
-        )
-    genome = check_genome(genome, caller="to_model", n_params=net.n_params)
-    by_name = {v: k for k, v in _FUNCTIONS.items()}
-    layers: list[Any] = [keras.Input((net.n_in,))]
-    denses = []
-    for n_out, act in zip(net.sizes[1:], net.activations, strict=True):
-        if act == "leaky_relu":
-            d = _L.Dense(n_out, activation="linear")
-            layers += [d, _L.LeakyReLU(negative_slope=LEAKY_RELU_SLOPE)]
-        else:
-            d = _L.Dense(n_out, activation=by_name[act])
-            layers.append(d)
-        denses.append(d)
-    model = keras.Sequential(layers)
-    for d, (W, b) in zip(denses, net.unflatten(genome), strict=True):
-        d.kernel.assign(np.array(W))
-        d.bias.assign(np.array(b))
-    return model
-
-
-def _variables(model: Any, caller: str) -> list[Any]:
-    if not isinstance(model, keras.Model) and not isinstance(model, _L.Layer):
-        raise TypeError(
-            f"The 'model' argument of {caller} must be a keras.Model. "
-            f"Got {type(model).__name__} instead."
-        )
-    if not model.built:
-        raise ValueError(
-            f"The 'model' argument of {caller} must be built: give it an input "
-            "shape (keras.Input((n,)) as first layer) or call it once."
-        )
-    return [v for v in model.weights if v.trainable]
-
-
-def _n_params(variables: list[Any]) -> int:
-    return int(sum(int(np.prod(v.shape)) for v in variables))
+    return _common.to_stack(_FW, net, genome, "to_model")
 
 
 def genome_of(model: Any) -> np.ndarray:
@@ -368,10 +316,7 @@ def genome_of(model: Any) -> np.ndarray:
         The variables of ``model.weights`` whose ``trainable`` flag is set,
         each flattened in C order, concatenated (a copy).
     """
-    vs = _variables(model, "genome_of")
-    if not vs:
-        return np.zeros(0, dtype=np.float32)
-    return np.concatenate([_numpy(v).ravel() for v in vs])
+    return _common.genome_of(_FW, model)
 
 
 def set_genome(model: Any, genome: Any) -> Any:
@@ -391,14 +336,7 @@ def set_genome(model: Any, genome: Any) -> Any:
     keras.Model
         ``model`` itself.
     """
-    vs = _variables(model, "set_genome")
-    genome = check_genome(genome, caller="set_genome", n_params=_n_params(vs))
-    offset = 0
-    for v in vs:
-        k = int(np.prod(v.shape))
-        v.assign(genome[offset : offset + k].reshape(tuple(v.shape)).astype(v.dtype))
-        offset += k
-    return model
+    return _common.set_genome(_FW, model, genome)
 
 
 def population_fitness(
@@ -423,15 +361,7 @@ def population_fitness(
     -------
     ndarray of shape (P,), float64
     """
-    vs = _variables(model, "population_fitness")
-    return score_population(
-        model,
-        population,
-        fn,
-        n_params=_n_params(vs),
-        read=genome_of,
-        write=set_genome,
-    )
+    return _common.population_fitness(_FW, model, population, fn)
 
 
 def _loss_spec(model: Any) -> LossSpec | None:
@@ -445,20 +375,16 @@ def _loss_spec(model: Any) -> LossSpec | None:
     ignored class.
     """
     K = keras.losses
-    by_fn = {
-        K.mean_squared_error: "mse",
-        K.mean_absolute_error: "mae",
-        K.categorical_crossentropy: "categorical",
-        K.sparse_categorical_crossentropy: "sparse_categorical",
-        K.binary_crossentropy: "binary",
-    }
-    by_class = {
-        K.MeanSquaredError: "mse",
-        K.MeanAbsoluteError: "mae",
-        K.CategoricalCrossentropy: "categorical",
-        K.SparseCategoricalCrossentropy: "sparse_categorical",
-        K.BinaryCrossentropy: "binary",
-    }
+    kinds = (
+        ("mse", K.mean_squared_error, K.MeanSquaredError),
+        ("mae", K.mean_absolute_error, K.MeanAbsoluteError),
+        ("categorical", K.categorical_crossentropy, K.CategoricalCrossentropy),
+        ("sparse_categorical", K.sparse_categorical_crossentropy,
+         K.SparseCategoricalCrossentropy),
+        ("binary", K.binary_crossentropy, K.BinaryCrossentropy),
+    )
+    by_fn = {fn: kind for kind, fn, _ in kinds}
+    by_class = {cls: kind for kind, _, cls in kinds}
     loss = getattr(model, "loss", None)
     config: dict[str, Any] = {}
     if isinstance(loss, str):
@@ -498,6 +424,7 @@ def _has_regularization(model: Any) -> bool:
     return False
 
 
+@shared_doc
 def fit_evolve(
     model: Any,
     x: Any,
@@ -516,11 +443,7 @@ def fit_evolve(
 ) -> Result:
     """Evolve the weights of a Keras model on ``(x, y)``; the best end up in it.
 
-    ``deepevolution.fit_evolve``'s interface: a population of ``population``
-    weight vectors (the model's current weights, and copies with
-    N(0, ``init_std``) noise); each generation keeps the ``top_k`` best
-    and breeds the rest from them by uniform crossover plus Gaussian noise on
-    a fraction ``mutation_rate`` of the weights (a :class:`pyneat_lite.GA`).
+    {method}
 
     Parameters
     ----------
@@ -529,34 +452,18 @@ def fit_evolve(
         trainable weights are overwritten with the best found.
     x, y : array-like
         Training data, passed to the loss or to ``fitness_func``.
-    max_generations : int, default=100
-    population : int, default=16
-    top_k : int, default=4
-        Number of best individuals kept and used as parents.
-    mutation_rate : float, default=0.2
-        Fraction of a child's weights that get noise.
-    mutation_std : float, default=0.03
-        Standard deviation of that noise.
-    verbose : {0, 1, 2}, default=0
-        0 silent, 1 a line per generation, 2 a tqdm progress bar.
+    {search}
     fitness_func : callable, optional
         ``fitness_func(model, x, y) -> float``, higher is better. Default:
         the negative loss of the compiled model on ``(x, y)``.
-    init_std : float, default=0.3
-        Standard deviation of the noise added to the model's weights to make
-        the first population (row 0 keeps the weights unchanged). 0.3 is what
-        deepevolution documents (its code adds 0.03).
-    seed : int, optional
-        Seed of the search (None: fresh entropy).
+    {start}
     batch_size : int, default=1024
         Batch size of ``model.evaluate`` when the default fitness runs
         through Keras.
 
     Returns
     -------
-    Result
-        ``best`` (in :func:`genome_of` layout), ``best_fitness``, ``history``
-        (per-generation fitness statistics), ``plot(path)``.
+    {returns}
 
     Notes
     -----
@@ -569,54 +476,37 @@ def fit_evolve(
     (``model.evaluate``, or ``fitness_func``).
     """
     caller = "fit_evolve"
-    vs = _variables(model, caller)
+    vs = _FW.parameters(model, caller)
     check_fitness_func(fitness_func, caller)
     if fitness_func is None and not getattr(model, "compiled", False):
         raise ValueError(
             "fit_evolve's default fitness is the negative loss of the compiled "
             "model: call model.compile(loss=...) first, or pass fitness_func."
         )
-    start = genome_of(model)
-    if start.size != _n_params(vs) or start.size == 0:
+    if not vs:
         raise ValueError("The model of fit_evolve has no trainable weights to evolve.")
-
-    evo: dict[str, Any] = dict(
-        max_generations=max_generations,
-        population=population,
-        top_k=top_k,
-        mutation_rate=mutation_rate,
-        mutation_std=mutation_std,
-        init_std=init_std,
-        verbose=verbose,
-        seed=seed,
-        caller=caller,
+    search = Search.checked(
+        caller, max_generations=max_generations, population=population,
+        top_k=top_k, mutation_rate=mutation_rate, mutation_std=mutation_std,
+        init_std=init_std, verbose=verbose, seed=seed,
     )
-    spec = _loss_spec(model) if fitness_func is None else None
-    net = None
-    # Frozen layers would be evolved by the network path: keep them in Keras.
-    all_trainable = len(vs) == len(model.weights)
-    if spec is not None and all_trainable and not _has_regularization(model):
-        try:
-            net, _ = from_model(model)
-        except (TypeError, ValueError):
-            net = None
-    if net is not None:
-        assert spec is not None
-        xa, ya = network_data(net, x, y, spec, caller, _to_numpy)
-        result = evolve(
-            start, lambda pop: -population_loss(net, pop, xa, ya, spec), **evo
-        )
-    else:
-        if fitness_func is None:
+    batch_size = check_int(batch_size, "batch_size", caller=caller, min_val=1)
+    spec = None
+    # Frozen layers would be evolved by the kernel path, and a regularizer's
+    # penalty is not in the loss: keep those models in Keras.
+    if (fitness_func is None and len(vs) == len(model.weights)
+            and not _has_regularization(model)):
+        spec = _loss_spec(model)
 
-            def fn(m: Any) -> float:
-                res = m.evaluate(x, y, batch_size=batch_size, verbose=0)
-                return -float(res[0] if isinstance(res, (list, tuple)) else res)
-        else:
+    def objective() -> Callable[[Any], float]:
+        if fitness_func is not None:
+            return lambda m: float(fitness_func(m, x, y))
 
-            def fn(m: Any) -> float:
-                return float(fitness_func(m, x, y))
+        def negative_loss(m: Any) -> float:
+            res = m.evaluate(x, y, batch_size=batch_size, verbose=0)
+            return -float(res[0] if isinstance(res, (list, tuple)) else res)
 
-        result = evolve(start, lambda pop: population_fitness(model, pop, fn), **evo)
-    set_genome(model, result.best)
-    return result
+        return negative_loss
+
+    return _fit_evolve(_FW, model, x, y, search, spec=spec, objective=objective,
+                       caller=caller)

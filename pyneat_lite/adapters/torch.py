@@ -38,7 +38,9 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -51,31 +53,18 @@ try:
 except ImportError as exc:  # pragma: no cover - exercised with torch hidden
     raise missing_framework("torch", "PyTorch", "torch") from exc
 
-from .._validation import check_genome
+from ..activations import LEAKY_RELU_SLOPE
 from ..network import Network
-from ._common import (
-    LossSpec,
-    check_fitness_func,
-    evolve,
-    network_data,
-    population_loss,
-    score_population,
-)
+from . import _common
+from ._common import shared_doc
+from ._fit import LossSpec, Search, check_fitness_func
+from ._fit import fit_evolve as _fit_evolve
 
 if TYPE_CHECKING:
     from ..algorithms import Result
 
-__all__ = [
-    "from_module",
-    "to_module",
-    "genome_of",
-    "set_genome",
-    "population_fitness",
-    "fit_evolve",
-    "Sin",
-    "Gaussian",
-    "Step",
-]
+__all__ = ["from_module", "to_module", "genome_of", "set_genome", "population_fitness",
+           "fit_evolve", "Sin", "Gaussian", "Step"]
 
 
 class Sin(nn.Module):
@@ -101,8 +90,6 @@ class Step(nn.Module):
 
 def _activation_name(m: nn.Module) -> str | None:
     """pyneat_lite name of an activation module, or None if not supported."""
-    from ..activations import LEAKY_RELU_SLOPE
-
     simple = {
         nn.Identity: "linear",
         nn.ReLU: "relu",
@@ -128,8 +115,6 @@ def _activation_name(m: nn.Module) -> str | None:
 
 
 def _activation_module(name: str) -> nn.Module | None:
-    from ..activations import LEAKY_RELU_SLOPE
-
     table: dict[str, Callable[[], nn.Module] | None] = {
         "linear": None,
         "relu": nn.ReLU,
@@ -157,84 +142,86 @@ def _flatten_sequential(model: nn.Module) -> list[nn.Module]:
     return out
 
 
-def _parse_stack(
-    model: Any, caller: str
-) -> tuple[list[int], list[str], list[nn.Linear]]:
-    """Sizes, activations and Linear layers of a supported Sequential.
+class _Torch:
+    """PyTorch, as the shared adapter code sees it (``_common.Framework``)."""
 
-    Raises TypeError, naming the offending layer, when ``model`` is not a
-    Sequential of Linear layers each followed by at most one supported
-    activation module.
-    """
-    if not isinstance(model, nn.Module):
-        raise TypeError(
-            f"The 'model' argument of {caller} must be a torch.nn.Module. "
-            f"Got {type(model).__name__} instead."
-        )
-    if not isinstance(model, nn.Sequential):
-        raise TypeError(
-            f"The 'model' argument of {caller} must be an nn.Sequential of Linear "
-            f"layers and activations. Got {type(model).__name__} instead; use "
-            "genome_of/set_genome for other modules."
-        )
-    layers = _flatten_sequential(model)
-    if layers and type(layers[0]) is nn.Flatten:
-        if layers[0].start_dim != 1 or layers[0].end_dim != -1:
+    dense_type = nn.Linear
+    dense = "Linear"
+    others = "modules"
+    supported = (
+        "Identity, ReLU, LeakyReLU(0.01), ELU(alpha=1), Tanh, Sigmoid, "
+        "Softplus(beta=1), Softmax(dim=-1), and pyneat_lite's Sin, Gaussian, Step"
+    )
+    transposed = True  # Linear.weight is (out, in)
+
+    def stack_layers(self, model: Any, caller: str) -> list[nn.Module]:
+        if not isinstance(model, nn.Module):
             raise TypeError(
-                f"The 'model' argument of {caller}: only nn.Flatten(start_dim=1, "
-                "end_dim=-1) is supported as first layer."
+                f"The 'model' argument of {caller} must be a torch.nn.Module. "
+                f"Got {type(model).__name__} instead."
             )
-        layers = layers[1:]
-    sizes: list[int] = []
-    acts: list[str] = []
-    linears: list[nn.Linear] = []
-    i = 0
-    while i < len(layers):
-        lin = layers[i]
-        if type(lin) is not nn.Linear:
+        if not isinstance(model, nn.Sequential):
             raise TypeError(
-                f"The 'model' argument of {caller} must alternate Linear layers and "
-                f"at most one supported activation each. Layer {i} is "
-                f"{lin!r} where a Linear layer was expected; use genome_of/"
-                "set_genome for other modules."
+                f"The 'model' argument of {caller} must be an nn.Sequential of "
+                f"Linear layers and activations. Got {type(model).__name__} "
+                "instead; use genome_of/set_genome for other modules."
             )
-        if lin.bias is None:
-            raise TypeError(
-                f"The 'model' argument of {caller}: Linear layer {i} has no bias "
-                "(bias=False), which the network layout does not support; use "
-                "genome_of/set_genome instead."
-            )
-        if sizes and lin.in_features != sizes[-1]:
-            raise ValueError(
-                f"The 'model' argument of {caller}: Linear layer {i} takes "
-                f"{lin.in_features} inputs but the previous layer gives {sizes[-1]}."
-            )
-        if not sizes:
-            sizes.append(lin.in_features)
-        sizes.append(lin.out_features)
-        linears.append(lin)
-        act = "linear"
-        if i + 1 < len(layers) and type(layers[i + 1]) is not nn.Linear:
-            name = _activation_name(layers[i + 1])
-            if name is None:
+        layers = _flatten_sequential(model)
+        if layers and type(layers[0]) is nn.Flatten:
+            if layers[0].start_dim != 1 or layers[0].end_dim != -1:
                 raise TypeError(
-                    f"The 'model' argument of {caller}: layer {i + 1} "
-                    f"({layers[i + 1]!r}) is not a supported activation. Supported: "
-                    "Identity, ReLU, LeakyReLU(0.01), ELU(alpha=1), Tanh, Sigmoid, "
-                    "Softplus(beta=1), Softmax(dim=-1), and pyneat_lite's Sin, "
-                    "Gaussian, Step."
+                    f"The 'model' argument of {caller}: only nn.Flatten(start_dim=1, "
+                    "end_dim=-1) is supported as first layer."
                 )
-            act = name
-            i += 1
-        acts.append(act)
-        i += 1
-    if not linears:
-        raise TypeError(
-            f"The 'model' argument of {caller} must contain at least one Linear layer."
-        )
-    return sizes, acts, linears
+            layers = layers[1:]
+        return layers
+
+    def own_activation(self, layer: Any, caller: str, label: str) -> str:
+        return "linear"
+
+    def activation_of(self, layer: Any) -> str | None:
+        return _activation_name(layer)
+
+    def dense_params(self, layer: Any) -> tuple[Any, Any]:
+        return layer.weight, layer.bias
+
+    def build(self, net: Network) -> tuple[nn.Sequential, list[nn.Linear]]:
+        mods: list[nn.Module] = []
+        linears = []
+        for n_in, n_out, act in zip(
+            net.sizes[:-1], net.sizes[1:], net.activations, strict=True
+        ):
+            linears.append(nn.Linear(n_in, n_out))
+            mods.append(linears[-1])
+            act_mod = _activation_module(act)
+            if act_mod is not None:
+                mods.append(act_mod)
+        return nn.Sequential(*mods), linears
+
+    def parameters(self, model: Any, caller: str) -> list[Any]:
+        return list(_check_module(model, caller).parameters())
+
+    def shape(self, param: Any) -> tuple[int, ...]:
+        return tuple(param.shape)
+
+    def read(self, param: Any) -> np.ndarray:
+        return param.detach().cpu().to(torch.float32).numpy().copy()
+
+    def write(self, param: Any, values: np.ndarray) -> None:
+        with torch.no_grad():
+            param.copy_(torch.from_numpy(values))
+
+    def no_grad(self) -> AbstractContextManager[Any]:
+        return torch.no_grad()
+
+    def to_numpy(self, a: Any) -> np.ndarray:
+        return _to_numpy(a)
 
 
+_FW = _Torch()
+
+
+@shared_doc
 def from_module(model: nn.Module) -> tuple[Network, np.ndarray]:
     """The network and genome equivalent to a Sequential of Linear layers.
 
@@ -247,9 +234,7 @@ def from_module(model: nn.Module) -> tuple[Network, np.ndarray]:
 
     Returns
     -------
-    net : Network
-        Same sizes and activations; ``net.forward(genome, X)`` equals
-        ``model(X)`` within float32 rounding.
+    {net_returned}
     genome : ndarray of shape (net.n_params,), float32
         The weights in the network layout: each ``Linear.weight`` (out, in) is
         transposed to the kernel ``W`` (in, out), then the bias.
@@ -259,17 +244,7 @@ def from_module(model: nn.Module) -> tuple[Network, np.ndarray]:
     TypeError
         If ``model`` is not such a Sequential (the message names the layer).
     """
-    sizes, acts, linears = _parse_stack(model, "from_module")
-    net = Network(sizes, acts)
-    genome = np.empty(net.n_params, dtype=np.float32)
-    weights = []
-    with torch.no_grad():
-        for lin in linears:
-            W = lin.weight.detach().cpu().to(torch.float32).numpy().T
-            b = lin.bias.detach().cpu().to(torch.float32).numpy()
-            weights.append((W, b))
-    genome[:] = net.flatten(weights)
-    return net, genome
+    return _common.from_stack(_FW, model, "from_module")
 
 
 def to_module(net: Network, genome: Any) -> nn.Sequential:
@@ -288,41 +263,7 @@ def to_module(net: Network, genome: Any) -> nn.Sequential:
         float32 ``Linear`` layers (weights transposed to ``(out, in)``), each
         followed by its activation module (none for ``"linear"``).
     """
-    if not isinstance(net, Network):
-        raise TypeError(
-            "The 'net' argument of to_module must be a pyneat_lite.Network. "
-            f"Got {type(net).__name__} instead."
-        )
-    genome = check_genome(genome, caller="to_module", n_params=net.n_params)
-    mods: list[nn.Module] = []
-    with torch.no_grad():
-        for (W, b), act in zip(net.unflatten(genome), net.activations, strict=True):
-            lin = nn.Linear(W.shape[0], W.shape[1])
-            lin.weight.copy_(torch.from_numpy(np.ascontiguousarray(W.T)))
-            lin.bias.copy_(torch.from_numpy(np.ascontiguousarray(b)))
-            mods.append(lin)
-            act_mod = _activation_module(act)
-            if act_mod is not None:
-                mods.append(act_mod)
-    return nn.Sequential(*mods)
-
-
-def _network_permutation(net: Network) -> np.ndarray:
-    """Index array ``perm`` with ``network_genome = torch_genome[perm]``.
-
-    The torch layout (``parameters()`` of a Linear stack) is, per layer,
-    ``weight`` (out, in) row-major then ``bias``; the network layout is the
-    transposed kernel (in, out) then the bias, at the same offsets.
-    """
-    perm = np.empty(net.n_params, dtype=np.intp)
-    for lay in net.layout:
-        n_in, n_out = lay.w_shape
-        torch_w = np.arange(n_out * n_in, dtype=np.intp).reshape(n_out, n_in)
-        perm[lay.w_offset : lay.b_offset] = lay.w_offset + torch_w.T.ravel()
-        perm[lay.b_offset : lay.b_offset + lay.b_size] = np.arange(
-            lay.b_offset, lay.b_offset + lay.b_size
-        )
-    return perm
+    return _common.to_stack(_FW, net, genome, "to_module")
 
 
 def _check_module(module: Any, caller: str) -> nn.Module:
@@ -332,10 +273,6 @@ def _check_module(module: Any, caller: str) -> nn.Module:
             f"Got {type(module).__name__} instead."
         )
     return module
-
-
-def _n_params(module: nn.Module) -> int:
-    return int(sum(p.numel() for p in module.parameters()))
 
 
 def genome_of(module: nn.Module) -> np.ndarray:
@@ -356,13 +293,7 @@ def genome_of(module: nn.Module) -> np.ndarray:
     ndarray of shape (n,), float32
         A copy; ``n`` is the total number of parameter values.
     """
-    module = _check_module(module, "genome_of")
-    parts = [
-        p.detach().cpu().reshape(-1).to(torch.float32) for p in module.parameters()
-    ]
-    if not parts:
-        return np.zeros(0, dtype=np.float32)
-    return torch.cat(parts).numpy().copy()
+    return _common.genome_of(_FW, module)
 
 
 def set_genome(module: nn.Module, genome: Any) -> nn.Module:
@@ -383,16 +314,7 @@ def set_genome(module: nn.Module, genome: Any) -> nn.Module:
     torch.nn.Module
         ``module`` itself.
     """
-    module = _check_module(module, "set_genome")
-    genome = check_genome(genome, caller="set_genome", n_params=_n_params(module))
-    src = torch.from_numpy(genome)
-    offset = 0
-    with torch.no_grad():
-        for p in module.parameters():
-            k = p.numel()
-            p.copy_(src[offset : offset + k].view(p.shape))
-            offset += k
-    return module
+    return _common.set_genome(_FW, module, genome)
 
 
 def population_fitness(
@@ -421,16 +343,7 @@ def population_fitness(
     -------
     ndarray of shape (P,), float64
     """
-    module = _check_module(module, "population_fitness")
-    return score_population(
-        module,
-        population,
-        fn,
-        n_params=_n_params(module),
-        read=genome_of,
-        write=set_genome,
-        context=torch.no_grad,
-    )
+    return _common.population_fitness(_FW, module, population, fn)
 
 
 def _loss_spec(loss_fn: Any) -> LossSpec | None:
@@ -474,6 +387,7 @@ def _to_tensor(a: Any, like_float: torch.dtype) -> torch.Tensor:
     return torch.as_tensor(arr)
 
 
+@shared_doc
 def fit_evolve(
     module: nn.Module,
     x: Any,
@@ -492,12 +406,7 @@ def fit_evolve(
 ) -> Result:
     """Evolve the weights of ``module`` on ``(x, y)``; the best end up in it.
 
-    The search is ``deepevolution.fit_evolve``'s: a population of
-    ``population`` weight vectors (the module's current weights, and copies
-    with N(0, ``init_std``) noise); each generation keeps the ``top_k``
-    best and breeds the rest from them by uniform crossover plus Gaussian
-    noise on a fraction ``mutation_rate`` of the weights (a
-    :class:`pyneat_lite.GA`).
+    {method}
 
     Parameters
     ----------
@@ -509,31 +418,15 @@ def fit_evolve(
         ``loss_fn(module(x), y)`` -> scalar, lower is better (e.g.
         ``nn.MSELoss()``). Required unless ``fitness_func`` is given. The
         default fitness is ``-loss_fn(module(x), y)``.
-    max_generations : int, default=100
-    population : int, default=16
-    top_k : int, default=4
-        Number of best individuals kept and used as parents.
-    mutation_rate : float, default=0.2
-        Fraction of a child's weights that get noise.
-    mutation_std : float, default=0.03
-        Standard deviation of that noise.
-    verbose : {0, 1, 2}, default=0
-        0 silent, 1 a line per generation, 2 a tqdm progress bar.
+    {search}
     fitness_func : callable, optional
         ``fitness_func(module, x, y) -> float``, higher is better; replaces
         the negative loss.
-    init_std : float, default=0.3
-        Standard deviation of the noise added to the model's weights to make
-        the first population (row 0 keeps the weights unchanged). 0.3 is what
-        deepevolution documents (its code adds 0.03).
-    seed : int, optional
-        Seed of the search (None: fresh entropy).
+    {start}
 
     Returns
     -------
-    Result
-        ``best`` (in :func:`genome_of` layout), ``best_fitness``, ``history``
-        (per-generation fitness statistics), ``plot(path)``.
+    {returns}
 
     Notes
     -----
@@ -558,61 +451,34 @@ def fit_evolve(
             f"Got {type(loss_fn).__name__} instead."
         )
 
-    evo: dict[str, Any] = dict(
-        max_generations=max_generations,
-        population=population,
-        top_k=top_k,
-        mutation_rate=mutation_rate,
-        mutation_std=mutation_std,
-        init_std=init_std,
-        verbose=verbose,
-        seed=seed,
+    search = Search.checked(
+        caller, max_generations=max_generations, population=population,
+        top_k=top_k, mutation_rate=mutation_rate, mutation_std=mutation_std,
+        init_std=init_std, verbose=verbose, seed=seed,
+    )
+
+    def objective() -> Callable[[nn.Module], float]:
+        params = list(module.parameters())
+        ftype = params[0].dtype if params else torch.float32
+        xt, yt = _to_tensor(x, ftype), _to_tensor(y, ftype)
+        if fitness_func is None:
+            return lambda m: -float(loss_fn(m(xt), yt))
+        return lambda m: float(fitness_func(m, xt, yt))
+
+    return _fit_evolve(
+        _FW, module, x, y, search,
+        spec=None if fitness_func is not None else _loss_spec(loss_fn),
+        objective=objective, context=lambda: _evaluation_mode(module),
         caller=caller,
     )
-    fast = None
-    if fitness_func is None:
-        spec = _loss_spec(loss_fn)
-        if spec is not None:
-            try:
-                net, start = from_module(module)
-            except (TypeError, ValueError):
-                net = None
-            if net is not None:
-                fast = (net, start, spec)
 
-    if fast is not None:
-        net, _, spec = fast
-        xa, ya = network_data(net, x, y, spec, caller, _to_numpy)
-        # The search runs in the module's own layout (so that result.best and
-        # the hall of fame match genome_of); one gather per generation gives
-        # the network layout the kernels read.
-        perm = _network_permutation(net)
 
-        def evaluate(pop: np.ndarray) -> np.ndarray:
-            return -population_loss(net, pop[:, perm], xa, ya, spec)
-
-        result = evolve(genome_of(module), evaluate, **evo)
-        set_genome(module, result.best)
-        return result
-
-    params = list(module.parameters())
-    ftype = params[0].dtype if params else torch.float32
-    xt, yt = _to_tensor(x, ftype), _to_tensor(y, ftype)
-    if fitness_func is None:
-
-        def fn(m: nn.Module) -> float:
-            return -float(loss_fn(m(xt), yt))
-    else:
-
-        def fn(m: nn.Module) -> float:
-            return float(fitness_func(m, xt, yt))
-
-    start = genome_of(module)
+@contextlib.contextmanager
+def _evaluation_mode(module: nn.Module) -> Iterator[None]:
+    """``module.eval()`` inside, its training flag restored after."""
     was_training = module.training
     module.eval()
     try:
-        result = evolve(start, lambda pop: population_fitness(module, pop, fn), **evo)
+        yield
     finally:
         module.train(was_training)
-    set_genome(module, result.best)
-    return result
