@@ -1,4 +1,4 @@
-"""fit_evolve for PyTorch and Keras, and the NumPy losses of its kernel path."""
+"""fit_evolve for PyTorch and Keras, and the losses of its kernel path."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from torch import nn  # noqa: E402
 
 from pyneat_lite.adapters import keras as pk  # noqa: E402
 from pyneat_lite.adapters import torch as pt  # noqa: E402
-from pyneat_lite.adapters._fit import population_loss, prepare_targets  # noqa: E402
+from pyneat_lite.adapters._fit import population_loss  # noqa: E402
 
 
 def _regression(n=128, seed=0):
@@ -64,7 +64,7 @@ def test_numpy_loss_matches_torch(last, loss_fn, target):
     assert spec is not None
     net, _ = pt.from_module(model)
     pop = net.init_population(5, seed=2, scheme="normal")
-    got = population_loss(net, pop, X, prepare_targets(y, spec, n_out, "t"), spec)
+    got = population_loss(net, pop, X, y, spec)
     want = []
     for row in pop:
         m = pt.to_module(net, row)
@@ -108,11 +108,72 @@ def test_numpy_loss_matches_keras_evaluate(loss, out_act, target):
     spec = pk._loss_spec(model)
     assert spec is not None
     net, genome = pk.from_model(model)
-    got = population_loss(
-        net, genome[None], X, prepare_targets(y, spec, n_out, "t"), spec
-    )
+    got = population_loss(net, genome[None], X, y, spec)
     want = model.evaluate(X, y, verbose=0, batch_size=64)
     np.testing.assert_allclose(got[0], want, rtol=2e-5, atol=1e-6)
+
+
+def _reference_loss(o, t, loss, outputs, eps, floor):
+    """NumPy reference of the kernel path's losses: (P,) mean over samples."""
+    o = o.astype(np.float64)
+    if loss == "mae":
+        return np.abs(o - t).mean(axis=(1, 2))
+    if loss == "binary_cross_entropy":
+        if outputs == "logits":
+            per = t * np.logaddexp(0.0, -o) + (1 - t) * np.logaddexp(0.0, o)
+        else:
+            p = np.clip(o, eps, 1 - eps)
+            with np.errstate(divide="ignore"):
+                lp, lq = np.maximum(np.log(p), floor), np.maximum(np.log1p(-p), floor)
+            per = -(t * lp + (1 - t) * lq)
+        return per.mean(axis=(1, 2))
+    if outputs == "logits":
+        z = o - o.max(axis=-1, keepdims=True)
+        logq = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    elif outputs == "probabilities":
+        logq = np.log(np.clip(o / o.sum(axis=-1, keepdims=True), eps, 1 - eps))
+    else:
+        logq = o
+    return -np.where(t != 0, t * logq, 0.0).sum(axis=-1).mean(axis=1)
+
+
+@pytest.mark.parametrize(
+    "loss, outputs, eps, floor",
+    [
+        ("mae", "probabilities", 0.0, -np.inf),
+        ("cross_entropy", "logits", 0.0, -np.inf),
+        ("cross_entropy", "probabilities", 1e-7, -np.inf),
+        ("cross_entropy", "log_probabilities", 0.0, -np.inf),
+        ("binary_cross_entropy", "logits", 0.0, -np.inf),
+        ("binary_cross_entropy", "probabilities", 1e-7, -np.inf),
+        ("binary_cross_entropy", "probabilities", 0.0, -100.0),
+    ],
+)
+def test_target_loss_kernel_matches_numpy(loss, outputs, eps, floor):
+    from pyneat_lite._kernels import losses
+
+    rng = np.random.default_rng(5)
+    z = rng.standard_normal((9, 50, 4)).astype(np.float32)
+    out = 1 / (1 + np.exp(-3 * z)) if outputs == "probabilities" else z
+    out[0, 0, 0] = 0.0 if outputs == "probabilities" else out[0, 0, 0]
+    if loss == "cross_entropy":  # one-hot rows and soft rows
+        t = np.eye(4)[rng.integers(0, 4, 50)]
+        t[::3] = rng.dirichlet(np.ones(4), size=len(t[::3]))
+    else:
+        t = rng.integers(0, 2, (50, 4)).astype(np.float64)
+        t[0, 0] = 1.0  # out 0 where the target is 1: log clamped at the floor
+    want = _reference_loss(out, t, loss, outputs, eps, floor)
+    kind = {"mae": losses.MAE, "cross_entropy": losses.CROSS_ENTROPY,
+            "binary_cross_entropy": losses.BINARY_CROSS_ENTROPY}[loss]
+    code = {"probabilities": losses.PROBABILITIES, "logits": losses.LOGITS,
+            "log_probabilities": losses.LOG_PROBABILITIES}[outputs]
+    # (thread invariance: tests/test_task_kernels.py, with two threads running)
+    got = np.full(11, np.nan)
+    losses.neg_target_loss(out, t, kind, code, eps, floor, got, 2)
+    assert np.isnan(got[:2]).all()  # written at lo + p only
+    np.testing.assert_allclose(-got[2:], want, rtol=1e-12)
+    if loss == "binary_cross_entropy" and floor == -100.0:
+        assert np.isfinite(got[2:]).all()  # torch's BCELoss never gives inf
 
 
 def test_unknown_losses_take_the_framework_path():
@@ -206,6 +267,11 @@ def test_torch_fit_evolve_bad_arguments():
         pt.fit_evolve(model, X[:, :2], y, nn.MSELoss())
     with pytest.raises(ValueError, match="verbose"):
         pt.fit_evolve(model, X, y, nn.MSELoss(), verbose=3)
+    with pytest.raises(ValueError, match="'y' argument of fit_evolve must have 1"):
+        pt.fit_evolve(model, X, np.hstack([y, y]), nn.MSELoss())
+    clf = nn.Sequential(nn.Linear(3, 2))
+    with pytest.raises(ValueError, match=r"'y' argument of fit_evolve .*\[0, 1\]"):
+        pt.fit_evolve(clf, X, np.full(len(X), 2), nn.CrossEntropyLoss())
 
 
 # ----------------------------------------------------------------------- keras

@@ -8,9 +8,9 @@
   through pyneat_lite's forward kernels, the framework is never called during
   the search), else the framework path (each genome written into the model
   and scored by the framework), then the best genome written into the model;
-- :class:`LossSpec`, :func:`prepare_targets`, :func:`network_data`,
-  :func:`population_loss`: the framework's loss, recomputed for a whole
-  population.
+- :class:`LossSpec`, :func:`loss_task`, :func:`population_loss`: the
+  framework's loss, recomputed for a whole population by a supervised task of
+  :mod:`pyneat_lite.tasks` (its chunked forward passes and loss kernels).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ __all__ = [
     "fit_evolve",
     "check_fitness_func",
     "LossSpec",
-    "prepare_targets",
+    "loss_task",
     "network_data",
     "population_loss",
 ]
@@ -174,12 +174,12 @@ def fit_evolve(
             net = None
     if net is not None:
         assert spec is not None
-        xa, ya = network_data(net, x, y, spec, caller, fw.to_numpy)
+        task = loss_task(net, network_data(net, x, caller, fw.to_numpy),
+                         fw.to_numpy(y), spec, caller)
         perm = framework_order(fw, net)
 
         def evaluate(pop: np.ndarray) -> np.ndarray:
-            rows = pop if perm is None else pop[:, perm]
-            return -population_loss(net, rows, xa, ya, spec)
+            return task.evaluate(pop if perm is None else pop[:, perm])
 
         result = evolve(start, evaluate, search)
     else:
@@ -194,145 +194,59 @@ def fit_evolve(
 # ----------------------------------------------------------- the kernel path
 @dataclass(frozen=True)
 class LossSpec:
-    """A framework loss, described well enough to recompute it in NumPy.
+    """A framework loss, described as the tasks' ``TargetLoss`` computes it.
+
+    The fields are the parameters of
+    :class:`pyneat_lite.tasks._target_loss.TargetLoss`.
 
     Attributes
     ----------
-    kind : str
-        ``"mse"``, ``"mae"``, ``"categorical"`` (one-hot or probability
-        targets), ``"sparse_categorical"`` (integer class targets),
-        ``"binary"`` (binary cross-entropy) or ``"nll"`` (outputs are already
-        log-probabilities, integer targets).
-    from_logits : bool
-        Cross-entropies only: the outputs are logits, not probabilities.
-    clip_eps : float or None
-        Keras convention: probabilities are clipped to ``[eps, 1 - eps]``
-        before the logarithm (and categorical outputs renormalised first).
-    log_floor : float or None
-        PyTorch convention (``BCELoss``): each logarithm is clamped from below.
+    loss : {"mse", "mae", "cross_entropy", "binary_cross_entropy"}
+    outputs : {"probabilities", "logits", "log_probabilities"}
+        How a cross-entropy reads the model's outputs.
+    labels : bool
+        The targets are class indices (sparse categorical, ``CrossEntropyLoss``).
+    eps : float
+        Keras convention: probabilities clipped to ``[eps, 1 - eps]``
+        (categorical ones renormalised first); 0 for none.
+    log_floor : float
+        PyTorch convention (``BCELoss``): each logarithm clamped from below;
+        -inf for none.
     """
 
-    kind: str
-    from_logits: bool = False
-    clip_eps: float | None = None
-    log_floor: float | None = None
+    loss: str
+    outputs: str = "probabilities"
+    labels: bool = False
+    eps: float = 0.0
+    log_floor: float = -np.inf
 
 
-def _log_softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=-1, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
+def loss_task(net: Network, x: np.ndarray, y: Any, spec: LossSpec,
+              caller: str) -> Any:
+    """The supervised task scoring a population by ``-loss`` on ``(x, y)``.
 
-
-def _chunk_loss_sum(out: np.ndarray, y: np.ndarray, spec: LossSpec) -> np.ndarray:
-    """Sum over the samples of a chunk of the per-sample loss: (P,) float64.
-
-    ``out`` is (P, b, k) float32 network output; ``y`` the matching targets,
-    already shaped (b, k) (dense targets) or (b,) (integer targets).
+    ``x`` comes from :func:`network_data`; ``y`` (any array-like) is checked
+    against ``spec`` there, with messages naming ``caller``.
     """
-    o = out.astype(np.float64)
-    if spec.kind == "mse":
-        per = ((o - y) ** 2).mean(axis=-1)
-    elif spec.kind == "mae":
-        per = np.abs(o - y).mean(axis=-1)
-    elif spec.kind in ("categorical", "sparse_categorical"):
-        if spec.from_logits:
-            logp = _log_softmax(o)
-        else:
-            p = o / o.sum(axis=-1, keepdims=True) if spec.clip_eps is not None else o
-            if spec.clip_eps is not None:
-                p = np.clip(p, spec.clip_eps, 1.0 - spec.clip_eps)
-            with np.errstate(divide="ignore"):
-                logp = np.log(p)
-        if spec.kind == "categorical":
-            per = -(y * logp).sum(axis=-1)
-        else:
-            per = -np.take_along_axis(logp, y[None, :, None], axis=-1)[..., 0]
-    elif spec.kind == "nll":
-        per = -np.take_along_axis(o, y[None, :, None], axis=-1)[..., 0]
-    elif spec.kind == "binary":
-        if spec.from_logits:
-            # log(sigmoid(z)) = -softplus(-z), log(1 - sigmoid(z)) = -softplus(z)
-            sp_pos = np.logaddexp(0.0, o)
-            sp_neg = np.logaddexp(0.0, -o)
-            per = (y * sp_neg + (1.0 - y) * sp_pos).mean(axis=-1)
-        else:
-            p = o
-            if spec.clip_eps is not None:
-                p = np.clip(p, spec.clip_eps, 1.0 - spec.clip_eps)
-            with np.errstate(divide="ignore"):
-                lp, lq = np.log(p), np.log1p(-p)
-            if spec.log_floor is not None:
-                lp = np.maximum(lp, spec.log_floor)
-                lq = np.maximum(lq, spec.log_floor)
-            per = -(y * lp + (1.0 - y) * lq).mean(axis=-1)
-    else:  # pragma: no cover - LossSpec values are produced by the adapters
-        raise ValueError(f"Unknown loss kind {spec.kind!r}.")
-    return per.sum(axis=-1)
+    from ..tasks._target_loss import TargetLoss
+
+    return TargetLoss(net, x, y, spec.loss, outputs=spec.outputs,
+                      labels=spec.labels, eps=spec.eps, log_floor=spec.log_floor,
+                      caller=caller)
 
 
-def prepare_targets(y: Any, spec: LossSpec, n_out: int, caller: str) -> np.ndarray:
-    """Targets as the NumPy loss wants them: int64 (B,) or float64 (B, n_out)."""
-    y = np.asarray(y)
-    if spec.kind in ("sparse_categorical", "nll"):
-        y = y.reshape(len(y), -1)
-        if y.shape[1] != 1 or y.dtype.kind not in "iuf":
-            raise ValueError(
-                f"The 'y' argument of {caller} must hold one class index per "
-                f"sample for this loss. Got an array of shape {np.shape(y)} instead."
-            )
-        yi = y[:, 0].astype(np.int64)
-        if yi.size and (yi.min() < 0 or yi.max() >= n_out):
-            raise ValueError(
-                f"The 'y' argument of {caller} must hold class indices in "
-                f"[0, {n_out}). Got values in [{yi.min()}, {yi.max()}] instead."
-            )
-        return yi
-    yf = y.astype(np.float64).reshape(len(y), -1)
-    if yf.shape[1] != n_out:
-        raise ValueError(
-            f"The 'y' argument of {caller} must have {n_out} values per sample "
-            f"(the model's outputs). Got an array of shape {np.shape(y)} instead."
-        )
-    return yf
+def population_loss(net: Network, population: np.ndarray, x: np.ndarray, y: Any,
+                    spec: LossSpec) -> np.ndarray:
+    """Mean loss over the samples of every genome of ``population``: (P,) float64."""
+    return -loss_task(net, x, y, spec, "population_loss").evaluate(population)
 
 
-def population_loss(
-    net: Network,
-    population: np.ndarray,
-    x: np.ndarray,
-    y: np.ndarray,
-    spec: LossSpec,
-    *,
-    max_floats: int = 1 << 24,
-) -> np.ndarray:
-    """Mean loss over the samples of every genome of ``population``: (P,) float64.
-
-    The samples are processed in chunks so that the largest activation
-    buffer (P, chunk, widest layer) stays under ``max_floats`` float32 values.
-    ``y`` must come from :func:`prepare_targets`.
-    """
-    P, B = population.shape[0], x.shape[0]
-    chunk = max(1, min(B, max_floats // max(1, P * max(net.sizes))))
-    total = np.zeros(P, dtype=np.float64)
-    for start in range(0, B, chunk):
-        out = net.forward(population, x[start : start + chunk])
-        total += _chunk_loss_sum(out, y[start : start + chunk], spec)
-    return total / B
-
-
-def network_data(
-    net: Network,
-    x: Any,
-    y: Any,
-    spec: LossSpec,
-    caller: str,
-    to_numpy: Callable[[Any], np.ndarray],
-) -> tuple[np.ndarray, np.ndarray]:
-    """``(x, y)`` as :func:`population_loss` wants them for ``net``.
+def network_data(net: Network, x: Any, caller: str,
+                 to_numpy: Callable[[Any], np.ndarray]) -> np.ndarray:
+    """``x`` as the network wants it: C-contiguous float32 ``(B, net.n_in)``.
 
     ``to_numpy`` turns the framework's tensors (or array-likes) into arrays;
-    ``x`` becomes C-contiguous float32 ``(B, net.n_in)`` (each sample
-    flattened) and ``y`` goes through :func:`prepare_targets`.
+    each sample is flattened.
     """
     xa = to_numpy(x)
     xa = np.ascontiguousarray(xa.reshape(len(xa), -1), dtype=np.float32)
@@ -342,4 +256,4 @@ def network_data(
             f"per sample (the model's inputs). Got shape {tuple(np.shape(x))} "
             "instead."
         )
-    return xa, prepare_targets(to_numpy(y), spec, net.n_out, caller)
+    return xa

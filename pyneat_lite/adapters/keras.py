@@ -365,7 +365,7 @@ def population_fitness(
 
 
 def _loss_spec(model: Any) -> LossSpec | None:
-    """NumPy description of the compiled loss, or None if not recognised.
+    """Description of the compiled loss, or None if not recognised.
 
     Recognised: the loss names and functions ``mean_squared_error``,
     ``mean_absolute_error``, ``categorical_crossentropy``,
@@ -409,11 +409,12 @@ def _loss_spec(model: Any) -> LossSpec | None:
         or config.get("ignore_class") is not None
     ):
         return None
-    logits = bool(config.get("from_logits", False))
-    eps = float(keras.config.epsilon())
     if kind in ("mse", "mae"):
         return LossSpec(kind)
-    return LossSpec(kind, from_logits=logits, clip_eps=eps)
+    outputs = "logits" if config.get("from_logits", False) else "probabilities"
+    return LossSpec("binary_cross_entropy" if kind == "binary" else "cross_entropy",
+                    outputs=outputs, labels=kind == "sparse_categorical",
+                    eps=float(keras.config.epsilon()))
 
 
 def _has_regularization(model: Any) -> bool:

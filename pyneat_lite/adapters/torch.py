@@ -347,7 +347,7 @@ def population_fitness(
 
 
 def _loss_spec(loss_fn: Any) -> LossSpec | None:
-    """NumPy description of a torch loss module, or None if not recognised."""
+    """Description of a torch loss module, or None if not recognised."""
     if getattr(loss_fn, "reduction", None) != "mean":
         return None
     t = type(loss_fn)
@@ -355,20 +355,18 @@ def _loss_spec(loss_fn: Any) -> LossSpec | None:
         return LossSpec("mse")
     if t is nn.L1Loss:
         return LossSpec("mae")
+    if getattr(loss_fn, "weight", None) is not None:
+        return None
     if t is nn.CrossEntropyLoss:
-        if loss_fn.weight is not None or loss_fn.label_smoothing != 0.0:
+        if loss_fn.label_smoothing != 0.0:
             return None
-        return LossSpec("sparse_categorical", from_logits=True)
+        return LossSpec("cross_entropy", outputs="logits", labels=True)
     if t is nn.NLLLoss:
-        return None if loss_fn.weight is not None else LossSpec("nll")
-    if t is nn.BCELoss:
-        return (
-            None if loss_fn.weight is not None else LossSpec("binary", log_floor=-100.0)
-        )
-    if t is nn.BCEWithLogitsLoss:
-        if loss_fn.weight is not None or loss_fn.pos_weight is not None:
-            return None
-        return LossSpec("binary", from_logits=True)
+        return LossSpec("cross_entropy", outputs="log_probabilities", labels=True)
+    if t is nn.BCELoss:  # torch clamps each log at -100
+        return LossSpec("binary_cross_entropy", log_floor=-100.0)
+    if t is nn.BCEWithLogitsLoss and loss_fn.pos_weight is None:
+        return LossSpec("binary_cross_entropy", outputs="logits")
     return None
 
 
