@@ -74,9 +74,8 @@ def _torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise ImportError(
-            "this demo needs PyTorch: pip install pyneat_lite[torch]"
-        ) from None
+        raise ImportError("this demo needs PyTorch: pip install pyneat_lite[torch]"
+                          ) from None
     return torch
 
 
@@ -124,20 +123,15 @@ def cartpole(seed: int = 0, out: Path | None = None) -> Demo:
             from .gym import evaluate
 
             g = evaluate(net, best[None], "CartPole-v1", episodes=5, seed=seed + 2)
-            lines.append(
-                f"check: mean return {g[0]:.1f} on 5 gymnasium CartPole-v1 episodes"
-            )
+            lines.append(f"check: mean return {g[0]:.1f} on 5 gymnasium "
+                         "CartPole-v1 episodes")
         except ImportError:
             lines.append("gymnasium not installed: skipped the gymnasium check")
         if out is not None:
             folder = Path(out)
             folder.mkdir(parents=True, exist_ok=True)
-            np.savez(
-                folder / "cartpole_policy.npz",
-                genome=best,
-                sizes=np.array(net.sizes),
-                activations=np.array(net.activations),
-            )
+            np.savez(folder / "cartpole_policy.npz", genome=best,
+                     sizes=np.array(net.sizes), activations=np.array(net.activations))
             lines.append(f"saved the policy to {folder / 'cartpole_policy.npz'}")
         return lines
 
@@ -154,18 +148,14 @@ def _classifier(net: Any, split: tuple[np.ndarray, ...], batch_size: int | None,
     from .supervised import Classification, report
 
     Xtr, Xte, ytr, yte = split
-    fitness = Classification(
-        net, Xtr, ytr, metric="cross_entropy", batch_size=batch_size, seed=seed
-    )
+    fitness = Classification(net, Xtr, ytr, metric="cross_entropy",
+                             batch_size=batch_size, seed=seed)
 
     def summary(best: np.ndarray) -> list[str]:
         rep = report(net, best, Xte, yte)
         train = report(net, best, Xtr, ytr).accuracy
-        return [
-            f"train accuracy {train:.4f}, test accuracy {rep.accuracy:.4f} "
-            f"({len(yte)} test samples)",
-            str(rep),
-        ]
+        return [f"train accuracy {train:.4f}, test accuracy {rep.accuracy:.4f} "
+                f"({len(yte)} test samples)", str(rep)]
 
     return Demo(net.n_params, fitness, "snes", pop=100, generations=generations,
                 init_population=lambda p, s: net.init_population(p, seed=s),
