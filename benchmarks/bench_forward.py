@@ -142,7 +142,9 @@ def main(argv=None):
     blas = [(i["internal_api"], i["num_threads"]) for i in threadpoolctl.threadpool_info()
             if i["user_api"] == "blas"]
     print(f"# bench_forward: numpy {np.__version__}, numba {numba.__version__} "
-          f"({numba.get_num_threads()} threads), BLAS {blas}")
+          f"({numba.get_num_threads()} threads, layer {numba.threading_layer()}), "
+          f"BLAS {blas}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
+    print("load average at start: " + _load())
     print(f"float32 GEMM peak (np.matmul 2048x2048): {peak:.1f} GFLOP/s\n")
 
     cases = [
@@ -196,6 +198,7 @@ def main(argv=None):
         print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {_fmt_t(r[4])} | {r[5]:.1f} | "
               f"{r[6]:.0f}% | {r[7]} | {_fmt_t(r[8])} | {r[9]:.1f}x | {r[10]} |")
 
+    print("\nload average after the timings: " + _load())
     if not args.no_jit:
         cold, warm = jit_times()
         print("\nFirst call in a fresh process (seconds; cold = empty NUMBA_CACHE_DIR, "
@@ -223,6 +226,10 @@ def numpy_loop_each(net, pop, X):
         return out
 
     return run
+
+
+def _load():
+    return " ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def _fmt_t(t):

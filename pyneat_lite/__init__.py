@@ -5,7 +5,9 @@ other parameter vector -- with genetic algorithms and evolution strategies,
 on NumPy, Numba and Cython.
 
 Submodules are imported lazily (PEP 562), so ``import pyneat_lite`` is cheap
-and an optional dependency is only imported when its adapter is used.
+and an optional dependency is only imported when its adapter is used.  The
+package writes no environment variable: thread counts are set per call
+(``n_threads=``) or by the usual variables, which are the user's to set.
 
 Examples
 --------
@@ -18,16 +20,7 @@ Examples
 from __future__ import annotations
 
 import importlib
-import os
 from typing import Any
-
-# The Numba kernels (OpenMP threading layer) and the Cython operators share
-# libgomp, and forward passes alternate OpenMP regions with OpenBLAS GEMMs. With
-# libgomp's default spin-waiting, idle OpenMP workers steal the cores BLAS needs:
-# case B of benchmarks/bench_forward.py took 616 ms instead of 337 ms on 2 cores.
-# Only a default: a value set by the user wins, and it must be set before the
-# OpenMP runtime loads, i.e. before the first kernel runs.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 from ._version import __version__ as __version__
 

@@ -14,12 +14,17 @@ every random draw is keyed by row); this module only decides speed.
 - :func:`numba_threads` applies a user's count to Numba kernels that take
   no thread count (the library's own kernels take the number of parallel
   chunks, which bounds their threads, and OpenMP kernels a thread count).
+- :func:`numba_thread_count` is :func:`kernel_threads` for a Numba kernel,
+  also capped by what Numba can run; :func:`single_threaded_blas` holds the
+  BLAS libraries of the process at one thread (threadpoolctl) for the
+  duration of a call.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import threading
 from collections.abc import Iterator
 
 from ._validation import check_int
@@ -28,7 +33,9 @@ __all__ = [
     "PARALLEL_MIN_WORK",
     "effective_n_threads",
     "kernel_threads",
+    "numba_thread_count",
     "numba_threads",
+    "single_threaded_blas",
 ]
 
 #: Below this many values of work (genes touched, multiply-adds) a kernel runs
@@ -115,3 +122,75 @@ def numba_threads(n_threads: int | None) -> Iterator[int | None]:
         yield n
     finally:
         numba.set_num_threads(prev)
+
+
+def numba_thread_count(
+    n_threads: int | None, work: int, n_rows: int | None = None
+) -> int:
+    """:func:`kernel_threads` for a Numba kernel, capped by what Numba runs.
+
+    With ``n_threads=None`` the cap is Numba's current setting for the calling
+    thread (``numba.get_num_threads()``: ``numba.set_num_threads`` and
+    ``NUMBA_NUM_THREADS`` are honoured); an explicit count is capped by the
+    size of Numba's pool (``NUMBA_NUM_THREADS``).  Does not validate.
+    """
+    nt = kernel_threads(n_threads, work, n_rows)
+    if nt > 1:
+        import numba
+
+        cap = (numba.get_num_threads() if n_threads is None
+               else numba.config.NUMBA_NUM_THREADS)
+        nt = max(1, min(nt, cap))
+    return nt
+
+
+_BLAS_LIBS: list | None = None
+
+
+def _blas_libs() -> list:
+    """threadpoolctl's controllers of the BLAS libraries of the process,
+    found once.  SciPy's BLAS (the one ``np.dot`` calls inside Numba code) is
+    loaded first, so that it is among them."""
+    global _BLAS_LIBS
+    if _BLAS_LIBS is None:
+        import scipy.linalg.cython_blas  # noqa: F401
+        from threadpoolctl import ThreadpoolController
+
+        blas = ThreadpoolController().select(user_api="blas")
+        _BLAS_LIBS = list(blas.lib_controllers)
+    return _BLAS_LIBS
+
+
+class single_threaded_blas:  # noqa: N801 - used like a function
+    """Context manager: every BLAS library of the process runs one thread,
+    then gets its previous count back.
+
+    Process-wide (BLAS has no per-thread setting), so other Python threads
+    that call BLAS meanwhile run single-threaded too.  Reference-counted:
+    with concurrent users the counts come back when the last one leaves, so
+    no user ever sees a multi-threaded BLAS inside its block.
+    """
+
+    _lock = threading.Lock()
+    _depth = 0
+    _saved: list = []
+
+    def __enter__(self) -> None:
+        cls = type(self)
+        with cls._lock:
+            if cls._depth == 0:
+                for lib in _blas_libs():
+                    before = lib.num_threads
+                    if before > 1:
+                        lib.set_num_threads(1)
+                        cls._saved.append((lib, before))
+            cls._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        cls = type(self)
+        with cls._lock:
+            cls._depth -= 1
+            if cls._depth == 0:
+                for lib, before in cls._saved:
+                    lib.set_num_threads(before)
+                cls._saved.clear()

@@ -1,6 +1,6 @@
 """Validation helpers shared by every public wrapper.
 
-Kernels (``_forward.py``, ``_operators.pyx``) never validate; the Python layer
+Kernels (``_kernels/``, ``_operators``) never validate; the Python layer
 calls these once, before any kernel runs.  Messages follow scikit-learn's shape:
 the argument, the caller, the expectation, then "Got ... instead.".
 """
@@ -82,7 +82,13 @@ def check_population(
     n_params: int | None = None,
     finite: bool = True,
 ) -> np.ndarray:
-    """Return ``population`` as a C-contiguous float32 array of shape (P, N)."""
+    """Return ``population`` as a C-contiguous float32 array of shape (P, N).
+
+    ``finite=True`` rejects NaN and infinite values (a population a user
+    starts from); evaluation entries pass ``finite=False``: a population under
+    evaluation may hold NaN genomes, which give NaN outputs and count as the
+    worst fitness.  :func:`check_genome` follows the same rule.
+    """
     arr = check_array(population, name, caller=caller, ndim=2, finite=finite)
     if n_params is not None and arr.shape[1] != n_params:
         raise ValueError(
@@ -98,9 +104,18 @@ def check_genome(
     *,
     caller: str | None = None,
     n_params: int | None = None,
+    finite: bool = True,
 ) -> np.ndarray:
-    """Return ``genome`` as a C-contiguous float32 array of shape (N,)."""
-    arr = check_array(genome, name, caller=caller, ndim=1)
+    """Return ``genome`` as a C-contiguous float32 array of shape (N,).
+
+    The NaN rule is that of :func:`check_population`: ``finite=True`` (the
+    default) rejects NaN and infinite values, for a genome that starts
+    something (an ES centre, weights loaded into a model); evaluation entries
+    (``Network.forward``) pass ``finite=False``, as they do for populations: a
+    genome with NaN is legitimate under evaluation, it gives NaN outputs and
+    counts as the worst fitness.
+    """
+    arr = check_array(genome, name, caller=caller, ndim=1, finite=finite)
     if n_params is not None and arr.shape[0] != n_params:
         raise ValueError(
             f"The {name!r} argument{_where(caller)} must have {n_params} values "

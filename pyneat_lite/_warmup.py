@@ -21,10 +21,10 @@ __all__ = ["warmup"]
 def warmup(verbose: bool = False) -> float:
     """Compile (or load from the cache) every network forward kernel.
 
-    Runs each kernel of :mod:`pyneat_lite._forward` once on tiny arrays:
-    the shared-input paths (``"loops"`` and ``"gemm"``), the per-genome
-    path (serial and parallel) and :func:`~pyneat_lite._forward.forward_one`.
-    Results are discarded.
+    Runs each entry kernel of :mod:`pyneat_lite._kernels.forward` once on
+    tiny arrays, in its serial and its parallel variant: the shared-input
+    paths (``"loops"`` and ``"gemm"``), the per-genome path, and
+    :func:`~pyneat_lite.network.forward_one`.  Results are discarded.
 
     Parameters
     ----------
@@ -41,23 +41,32 @@ def warmup(verbose: bool = False) -> float:
     >>> import pyneat_lite as pn
     >>> seconds = pn.warmup()
     """
-    from . import _forward
+    from ._kernels import forward as kernels
+    from ._threads import single_threaded_blas
     from .network import Network
 
     t0 = time.perf_counter()
     net = Network([3, 8, 2], ["tanh", "softmax"])
     pop = net.init_population(4, seed=0)
     X = np.zeros((20, 3), np.float32)
-    net.forward(pop, X, method="loops")
-    net.forward(pop, X, method="gemm")
+    out = np.empty((4, 20, 2), np.float32)
     inputs = np.zeros((4, 3), np.float32)
-    out = np.empty((4, 2), np.float32)
-    _forward.forward_each_kernel(pop, inputs, net.meta, net.max_width, out, 1)
-    _forward.forward_each_kernel(pop, inputs, net.meta, net.max_width, out, 2)
+    out_each = np.empty((4, 2), np.float32)
+    # the parallel variants are called directly: this problem is too small
+    # for Network's own choice to run them
+    g = kernels.block_genomes(4, 8, 20, chunk_size=2)
+    for n_chunks in (1, 2):
+        kernels.forward_shared_direct(pop, X, net.meta, net.max_width, out, n_chunks)
+        wcat = np.empty((n_chunks, 3 * g * 8), np.float32)
+        ht = np.empty((n_chunks, g * 8 * 20), np.float32)
+        with single_threaded_blas():
+            kernels.forward_shared_gemm(pop, X, net.meta, out, g, wcat, ht, n_chunks)
+        kernels.forward_each_kernel(pop, inputs, net.meta, net.max_width, out_each,
+                                    n_chunks)
     buf_a = np.empty(net.max_width, np.float32)
     buf_b = np.empty(net.max_width, np.float32)
-    _forward.forward_one(pop[0], inputs[0], net.meta, buf_a, buf_b, out[0])
-    _forward.apply_activation(out[0], 0)
+    kernels.forward_one(pop[0], inputs[0], net.meta, buf_a, buf_b, out_each[0])
+    kernels.apply_activation(out_each[0], 0)
     seconds = time.perf_counter() - t0
     if verbose:
         print(f"pyneat_lite.warmup: forward kernels ready in {seconds:.2f} s")

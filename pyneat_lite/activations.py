@@ -2,7 +2,7 @@
 
 Kernels take activations as small integers, never as callables: a jitted
 function passed as an argument makes a kernel uncacheable and recompiles it
-for every function.  The numerics live in :func:`pyneat_lite._forward.apply_activation`;
+for every function.  The numerics live in :mod:`pyneat_lite._kernels.math32`;
 this module only owns the names, so importing it does not start Numba.
 
 Definitions (``x`` is the pre-activation, all arithmetic in float32):

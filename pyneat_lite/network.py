@@ -27,11 +27,19 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
-from ._rng import STREAMS, resolve_seed
+from . import _init_schemes
+from ._init_schemes import INIT_SCHEMES
+from ._layout import LayerLayout, parse_spec
+from ._threads import (
+    effective_n_threads,
+    numba_thread_count,
+    numba_threads,
+    single_threaded_blas,
+)
 from ._typing import SeedLike
 from ._validation import (
     check_array,
@@ -39,63 +47,19 @@ from ._validation import (
     check_int,
     check_out,
     check_population,
-    check_scalar,
 )
-from .activations import activation_id
 
 __all__ = ["Network", "LayerLayout", "INIT_SCHEMES"]
 
-#: Weight initialisation schemes accepted by :meth:`Network.init_population`.
-INIT_SCHEMES: tuple[str, ...] = (
-    "glorot_uniform",
-    "he_normal",
-    "normal",
-    "uniform",
-    "zeros",
-)
 
-# Shared-input forward: with few samples, explicit loops per genome beat a
-# GEMM, whose setup (gathering every genome's first-layer kernel) costs as
-# much as the product itself.  Crossover measured on the development machine
-# (P=64, one thread each): about 8 samples for small first layers, about 48
-# for a 784x128 one.  See _use_gemm.
-_GEMM_MIN_SAMPLES = 8
-_GEMM_MAX_SAMPLES_FOR_LOOPS = 64
-# Upper bound on the first-layer activations held at once (float32 values):
-# 4 Mi values = 16 MiB, so P=10,000 genomes of 784-128-10 on 1,024 inputs
-# hold 32 genomes' hidden layer at a time instead of 5 GB.
-_CHUNK_VALUES = 4 * 2**20
-# Samples per block in the later layers of the GEMM path: activations of a
-# block, (width, block) float32, stay in the L1/L2 cache.
-_FINISH_BLOCK = 64
-# forward_each: below this many weights in the whole population (about the
-# number of multiply-adds of one step), one thread is faster than waking the
-# pool (a few microseconds).
-_PARALLEL_MIN_WORK = 32_768
+def __getattr__(name: str) -> Any:
+    # forward_one lives with the kernels; importing it here starts Numba, so
+    # it is resolved on first access (``import pyneat_lite.network`` stays cheap)
+    if name == "forward_one":
+        from ._kernels.forward import forward_one
 
-
-class LayerLayout(NamedTuple):
-    """Where one layer's parameters sit in a genome.
-
-    Attributes
-    ----------
-    w_offset : int
-        Index of ``W[0, 0]`` in the genome.
-    w_shape : tuple of int
-        ``(n_in, n_out)``; ``W`` is stored row-major.
-    b_offset : int
-        Index of ``b[0]`` (always ``w_offset + n_in * n_out``).
-    b_size : int
-        ``n_out``.
-    activation : str
-        Name of the layer's activation.
-    """
-
-    w_offset: int
-    w_shape: tuple[int, int]
-    b_offset: int
-    b_size: int
-    activation: str
+        return forward_one
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class _Scratch(threading.local):
@@ -138,7 +102,7 @@ class Network:
         C-contiguous int64 ``(n_layers, 5)``: ``n_in, n_out, w_offset,
         b_offset, act_id`` per layer, for the Numba kernels (read-only).
     max_width : int
-        Largest layer width (scratch length for :func:`_forward.forward_one`).
+        Largest layer width (scratch length for :func:`forward_one`).
 
     Raises
     ------
@@ -159,54 +123,20 @@ class Network:
     """
 
     def __init__(self, sizes: Sequence[int], activations: str | Sequence[str]) -> None:
-        if isinstance(sizes, (str, bytes)) or not hasattr(sizes, "__len__"):
-            raise TypeError(
-                "The 'sizes' argument of Network must be a sequence of ints "
-                f"[n_in, h1, ..., n_out]. Got {sizes!r} instead."
-            )
-        sizes_t = tuple(
-            check_int(s, f"sizes[{i}]", caller="Network", min_val=1)
-            for i, s in enumerate(sizes)
-        )
-        if len(sizes_t) < 2:
-            raise ValueError(
-                "The 'sizes' argument of Network must have at least two sizes "
-                f"[n_in, ..., n_out]. Got {list(sizes_t)} instead."
-            )
-        n_layers = len(sizes_t) - 1
-        if isinstance(activations, str):
-            acts = (activations,) * n_layers
-        else:
-            acts = tuple(activations)
-            if len(acts) != n_layers:
-                raise ValueError(
-                    "The 'activations' argument of Network must have one name per "
-                    f"layer ({n_layers} for sizes {list(sizes_t)}) or be a single "
-                    f"name. Got {len(acts)} names instead."
-                )
-        ids = [activation_id(a) for a in acts]
-
-        layout = []
-        meta = np.empty((n_layers, 5), np.int64)
-        offset = 0
-        for i in range(n_layers):
-            n_in, n_out = sizes_t[i], sizes_t[i + 1]
-            w_off = offset
-            b_off = w_off + n_in * n_out
-            offset = b_off + n_out
-            layout.append(LayerLayout(w_off, (n_in, n_out), b_off, n_out, acts[i]))
-            meta[i] = (n_in, n_out, w_off, b_off, ids[i])
-        meta.flags.writeable = False
+        sizes_t, acts, layout, meta = parse_spec(sizes, activations)
 
         self.sizes: tuple[int, ...] = sizes_t
         self.activations: tuple[str, ...] = acts
         self.n_in: int = sizes_t[0]
         self.n_out: int = sizes_t[-1]
-        self.n_layers: int = n_layers
-        self.n_params: int = offset
-        self.layout: tuple[LayerLayout, ...] = tuple(layout)
+        self.n_layers: int = len(layout)
+        self.n_params: int = layout[-1].b_offset + layout[-1].b_size
+        self.layout: tuple[LayerLayout, ...] = layout
         self.meta: np.ndarray = meta
         self.max_width: int = max(sizes_t)
+        # multiply-adds per sample and genome: the work measure of a forward
+        self._n_weights: int = sum(a * b for a, b in zip(sizes_t[:-1], sizes_t[1:],
+                                                              strict=False))
         self._scratch = _Scratch()
 
     # ------------------------------------------------------------------ misc
@@ -280,6 +210,7 @@ class Network:
             * ``"uniform"``: ``U(low, high)``, keywords ``low`` (default
               -0.05) and ``high`` (default 0.05).
             * ``"zeros"``: all zeros.
+
         **scheme_kw : float
             The scheme's keywords above; others are an error.
 
@@ -290,58 +221,8 @@ class Network:
         """
         caller = "Network.init_population"
         pop_size = check_int(pop_size, "pop_size", caller=caller, min_val=1)
-        allowed = {"normal": {"std"}, "uniform": {"low", "high"}}
-        if scheme not in INIT_SCHEMES:
-            raise ValueError(
-                f"The 'scheme' parameter of {caller} must be one of "
-                f"{', '.join(INIT_SCHEMES)}. Got {scheme!r} instead."
-            )
-        extra = set(scheme_kw) - allowed.get(scheme, set())
-        if extra:
-            raise TypeError(
-                f"The {scheme!r} scheme of {caller} accepts the keywords "
-                f"{sorted(allowed.get(scheme, set()))}. Got {sorted(extra)} instead."
-            )
-        pop = np.empty((pop_size, self.n_params), np.float32)
-        if scheme == "zeros":
-            pop.fill(0.0)
-            return pop
-        ss = np.random.SeedSequence(
-            resolve_seed(seed, caller=caller), spawn_key=(STREAMS["init"],)
-        )
-        rng = np.random.default_rng(ss)
-        if scheme in ("glorot_uniform", "uniform"):
-            rng.random(dtype=np.float32, out=pop)  # U[0, 1), then affine per layer
-        else:
-            rng.standard_normal(dtype=np.float32, out=pop)
-        if scheme == "uniform":
-            low = check_scalar(scheme_kw.get("low", -0.05), "low", caller=caller)
-            high = check_scalar(scheme_kw.get("high", 0.05), "high", caller=caller)
-            if not low < high:
-                raise ValueError(
-                    f"The 'low' and 'high' parameters of {caller} must satisfy "
-                    f"low < high. Got low={low!r}, high={high!r} instead."
-                )
-        if scheme == "normal":
-            std = check_scalar(
-                scheme_kw.get("std", 0.05), "std", caller=caller, min_val=0.0
-            )
-        for lay in self.layout:
-            n_in, n_out = lay.w_shape
-            w = pop[:, lay.w_offset : lay.b_offset]
-            if scheme == "glorot_uniform":
-                lim = np.float32(np.sqrt(6.0 / (n_in + n_out)))
-                w *= 2 * lim
-                w -= lim
-            elif scheme == "uniform":
-                w *= np.float32(high - low)
-                w += np.float32(low)
-            elif scheme == "he_normal":
-                w *= np.float32(np.sqrt(2.0 / n_in))
-            else:  # normal
-                w *= np.float32(std)
-            pop[:, lay.b_offset : lay.b_offset + lay.b_size] = 0.0
-        return pop
+        return _init_schemes.init_population(self.layout, self.n_params, pop_size, seed,
+                                             scheme, scheme_kw, caller)
 
     def init_genome(
         self, seed: SeedLike = None, scheme: str = "glorot_uniform", **scheme_kw: float
@@ -433,53 +314,60 @@ class Network:
         *,
         method: str = "auto",
         chunk_size: int | None = None,
+        n_threads: int | None = None,
     ) -> np.ndarray:
         """Every genome on the same inputs.
 
         Parameters
         ----------
         population : array-like
-            ``(P, n_params)`` population, or one genome ``(n_params,)``.
-            Converted once to C-contiguous float32 if needed.  Genomes are
-            not checked for NaN (it would cost a full pass): non-finite
-            weights give non-finite outputs.
+            ``(P, n_params)`` population, or one genome ``(n_params,)``;
+            converted once to C-contiguous float32 if needed.  NaN and
+            infinite weights are accepted (a population under evaluation may
+            hold them, and checking would cost a full pass): they give NaN or
+            infinite outputs wherever they reach, which fitness functions
+            count as the worst value (every activation propagates NaN but
+            ``step``, a comparison: ``step(NaN) = 0``).
         X : array-like
             Shared inputs ``(B, n_in)``, finite; converted once to float32.
         out : numpy.ndarray, optional
-            Output buffer: float32, C-contiguous, shape ``(P, B, n_out)`` (or
-            ``(B, n_out)`` for one genome), not overlapping the inputs.
+            float32 C-contiguous buffer ``(P, B, n_out)`` (``(B, n_out)`` for
+            one genome), not overlapping the inputs.
         method : {"auto", "gemm", "loops"}
-            ``"gemm"``: the first layer of a chunk of genomes is one BLAS
-            product ``X @ [W1_p0 ... W1_pk]`` and the remaining layers run in
-            a Numba kernel, parallel over genomes.  ``"loops"``: explicit
-            Numba loops, one genome per thread at a time.  ``"auto"`` uses
-            ``"loops"`` for few samples (below 8, or up to 48 for a first
-            layer as large as 784x128, where gathering the kernels for the
-            GEMM costs more than it saves), else ``"gemm"``.
+            ``"gemm"``: per block of genomes, the first layer is one BLAS
+            product ``X @ [W1_p0 ... W1_pk]``, the later layers explicit Numba
+            loops.  ``"loops"``: explicit loops only.  ``"auto"``: ``"loops"``
+            for few samples (below 8, up to 48 for a first layer as large as
+            784x128, where gathering the kernels costs more than it saves),
+            else ``"gemm"``.
         chunk_size : int, optional
-            Genomes per GEMM chunk (``"gemm"`` only).  By default as many as
-            keep the first-layer activations of a chunk within 16 MiB (at
-            least one genome): P=10,000 genomes of 784-128-10 on 1,024
-            inputs hold 32 genomes' hidden layer at a time, not 5 GB.  The
-            only large allocation is the output.  The chunk's work buffers
-            (first-layer activations and kernels) are kept by the network,
-            one set per calling thread, and reused by later calls.
-
-        Notes
-        -----
-        Threads: the GEMM runs on the BLAS threads, the rest on Numba's
-        threads, one after the other, never nested (see
-        :mod:`pyneat_lite._forward`).  Results do not depend on the number
-        of Numba threads.
+            At most this many genomes per GEMM block.  By default about 512
+            GEMM rows (genomes x first-layer width), at most an eighth of the
+            population, within 4 MiB of first-layer activations (at least
+            one genome).  Each thread holds one block's buffers (kept by the
+            network per calling thread, reused by later calls); the only
+            large allocation is the output.
+        n_threads : int, optional
+            Threads for this call, scikit-learn's convention: ``None`` uses
+            every usable core within Numba's own setting
+            (``numba.set_num_threads``, ``NUMBA_NUM_THREADS``), a negative
+            value counts back from the cores; an explicit count is capped by
+            ``NUMBA_NUM_THREADS``.  Below about 65,000 multiply-adds, one.
 
         Returns
         -------
         numpy.ndarray
             float32 ``(P, B, n_out)``, or ``(B, n_out)`` for one genome
             (``out`` itself when given).
-        """
-        from . import _forward
 
+        Notes
+        -----
+        Only Numba's threads run: the GEMM path calls BLAS single-threaded
+        from each, and holds the process's BLAS libraries at one thread for
+        the duration of the call (threadpoolctl; restored afterwards).
+        Results are bit-identical for any number of threads, Numba's or
+        BLAS's (see :mod:`pyneat_lite._kernels.forward`).
+        """
         caller = "Network.forward"
         pop, single = self._population(population, caller, "population_or_genome")
         X = check_array(X, "X", caller=caller, ndim=2, finite=True)
@@ -497,60 +385,54 @@ class Network:
         if chunk_size is not None:
             chunk_size = check_int(chunk_size, "chunk_size", caller=caller, min_val=1)
         shape = (n_samples, self.n_out) if single else (n_pop, n_samples, self.n_out)
-        if out is None:
-            out = np.empty(shape, np.float32)
-        else:
-            check_out(out, shape, caller=caller, forbid_alias=(pop, X))
-        out3 = out.reshape(n_pop, n_samples, self.n_out)
-
-        if method == "auto":
-            method = "gemm" if self._use_gemm(n_samples) else "loops"
-        n_threads = _numba_threads()
-        if method == "loops":
-            n_chunks = min(n_threads, n_pop)
-            _forward.forward_shared_direct(
-                pop, X, self.meta, self.max_width, out3, n_chunks
-            )
-            return out
-        self._forward_gemm(pop, X, out3, chunk_size)
+        out = _output(out, shape, caller, pop, X, n_threads)
+        self._forward_unchecked(pop, X, out.reshape(n_pop, n_samples, self.n_out),
+                                n_threads, method, chunk_size)
         return out
 
-    def _use_gemm(self, n_samples: int) -> bool:
-        """The GEMM path pays once each kernel is reused by enough samples:
-        at least 8, and about one more per 2,048 first-layer weights."""
-        w1 = self.sizes[0] * self.sizes[1]
-        limit = max(_GEMM_MIN_SAMPLES, min(_GEMM_MAX_SAMPLES_FOR_LOOPS, w1 // 2048))
-        return n_samples >= limit
-
-    def _forward_gemm(
-        self, pop: np.ndarray, X: np.ndarray, out3: np.ndarray, chunk_size: int | None
+    def _forward_unchecked(
+        self,
+        pop: np.ndarray,
+        X: np.ndarray,
+        out: np.ndarray,
+        n_threads: int | None = None,
+        method: str = "auto",
+        chunk_size: int | None = None,
     ) -> None:
-        from . import _forward
+        """:meth:`forward` without validation, for library code.
+
+        ``pop`` float32 C-contiguous ``(P, n_params)``, ``X`` float32
+        C-contiguous ``(B, n_in)`` (finite), ``out`` float32 C-contiguous
+        ``(P, B, n_out)`` not sharing memory with them; ``n_threads`` None or
+        a nonzero int; ``method`` and ``chunk_size`` already valid.
+        """
+        from ._kernels import forward as kernels
 
         n_pop, n_samples = pop.shape[0], X.shape[0]
         h1 = self.sizes[1]
-        if chunk_size is None:
-            chunk_size = max(1, _CHUNK_VALUES // (h1 * n_samples))
-        # equal chunks (e.g. 4 x 64 rather than 3 x 72 + 40): the same
-        # GEMM shape every time and no short last chunk
-        n_chunks = -(-n_pop // min(chunk_size, n_pop))
-        pc_max = -(-n_pop // n_chunks)
-        wcat_all = self._scratch.get("wcat", self.n_in * pc_max * h1)
-        ht_all = self._scratch.get("ht", pc_max * h1 * n_samples)
-        block = _FINISH_BLOCK
-        xt = X.T  # F-ordered view: BLAS reads it transposed, no copy
-        width = max(self.sizes[1:])
-        for p0 in range(0, n_pop, pc_max):
-            pc = min(pc_max, n_pop - p0)
-            wcat = wcat_all[: self.n_in * pc * h1].reshape(self.n_in, pc * h1)
-            ht = ht_all[: pc * h1 * n_samples].reshape(pc * h1, n_samples)
-            _forward.gather_first_layer(pop, p0, self.n_in, h1, wcat)
-            # BLAS runs here, outside any Numba parallel region (never nested)
-            np.matmul(wcat.T, xt, out=ht)
-            _forward.finish_chunk(pop, p0, ht, self.meta, width, block, out3)
+        if method == "auto":
+            method = "gemm" if kernels.use_gemm(self.n_in, h1, n_samples) else "loops"
+        work = n_pop * n_samples * self._n_weights
+        if method == "loops":
+            nt = numba_thread_count(n_threads, work, n_pop)
+            with numba_threads(nt if nt > 1 else None):
+                kernels.forward_shared_direct(pop, X, self.meta, self.max_width, out,
+                                              nt)
+            return
+        g = kernels.block_genomes(n_pop, h1, n_samples, chunk_size)
+        nt = numba_thread_count(n_threads, work, -(-n_pop // g))
+        wcat = self._scratch.get("wcat", nt * self.n_in * g * h1).reshape(nt, -1)
+        ht = self._scratch.get("ht", nt * g * h1 * n_samples).reshape(nt, -1)
+        with numba_threads(nt if nt > 1 else None), single_threaded_blas():
+            kernels.forward_shared_gemm(pop, X, self.meta, out, g, wcat, ht, nt)
 
     def forward_each(
-        self, population: Any, inputs: Any, out: np.ndarray | None = None
+        self,
+        population: Any,
+        inputs: Any,
+        out: np.ndarray | None = None,
+        *,
+        n_threads: int | None = None,
     ) -> np.ndarray:
         """Each genome on its own input row (one step of a population of policies).
 
@@ -558,14 +440,16 @@ class Network:
         ----------
         population : array-like
             ``(P, n_params)``; converted once to C-contiguous float32 if
-            needed.  Not checked for NaN (non-finite weights give non-finite
-            outputs).
+            needed.  NaN and infinite weights are accepted, as in
+            :meth:`forward`.
         inputs : array-like
             ``(P, n_in)``: row ``p`` is the input of genome ``p``; finite;
             converted once to float32.
         out : numpy.ndarray, optional
             float32 C-contiguous ``(P, n_out)`` buffer, not overlapping the
             inputs.
+        n_threads : int, optional
+            Threads for this call, as in :meth:`forward`.
 
         Returns
         -------
@@ -574,16 +458,13 @@ class Network:
 
         Notes
         -----
-        One Numba call steps the whole population.  It runs in parallel over
-        genomes (Numba's threads, ``numba.set_num_threads``) once the
-        population holds at least 32,768 weights in all, serially below
-        that, where waking the threads would cost more than the work.
-        Results do not depend on the number of threads.  Inside your own
-        Numba code, :func:`pyneat_lite._forward.forward_one` does the same
-        for one genome without allocating.
+        One Numba call steps the whole population, in parallel over genomes
+        from about 65,000 weights in all (serially below, where waking the
+        threads costs more than the work).  Results do not depend on the
+        number of threads.  Inside your own Numba code,
+        :func:`pyneat_lite.network.forward_one` does the same for one genome
+        without allocating.
         """
-        from . import _forward
-
         caller = "Network.forward_each"
         pop = check_population(
             population, caller=caller, n_params=self.n_params, finite=False
@@ -596,31 +477,42 @@ class Network:
                 f"{self.n_in}) (one row of n_in values per genome). Got shape "
                 f"{inputs.shape} instead."
             )
-        if out is None:
-            out = np.empty((n_pop, self.n_out), np.float32)
-        else:
-            check_out(out, (n_pop, self.n_out), caller=caller,
-                      forbid_alias=(pop, inputs))
-        work = n_pop * self.n_params
-        n_chunks = 1 if work < _PARALLEL_MIN_WORK else min(_numba_threads(), n_pop)
-        _forward.forward_each_kernel(
-            pop, inputs, self.meta, self.max_width, out, n_chunks
-        )
+        out = _output(out, (n_pop, self.n_out), caller, pop, inputs, n_threads)
+        self._forward_each_unchecked(pop, inputs, out, n_threads)
         return out
+
+    def _forward_each_unchecked(
+        self, pop: np.ndarray, inputs: np.ndarray, out: np.ndarray,
+        n_threads: int | None = None,
+    ) -> None:
+        """:meth:`forward_each` without validation, for library code (arrays
+        float32 C-contiguous of the documented shapes, ``inputs`` finite,
+        ``out`` not sharing memory with them)."""
+        from ._kernels import forward as kernels
+
+        n_pop = pop.shape[0]
+        nt = numba_thread_count(n_threads, n_pop * self._n_weights, n_pop)
+        with numba_threads(nt if nt > 1 else None):
+            kernels.forward_each_kernel(pop, inputs, self.meta, self.max_width, out, nt)
 
     # -------------------------------------------------------------- helpers
     def _population(self, x: Any, caller: str, name: str) -> tuple[np.ndarray, bool]:
-        """(P, n_params) float32 array and whether a single 1-D genome was given."""
+        """(P, n_params) float32 array and whether a single 1-D genome was given
+        (neither is checked for NaN: see :meth:`forward`)."""
         arr = check_array(x, name, caller=caller, ndim=(1, 2), finite=False)
         if arr.ndim == 1:
-            arr = check_genome(arr, name, caller=caller, n_params=self.n_params)
+            arr = check_genome(arr, name, caller=caller, n_params=self.n_params,
+                               finite=False)
             return arr.reshape(1, -1), True
         return check_population(arr, name, caller=caller, n_params=self.n_params,
                                 finite=False), False
 
 
-def _numba_threads() -> int:
-    import numba
-
-    return int(numba.get_num_threads())
-
+def _output(out: Any, shape: tuple[int, ...], caller: str, pop: np.ndarray,
+            X: np.ndarray, n_threads: int | None) -> np.ndarray:
+    """Validate ``n_threads`` and ``out`` (or allocate it) for a forward."""
+    if n_threads is not None:
+        effective_n_threads(n_threads)  # validates
+    if out is None:
+        return np.empty(shape, np.float32)
+    return check_out(out, shape, caller=caller, forbid_alias=(pop, X))

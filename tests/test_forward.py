@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
-import tracemalloc
+import json
+import os
+import subprocess
+import sys
+import textwrap
 import warnings
 
 import numba
 import numpy as np
 import pytest
+import threadpoolctl
 from hypothesis import given
 from hypothesis import strategies as st
 from ref_forward import activation_ref, forward_population_ref, forward_ref
 
 import pyneat_lite as pn
-from pyneat_lite import _forward, network
+from pyneat_lite import _threads
+from pyneat_lite._kernels import forward as kernels
+from pyneat_lite._validation import check_genome
 from pyneat_lite.activations import ACTIVATION_NAMES, ACTIVATIONS
 
 # float32 arithmetic against a float64 reference
@@ -66,7 +73,7 @@ def test_apply_activation_matches_reference_over_wide_range(act):
     z = np.concatenate([np.linspace(-30, 30, 6001), np.linspace(-1e-3, 1e-3, 101)])
     z = z.astype(np.float32)
     row = z.copy()
-    _forward.apply_activation(row, ACTIVATIONS[act])
+    kernels.apply_activation(row, ACTIVATIONS[act])
     _close(row, activation_ref(act, z[None, :])[0] if act == "softmax"
            else activation_ref(act, z), rtol=3e-6, atol=1e-6)
 
@@ -130,14 +137,14 @@ def test_softmax_rows_sum_to_one_and_huge_inputs_are_stable():
         row = np.array([3e38, -3e38, 0.0, 88.0, -1e30], np.float32)
         for act in ACTIVATION_NAMES:
             r = row.copy()
-            _forward.apply_activation(r, ACTIVATIONS[act])
+            kernels.apply_activation(r, ACTIVATIONS[act])
             if act not in ("linear", "relu", "leaky_relu", "softplus", "elu"):
                 assert np.isfinite(r).all(), act
         r = row.copy()
-        _forward.apply_activation(r, ACTIVATIONS["sigmoid"])
+        kernels.apply_activation(r, ACTIVATIONS["sigmoid"])
         assert r[0] == 1.0 and r[1] == 0.0 and r[2] == 0.5
         r = row.copy()
-        _forward.apply_activation(r, ACTIVATIONS["softmax"])
+        kernels.apply_activation(r, ACTIVATIONS["softmax"])
         assert r[0] == 1.0 and r.sum() == 1.0
 
 
@@ -216,51 +223,224 @@ def test_bad_input_errors(call, exc, match):
         call(net, pop, X)
 
 
-def test_chunking_matches_unchunked_and_bounds_memory(monkeypatch):
+def test_chunking_matches_unchunked_and_bounds_memory(tmp_path):
     net = pn.Network([20, 16, 3], ["tanh", "softmax"])
     pop, X = _data(net, 37, 70)
-    whole = net.forward(pop, X, method="gemm", chunk_size=37)
-    for chunk in (1, 5, 36):
-        np.testing.assert_allclose(net.forward(pop, X, method="gemm", chunk_size=chunk),
-                                   whole, rtol=1e-6, atol=1e-7)
-    _close(whole, forward_population_ref(net.sizes, net.activations, pop, X))
-    # default chunking: hidden activations of a chunk stay within the budget,
-    # so the only large allocation is the output
-    # budget: the hidden layer of 4 genomes
-    monkeypatch.setattr(network, "_CHUNK_VALUES", 16 * 70 * 4)
-    fresh = pn.Network([20, 16, 3], ["tanh", "softmax"])  # no cached scratch yet
-    tracemalloc.start()
-    try:
-        y = fresh.forward(pop, X, method="gemm")
+    ref = forward_population_ref(net.sizes, net.activations, pop, X)
+    for chunk in (1, 5, 36, 37):
+        _close(net.forward(pop, X, method="gemm", chunk_size=chunk), ref)
+    # default blocks: each thread holds one block's first-layer activations
+    # and kernels, within the budget, so the only large allocation is the
+    # output.  Budget here: the hidden layer of 4 genomes.  Measured in a
+    # fresh process: tracemalloc's peak counts every thread's allocations,
+    # and other tests leave threads behind (Ray, progress bars).
+    code = textwrap.dedent("""
+        import sys, tracemalloc
+        import numpy as np
+        import pyneat_lite as pn
+        from pyneat_lite._kernels import forward as kernels
+        pop = np.load(sys.argv[1])
+        X = np.load(sys.argv[2])
+        kernels.BLOCK_VALUES = 16 * 70 * 4
+        assert kernels.block_genomes(37, 16, 70) == 4
+        net = pn.Network([20, 16, 3], ["tanh", "softmax"])
+        net.forward(pop, X, method="gemm", n_threads=2)  # imports and JIT outside
+        net = pn.Network([20, 16, 3], ["tanh", "softmax"])  # no scratch yet
+        tracemalloc.start()
+        y = net.forward(pop, X, method="gemm", n_threads=2)
         _, peak = tracemalloc.get_traced_memory()
-    finally:
         tracemalloc.stop()
+        np.save(sys.argv[3], y)
+        print(peak)
+    """)
+    paths = [str(tmp_path / f"{n}.npy") for n in ("pop", "X", "y")]
+    np.save(paths[0], pop)
+    np.save(paths[1], X)
+    res = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True,
+                         text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    peak = int(res.stdout.strip().splitlines()[-1])
+    y = np.load(paths[2])
     hidden_all = 37 * 70 * 16 * 4  # bytes if the whole hidden layer were held
     budget = y.nbytes + 2 * (4 * 70 * 16 * 4 + 20 * 4 * 16 * 4) + 16384
     assert peak <= budget < y.nbytes + hidden_all
-    np.testing.assert_allclose(y, whole, rtol=1e-6, atol=1e-7)
+    _close(y, ref)
 
 
-def test_results_do_not_depend_on_thread_count():
+def test_block_size_depends_on_sizes_not_threads():
+    # blocks fix which products BLAS computes together (hence the last bits):
+    # about 512 GEMM rows, at most P/8 genomes, within the memory budget
+    assert kernels.block_genomes(256, 32, 1797) == 16
+    assert kernels.block_genomes(256, 128, 1024) == 4
+    assert kernels.block_genomes(16, 128, 1024) == 2
+    assert kernels.block_genomes(37, 16, 70, chunk_size=10) == 10  # 4 x 10 - 3
+    assert kernels.block_genomes(40, 16, 70, chunk_size=12) == 10  # evened out
+    assert kernels.block_genomes(3, 4096, 4096) == 1
+    assert kernels.block_genomes(5, 16, 70, chunk_size=99) == 5
+
+
+# Run in a fresh process with the given thread settings: every forward path
+# on problems above the parallel threshold, the outputs saved, and what ran
+# recorded from inside the kernel calls (n_chunks, Numba's and BLAS's thread
+# counts at that moment).
+_THREADS_CHILD = textwrap.dedent("""
+    import json, sys
+    import numba, numpy as np, threadpoolctl
+    import pyneat_lite as pn
+    from pyneat_lite._kernels import forward as kernels
+
+    seen = {}
+    def spy(name, fn):
+        def wrapped(*args):
+            blas = [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                    if i["user_api"] == "blas"]
+            seen[name] = {"n_chunks": args[-1], "numba": numba.get_num_threads(),
+                          "blas": max(blas)}
+            return fn(*args)
+        return wrapped
+    for name in ("forward_shared_gemm", "forward_shared_direct",
+                 "forward_each_kernel"):
+        setattr(kernels, name, spy(name, getattr(kernels, name)))
+
+    n_threads = None if sys.argv[2] == "None" else int(sys.argv[2])
     net = pn.Network([8, 32, 4], ["relu", "softmax"])
-    pop, X = _data(net, 600, 50)  # forward_each above the parallel threshold
-    assert 600 * net.n_params >= network._PARALLEL_MIN_WORK
-    obs = np.random.default_rng(1).standard_normal((600, 8)).astype(np.float32)
+    rng = np.random.default_rng(0)
+    pop = rng.normal(0, 0.5, (600, net.n_params)).astype(np.float32)
+    X = rng.standard_normal((50, 8)).astype(np.float32)
+    obs = rng.standard_normal((600, 8)).astype(np.float32)
     before = numba.get_num_threads()
-    results = []
-    try:
-        for n in sorted({1, min(2, numba.config.NUMBA_NUM_THREADS)}):
-            numba.set_num_threads(n)
-            results.append((net.forward(pop, X, method="gemm"),
-                            net.forward(pop, X[:5], method="loops"),
-                            net.forward_each(pop, obs)))
-    finally:
-        numba.set_num_threads(before)
-    for a, b in zip(results[0], results[-1], strict=True):
-        np.testing.assert_array_equal(a, b)
+    out = {"gemm": net.forward(pop[:64], X, method="gemm", n_threads=n_threads),
+           "loops": net.forward(pop[:64], X[:5], method="loops", n_threads=n_threads),
+           "each": net.forward_each(pop, obs, n_threads=n_threads)}
+    assert numba.get_num_threads() == before  # restored
+    np.savez(sys.argv[1], **out)
+    print(json.dumps(seen))
+""")
+
+
+_ENTRIES = ("forward_shared_gemm", "forward_shared_direct", "forward_each_kernel")
+
+
+def _run_threads_child(tmp_path, name, env, n_threads=None):
+    path = tmp_path / f"{name}.npz"
+    env = {**os.environ, **env}
+    res = subprocess.run(
+        [sys.executable, "-c", _THREADS_CHILD, str(path), str(n_threads)],
+        env=env, capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stderr
+    seen = json.loads(res.stdout.strip().splitlines()[-1])
+    with np.load(path) as z:
+        return seen, {k: z[k] for k in z.files}
+
+
+def test_results_do_not_depend_on_thread_count(tmp_path):
+    """Numba threads 1 vs 2 with BLAS fixed at 1 thread; then BLAS 1 vs 2 with
+    Numba fixed at 2: the outputs of the three paths (GEMM, loops,
+    forward_each) compared bit for bit, and the 2-thread runs shown to run
+    2 Numba threads in 2 chunks inside every kernel call."""
+    one, out1 = _run_threads_child(
+        tmp_path, "one", {"NUMBA_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"})
+    two, out2 = _run_threads_child(
+        tmp_path, "two", {"NUMBA_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "1"},
+        n_threads=2)
+    blas2, out3 = _run_threads_child(
+        tmp_path, "blas2", {"NUMBA_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"},
+        n_threads=2)
+    for kernel in _ENTRIES:
+        assert one[kernel]["n_chunks"] == 1 and one[kernel]["numba"] == 1
+        assert two[kernel]["n_chunks"] == 2 and two[kernel]["numba"] == 2
+        assert blas2[kernel]["n_chunks"] == 2
+    # the GEMM path holds BLAS at one thread inside, whatever it was set to
+    assert blas2["forward_shared_gemm"]["blas"] == 1
+    assert blas2["forward_each_kernel"]["blas"] == 2  # and only there
+    ref = forward_population_ref(
+        (8, 32, 4), ("relu", "softmax"), *_child_inputs()[:2])
+    _close(out1["gemm"], ref)
+    for k in out1:
+        np.testing.assert_array_equal(out1[k], out2[k])
+        np.testing.assert_array_equal(out1[k], out3[k])
+
+
+def _child_inputs():
+    """The child's arrays (same generator calls), for the reference check."""
+    rng = np.random.default_rng(0)
+    pop = rng.normal(0, 0.5, (600, 8 * 32 + 32 + 32 * 4 + 4)).astype(np.float32)
+    X = rng.standard_normal((50, 8)).astype(np.float32)
+    return pop[:64], X
+
+
+def test_n_threads_one_runs_serially_and_restores_settings(monkeypatch):
+    net = pn.Network([8, 32, 4], ["relu", "softmax"])
+    pop, X = _data(net, 64, 50)  # above the parallel threshold, 8 GEMM blocks
+    many, _ = _data(net, 600, 1)  # forward_each above the threshold
+    obs = np.random.default_rng(1).standard_normal((600, 8)).astype(np.float32)
+    seen = []
+
+    def spy(fn):
+        def wrapped(*args):
+            seen.append(args[-1])  # n_chunks
+            return fn(*args)
+        return wrapped
+
+    for name in _ENTRIES:
+        monkeypatch.setattr(kernels, name, spy(getattr(kernels, name)))
+    before_blas = [i["num_threads"] for i in threadpoolctl.threadpool_info()]
+    before = numba.get_num_threads()
+    default = min(_threads.effective_n_threads(), before, 8)
+    for method, x in (("gemm", X), ("loops", X[:5])):
+        y = net.forward(pop, x, method=method)
+        assert seen[-1] == default
+        np.testing.assert_array_equal(net.forward(pop, x, method=method, n_threads=1),
+                                      y)
+        assert seen[-1] == 1
+        _close(y, forward_population_ref(net.sizes, net.activations, pop, x))
+    np.testing.assert_array_equal(net.forward_each(many, obs, n_threads=1),
+                                  net.forward_each(many, obs))
+    assert seen[-2:] == [1, min(_threads.effective_n_threads(), before)]
+    assert numba.get_num_threads() == before
+    assert [i["num_threads"] for i in threadpoolctl.threadpool_info()] == before_blas
+
+
+@pytest.mark.parametrize(("n_threads", "exc"), [(0, ValueError), (1.5, TypeError),
+                                                ("2", TypeError)])
+def test_bad_n_threads(n_threads, exc):
+    net = pn.Network([4, 5, 2], ["tanh", "softmax"])
+    pop, X = _data(net, 3, 10)
+    with pytest.raises(exc, match="'n_threads' parameter"):
+        net.forward(pop, X, n_threads=n_threads)
+    with pytest.raises(exc, match="'n_threads' parameter"):
+        net.forward_each(pop, X[:3], n_threads=n_threads)
+
+
+def test_nan_genome_gives_nan_outputs_alone_or_in_a_population():
+    # one rule for a genome and a population under evaluation: NaN weights
+    # are accepted and give NaN outputs (so they count as the worst fitness)
+    net = pn.Network([4, 6, 3], ["tanh", "softmax"])
+    pop, X = _data(net, 3, 20)
+    pop[1, 5] = np.nan  # a first-layer weight of neuron 5
+    for method in ("gemm", "loops"):
+        y = net.forward(pop, X, method=method)
+        assert np.isnan(y[1]).all() and np.isfinite(y[[0, 2]]).all()
+        single = net.forward(pop[1], X, method=method)
+        assert single.shape == (20, 3) and np.isnan(single).all()
+    assert np.isnan(net.forward_each(pop, X[:3])[1]).all()
+    # step is a comparison: NaN > 0 is false
+    step = pn.Network([2, 2], "step")
+    g = np.array([np.nan, 1.0, 1.0, 1.0, 0.0, 0.0], np.float32)
+    np.testing.assert_array_equal(step.forward(g, np.ones((1, 2), np.float32)),
+                                  [[0.0, 1.0]])
+    # the validator: strict by default (a genome that starts something),
+    # lenient for evaluation
+    bad = pop[1]
+    with pytest.raises(ValueError, match="'genome' argument.*finite"):
+        check_genome(bad)
+    assert check_genome(bad, finite=False) is bad  # accepted as is, no copy
 
 
 def test_forward_one_is_callable_from_njit_code():
+    from pyneat_lite.network import forward_one  # the public path
+
+    assert forward_one is kernels.forward_one
     net = pn.Network([4, 16, 2], "tanh")
     pop, X = _data(net, 5, 5)
 
@@ -269,7 +449,7 @@ def test_forward_one_is_callable_from_njit_code():
         buf_a = np.empty(max_width, np.float32)
         buf_b = np.empty(max_width, np.float32)
         for i in range(pop.shape[0]):
-            _forward.forward_one(pop[i], obs[i], meta, buf_a, buf_b, out[i])
+            forward_one(pop[i], obs[i], meta, buf_a, buf_b, out[i])
 
     out = np.empty((5, 2), np.float32)
     policy_step(pop, X, net.meta, net.max_width, out)
@@ -278,5 +458,43 @@ def test_forward_one_is_callable_from_njit_code():
                           for i in range(5)]))
 
 
-def test_warmup_returns_seconds():
-    assert pn.warmup() >= 0.0
+def test_warmup_compiles_every_entry_kernel():
+    # in a fresh process: after warmup() alone, every kernel that Python
+    # calls has a compiled (or cache-loaded) signature
+    code = textwrap.dedent("""
+        import json
+        import pyneat_lite as pn
+        from pyneat_lite._kernels import forward as k
+        seconds = pn.warmup()
+        names = ["forward_one", "apply_activation", "_each_serial", "_each_parallel",
+                 "_shared_range", "_shared_parallel", "_gemm_serial", "_gemm_parallel"]
+        compiled = {n: len(getattr(k, n).signatures) for n in names}
+        print(json.dumps({"seconds": seconds, "compiled": compiled}))
+    """)
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=600, env=dict(os.environ))
+    assert res.returncode == 0, res.stderr
+    got = json.loads(res.stdout.strip().splitlines()[-1])
+    assert got["seconds"] > 0.0
+    assert all(n >= 1 for n in got["compiled"].values()), got["compiled"]
+
+
+def test_single_threaded_blas_is_reference_counted():
+    # two overlapping users (two Python threads running the GEMM path): BLAS
+    # stays at one thread until the last one leaves, then gets its count back
+    def counts():
+        return [i["num_threads"] for i in threadpoolctl.threadpool_info()
+                if i["user_api"] == "blas"]
+
+    before = counts()
+    with threadpoolctl.threadpool_limits(2, user_api="blas"):
+        assert max(counts()) == 2
+        first, second = _threads.single_threaded_blas(), _threads.single_threaded_blas()
+        first.__enter__()
+        second.__enter__()
+        assert max(counts()) == 1
+        first.__exit__(None, None, None)
+        assert max(counts()) == 1
+        second.__exit__(None, None, None)
+        assert max(counts()) == 2
+    assert counts() == before

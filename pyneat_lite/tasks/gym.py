@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from .._forward import forward_each_kernel
+from .._kernels.forward import forward_each_kernel
 from .._rng import STREAMS, resolve_seed, row_seeds
 from .._threads import effective_n_threads, kernel_threads
 from .._validation import check_int, check_population, check_scalar

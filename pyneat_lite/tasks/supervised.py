@@ -25,11 +25,10 @@ from typing import Any
 
 import numpy as np
 
-from .._forward import forward_shared_direct
 from .._kernels import losses
 from .._kernels.rng import sample_without_replacement
 from .._rng import STREAMS, resolve_seed, row_seeds
-from .._threads import effective_n_threads, kernel_threads, numba_threads
+from .._threads import effective_n_threads
 from .._validation import check_array, check_genome, check_int, check_population
 
 __all__ = ["Classification", "Regression", "Report", "report"]
@@ -45,17 +44,7 @@ def _forward_unchecked(net: Any, pop: np.ndarray, X: np.ndarray, out3: np.ndarra
     """``out3 = net.forward(pop, X)`` without validation: ``pop`` float32 C
     (Pc, n_params), ``X`` float32 C finite (B, n_in), ``out3`` float32 C
     (Pc, B, n_out), all checked by the caller."""
-    # Network.forward's own dispatch (explicit loops for few samples, else a
-    # GEMM per chunk of genomes) minus its per-call validation; to become
-    # the network's private unchecked forward once it has one
-    if net._use_gemm(X.shape[0]):
-        # its Numba kernels run on numba.get_num_threads() threads
-        with numba_threads(n_threads):
-            net._forward_gemm(pop, X, out3, None)
-        return
-    work = pop.shape[0] * X.shape[0] * net.n_params
-    forward_shared_direct(pop, X, net.meta, net.max_width, out3,
-                          kernel_threads(n_threads, work, pop.shape[0]))
+    net._forward_unchecked(pop, X, out3, n_threads)
 
 
 class _Supervised:

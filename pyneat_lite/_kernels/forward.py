@@ -2,26 +2,38 @@
 
 Kernels take float32 C-contiguous arrays, the int64 ``meta`` table of
 :class:`pyneat_lite.network.Network` (one row per layer: ``n_in, n_out,
-w_offset, b_offset, act_id``) and preallocated outputs.  The validating
-wrappers live in :mod:`pyneat_lite.network`; they normalise every dtype so
-that each kernel is compiled for exactly one signature, and ``cache=True``
-keeps that compiled code on disk.
+w_offset, b_offset, act_id``), plain ints and preallocated outputs.  The
+validating wrapper is :class:`pyneat_lite.network.Network`; it normalises
+every dtype so that each kernel is compiled for exactly one signature, and
+``cache=True`` keeps that compiled code on disk.  It also decides the thread
+count (:mod:`pyneat_lite._threads`) and passes it here as ``n_chunks``: 1 runs
+the serial variant, more runs that many contiguous blocks in parallel, and
+the caller has set Numba's thread count to the same number.
 
 Genome layout: per layer, the kernel ``W`` of shape ``(n_in, n_out)``
 row-major at ``w_offset``, then the bias ``(n_out,)`` at ``b_offset``.
 
 Threading policy
 ----------------
-* **No BLAS inside a parallel region.**  With shared inputs the first layer of
-  a chunk of genomes is one large ``np.matmul`` issued by the Python wrapper
-  (BLAS threads only), and the rest of the chunk is finished by a Numba
-  ``prange`` kernel (Numba threads only).  The two never overlap, so the
-  machine never runs Numba threads x BLAS threads.  Everything inside
-  ``prange`` is explicit loops.
-* **Parallel over genomes only.**  Every ``prange`` iteration writes the rows
+* **Parallel over genomes only.**  Every parallel iteration writes the rows
   of its own genomes and nothing else, and each genome's arithmetic does not
-  depend on which thread runs it: results are bit-identical for any
-  ``numba.set_num_threads``.
+  depend on which thread runs it: results are bit-identical for any number
+  of threads.
+* **One thread pool.**  With shared inputs and many samples
+  (:func:`forward_shared_gemm`) the genomes are cut into blocks whose size
+  depends on the network, the population size and the number of samples
+  only (:func:`block_genomes`), never on the thread count.  Each Numba thread
+  takes a run of blocks and, per block, gathers the first-layer kernels side
+  by side, multiplies them with the shared inputs in one single-threaded BLAS
+  call (``np.dot`` inside Numba: SciPy's BLAS) and finishes those genomes with
+  explicit loops.  The caller sets the process's BLAS libraries to one thread
+  for the duration (a multi-threaded BLAS called from several threads at once
+  serialises its calls, and splits the product in thread-dependent ways that
+  change the last bits).  So BLAS's own thread pool and Numba's never
+  alternate: OpenMP workers that spin-wait after a parallel region steal no
+  core from BLAS (in 0.1.0 they did, and the package set
+  ``OMP_WAIT_POLICY=PASSIVE``; it no longer writes any environment variable),
+  and the results do not depend on the BLAS thread count either.
 * **Threading layer.**  Numba picks its layer by its own priority (``tbb``,
   then ``omp``, then ``workqueue``) unless ``NUMBA_THREADING_LAYER`` says
   otherwise; this module does not override that process-wide choice.  When
@@ -34,25 +46,14 @@ Threading policy
   ``forkserver`` start method.  ``workqueue`` is always available but
   allows only one parallel kernel at a time per process (do not call these
   kernels from several Python threads at once with it).
-* **Idle threads spin.**  After a parallel region, OpenMP workers (Numba's
-  ``omp`` layer) and OpenBLAS workers busy-wait for more work, so when the
-  two pools alternate (gather, GEMM, finish per chunk) the spinning pool
-  takes cores from the working one, and on a machine busy with other
-  processes a parallel region waits for descheduled workers.  Measured on a
-  loaded 2-core machine, 64-32-10 on 256 genomes x 1,797 samples: 144 ms by
-  default, 63 ms with ``OMP_WAIT_POLICY=PASSIVE``, 52 ms adding
-  ``OPENBLAS_THREAD_TIMEOUT=4``, 45 ms with one thread each.  These
-  variables must be set before the runtimes load (before importing numpy),
-  so the package does not set them; on a busy or shared machine set them,
-  or use ``numba.set_num_threads(1)``.
 
 Activations
 -----------
-``tanh``, ``sigmoid`` and ``exp`` (softmax, elu, softplus, gaussian) use
-branch-free float32 approximations that LLVM vectorises (libm calls are not
-vectorised without Intel SVML).  They are accurate to a few float32 ulp (the
-tests compare against NumPy in float64 with float32 tolerance), saturate
-cleanly on huge inputs, and never produce inf/NaN from finite inputs.
+``tanh``, ``sigmoid`` and ``exp`` (softmax, elu, softplus, gaussian) use the
+branch-free float32 approximations of :mod:`.math32`, accurate to a few
+float32 ulp.  NaN propagates through every activation but ``step`` (a
+comparison: ``NaN > 0`` is false, so 0), so a genome holding NaN gives NaN
+outputs wherever the NaN reaches.
 """
 
 from __future__ import annotations
@@ -60,18 +61,19 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._kernels._config import LINEAR, OPTS, RELU, SOFTMAX, TANH
-from ._kernels.math32 import activate, apply_activation, elementwise, exp32, tanh32
+from ._config import LINEAR, OPTS, RELU, SOFTMAX, TANH
+from .math32 import activate, apply_activation, elementwise, exp32, tanh32
 
 _OPTS = OPTS
 
 __all__ = [
     "apply_activation",
-    "forward_one",
+    "block_genomes",
     "forward_each_kernel",
+    "forward_one",
     "forward_shared_direct",
-    "gather_first_layer",
-    "finish_chunk",
+    "forward_shared_gemm",
+    "use_gemm",
 ]
 
 _F = np.float32
@@ -260,27 +262,52 @@ def forward_shared_direct(population, X, meta, max_width, out, n_chunks):
     else:
         _shared_parallel(population, X, meta, max_width, out, n_chunks)
 
-
 # --------------------------------------------------------------------------
-# shared inputs, many samples: first layer as one GEMM per chunk of genomes
+# shared inputs, many samples: per block of genomes, the first layer as one
+# single-threaded GEMM, the later layers as explicit loops
 # --------------------------------------------------------------------------
-@njit(parallel=True, **_OPTS)
-def gather_first_layer(population, p0, n_in, h1, wcat):
-    """wcat[j, q*h1:(q+1)*h1] = W1 of genome p0+q, row j.
+# With few samples, explicit loops per genome beat a GEMM, whose setup
+# (gathering the first-layer kernels, packing) costs as much as the product.
+# Crossover measured on the development machine (one thread): about 8
+# samples for small first layers, about 48 for a 784x128 one.
+GEMM_MIN_SAMPLES = 8
+GEMM_MAX_SAMPLES_FOR_LOOPS = 64
+# Rows of a block's GEMM (genomes x first-layer width) to aim for: enough
+# for BLAS to amortise packing the inputs, which it does once per block.
+GEMM_TARGET_ROWS = 512
+# Upper bound on a block's first-layer activations (float32 values, per
+# thread): 1 Mi values = 4 MiB, so the only large allocation is the output.
+BLOCK_VALUES = 2**20
+# Samples per block in the later layers: activations of a block, (width,
+# block) float32, stay in the L1/L2 cache.
+FINISH_BLOCK = 64
 
-    population float32 (P, n_params); wcat float32 (n_in, Pc*h1) with the
-    first-layer kernels of genomes p0..p0+Pc side by side, so that
-    ``wcat.T @ X.T`` is the whole chunk's first layer, transposed.
+
+def use_gemm(n_in: int, h1: int, n_samples: int) -> bool:
+    """Whether the GEMM path pays: each first-layer kernel must be reused by
+    enough samples, at least 8 and about one more per 2,048 of its weights."""
+    limit = max(GEMM_MIN_SAMPLES, min(GEMM_MAX_SAMPLES_FOR_LOOPS, n_in * h1 // 2048))
+    return n_samples >= limit
+
+
+def block_genomes(n_pop: int, h1: int, n_samples: int,
+                  chunk_size: int | None = None) -> int:
+    """Genomes per block of :func:`forward_shared_gemm`.
+
+    ``chunk_size`` (at most that many) or, by default, about
+    :data:`GEMM_TARGET_ROWS` GEMM rows within :data:`BLOCK_VALUES` first-layer
+    values, and at most an eighth of the population (so that threads share
+    the work evenly); then evened out (4 x 64 rather than 3 x 72 + 40).
+    Depends on the sizes only, never on the thread count: the blocks fix
+    which products BLAS computes together, hence the last bits.
     """
-    pc = wcat.shape[1] // h1
-    hu = _U(h1)
-    for q in prange(pc):
-        p = p0 + q
-        col = _U(q) * hu
-        for j in range(_U(n_in)):
-            src = j * hu
-            for k in range(hu):
-                wcat[j, col + k] = population[p, src + k]
+    if chunk_size is None:
+        g = min(-(-GEMM_TARGET_ROWS // h1), BLOCK_VALUES // (h1 * n_samples),
+                -(-n_pop // 8))
+    else:
+        g = chunk_size
+    g = max(1, min(g, n_pop))
+    return -(-n_pop // -(-n_pop // g))
 
 
 @njit(**_OPTS)
@@ -389,22 +416,72 @@ def _finish_genome(g, q, ht, meta, buf_a, buf_b, red, o):
                 o[s0 + c, k] = res[k, c]
 
 
-@njit(parallel=True, **_OPTS)
-def finish_chunk(population, p0, ht, meta, width, block, out):
-    """Finish genomes p0..p0+Pc given their first-layer products.
 
-    ht float32 (Pc*h1, B): rows q*h1..(q+1)*h1 hold ``(X @ W1_q).T`` for
-    genome p0+q (no bias yet); they are overwritten.  Adds the bias and
-    applies the activation in place, runs the later layers in blocks of
-    ``block`` samples with activations laid out (neuron, sample) so that the
-    inner loops vectorise over samples, and writes out[p0+q] (B, n_out).
-    ``width`` >= every layer width but the input's.  No BLAS here (this runs
-    inside prange).
+
+@njit(**_OPTS)
+def _gemm_blocks(population, X, meta, g, width, block, wcat, ht, slot, b0, b1, out):
+    """Blocks ``b0..b1`` of ``g`` genomes, with scratch row ``slot`` of
+    ``wcat`` and ``ht``.
+
+    Per block: the first-layer kernels of its ``pc`` genomes side by side in
+    ``w`` (n_in, pc*h1), ``h = w.T @ X.T`` (pc*h1, B) in one BLAS call (single
+    threaded: see the module notes), then bias, activation and later layers
+    per genome (:func:`_finish_genome`).
     """
+    n_pop = population.shape[0]
+    n_in = X.shape[1]
+    n_samples = X.shape[0]
     h1 = meta[0, 1]
-    pc = ht.shape[0] // h1
-    for q in prange(pc):
-        buf_a = np.empty((width, block), np.float32)
-        buf_b = np.empty((width, block), np.float32)
-        red = np.empty(max(block, ht.shape[1]), np.float32)
-        _finish_genome(population[p0 + q], q, ht, meta, buf_a, buf_b, red, out[p0 + q])
+    hu = _U(h1)
+    xt = X.T  # F-ordered view: BLAS reads it transposed, no copy
+    buf_a = np.empty((width, block), np.float32)
+    buf_b = np.empty((width, block), np.float32)
+    red = np.empty(max(block, n_samples), np.float32)
+    for bl in range(b0, b1):
+        p0 = bl * g
+        pc = min(g, n_pop - p0)
+        w = wcat[slot, : n_in * pc * h1].reshape((n_in, pc * h1))
+        for q in range(pc):
+            col = _U(q) * hu
+            for j in range(_U(n_in)):
+                src = j * hu
+                for k in range(hu):
+                    w[j, col + k] = population[p0 + q, src + k]
+        h = ht[slot, : pc * h1 * n_samples].reshape((pc * h1, n_samples))
+        np.dot(w.T, xt, h)
+        for q in range(pc):
+            _finish_genome(population[p0 + q], q, h, meta, buf_a, buf_b, red,
+                           out[p0 + q])
+
+
+@njit(**_OPTS)
+def _gemm_serial(population, X, meta, g, width, block, wcat, ht, out):
+    n_blocks = (population.shape[0] + g - 1) // g
+    _gemm_blocks(population, X, meta, g, width, block, wcat, ht, 0, 0, n_blocks, out)
+
+
+@njit(parallel=True, **_OPTS)
+def _gemm_parallel(population, X, meta, g, width, block, wcat, ht, out, n_chunks):
+    n_blocks = (population.shape[0] + g - 1) // g
+    for c in prange(n_chunks):
+        # a contiguous run of whole blocks per thread: which thread runs a
+        # block changes nothing in its arithmetic
+        _gemm_blocks(population, X, meta, g, width, block, wcat, ht, c,
+                     c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks, out)
+
+
+def forward_shared_gemm(population, X, meta, out, g, wcat, ht, n_chunks):
+    """out[p, b] = net(population[p], X[b]), first layer by BLAS per block.
+
+    population float32 (P, n_params); X float32 (B, n_in); out float32
+    (P, B, n_out).  ``g`` genomes per block (:func:`block_genomes`).  Scratch,
+    one row per thread: ``wcat`` float32 (n_chunks, n_in*g*h1) and ``ht``
+    float32 (n_chunks, g*h1*B).  ``n_chunks`` <= the number of blocks.  The
+    caller holds BLAS at one thread while this runs.
+    """
+    width = int(meta[:, 1].max())
+    if n_chunks <= 1:
+        _gemm_serial(population, X, meta, g, width, FINISH_BLOCK, wcat, ht, out)
+    else:
+        _gemm_parallel(population, X, meta, g, width, FINISH_BLOCK, wcat, ht, out,
+                       n_chunks)
