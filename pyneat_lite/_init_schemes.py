@@ -1,8 +1,9 @@
 """Weight initialisation of :meth:`Network.init_population`: the schemes and
 their draws, from the library's random streams (:mod:`pyneat_lite._rng`).
 
-Genomes are drawn row after row from one NumPy stream, so the first ``k``
-rows do not depend on the population size.
+Row ``r`` of a population comes from the stream keyed by ``(seed, 0,
+STREAMS["init"], r)``, so any genome can be regenerated alone and the result
+does not depend on the population size beyond it, nor on the thread count.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ._rng import STREAMS, resolve_seed
+from ._rng import STREAMS, fill_standard_normal, resolve_seed, uniform
 from ._validation import check_scalar
 
 __all__ = ["INIT_SCHEMES", "init_population"]
@@ -25,6 +26,10 @@ INIT_SCHEMES: tuple[str, ...] = (
     "uniform",
     "zeros",
 )
+
+# Uniform values are drawn as float64 in blocks of rows of at least this many
+# values (8 MiB), then written as float32.
+_BLOCK_VALUES = 2**20
 
 
 def init_population(
@@ -58,32 +63,35 @@ def init_population(
     if scheme == "normal":
         std = check_scalar(scheme_kw.get("std", 0.05), "std", caller=caller,
                            min_val=0.0)
-    pop = np.empty((pop_size, n_params), np.float32)
+    seed = resolve_seed(seed, caller=caller)  # validated before any allocation
+    pop = np.zeros((pop_size, n_params), np.float32)
     if scheme == "zeros":
-        pop.fill(0.0)
         return pop
-    ss = np.random.SeedSequence(
-        resolve_seed(seed, caller=caller), spawn_key=(STREAMS["init"],)
-    )
-    rng = np.random.default_rng(ss)
-    if scheme in ("glorot_uniform", "uniform"):
-        rng.random(dtype=np.float32, out=pop)  # U[0, 1), then affine per layer
+    if scheme in ("he_normal", "normal"):
+        fill_standard_normal(pop, seed, 0, STREAMS["init"], None)
+        for lay in layout:
+            scale = std if scheme == "normal" else np.sqrt(2.0 / lay.w_shape[0])
+            pop[:, lay.w_offset : lay.b_offset] *= np.float32(scale)
     else:
-        rng.standard_normal(dtype=np.float32, out=pop)
-    for lay in layout:
-        n_in, n_out = lay.w_shape
-        w = pop[:, lay.w_offset : lay.b_offset]
-        if scheme == "glorot_uniform":
-            lim = np.float32(np.sqrt(6.0 / (n_in + n_out)))
-            w *= 2 * lim
-            w -= lim
-        elif scheme == "uniform":
-            w *= np.float32(high - low)
-            w += np.float32(low)
-        elif scheme == "he_normal":
-            w *= np.float32(np.sqrt(2.0 / n_in))
-        else:  # normal
-            w *= np.float32(std)
+        # U(lo, lo + width) per layer
+        if scheme == "uniform":
+            affine = [(low, high - low)] * len(layout)
+        else:
+            lims = [np.sqrt(6.0 / (lay.w_shape[0] + lay.w_shape[1])) for lay in layout]
+            affine = [(-lim, 2.0 * lim) for lim in lims]
+        # float64 draws a block of rows at a time: 8 MiB or 1/16 of the
+        # population, whichever is more (few blocks: each one regenerates
+        # the row seeds up to its last row)
+        step = max(1, _BLOCK_VALUES // n_params, -(-pop_size // 16))
+        for r0 in range(0, pop_size, step):
+            r1 = min(pop_size, r0 + step)
+            u = uniform(r1 - r0, n_params, seed=seed, generation=0,
+                        stream=STREAMS["init"], rows=np.arange(r0, r1))
+            for lay, (lo, width) in zip(layout, affine, strict=True):
+                w = u[:, lay.w_offset : lay.b_offset]
+                w *= width
+                w += lo
+                pop[r0:r1, lay.w_offset : lay.b_offset] = w
     for lay in layout:  # biases: zero
         pop[:, lay.b_offset : lay.b_offset + lay.b_size] = 0.0
     return pop

@@ -196,9 +196,12 @@ class Network:
         pop_size : int
             Number of genomes, >= 1.
         seed : int, numpy.random.SeedSequence or None
-            Same seed, same population.  Genomes are drawn row after row from
-            one stream, so the first ``k`` rows do not depend on ``pop_size``
-            and ``init_genome(seed)`` equals ``init_population(1, seed)[0]``.
+            Same seed, same population.  Row ``r`` is drawn from the library's
+            stream keyed by ``(seed, 0, STREAMS["init"], r)`` (see
+            :mod:`pyneat_lite._rng`), so each genome can be regenerated alone,
+            the first ``k`` rows do not depend on ``pop_size``,
+            ``init_genome(seed)`` equals ``init_population(1, seed)[0]``, and
+            the result does not depend on the number of threads.
         scheme : str
             Kernel initialisation (biases are always zero):
 
@@ -210,6 +213,9 @@ class Network:
             * ``"uniform"``: ``U(low, high)``, keywords ``low`` (default
               -0.05) and ``high`` (default 0.05).
             * ``"zeros"``: all zeros.
+
+            Uniform values are drawn in float64 and rounded to float32, so
+            they lie in the closed interval (rounding can reach a bound).
 
         **scheme_kw : float
             The scheme's keywords above; others are an error.

@@ -363,8 +363,9 @@ class Report:
                    + " {:>9}\n")
         out += acc_fmt.format("accuracy", "", "", self.accuracy, total, width=width,
                               digits=d)
-        w = self.support / max(total, 1)
-        for name, avg in (("macro avg", None), ("weighted avg", w)):
+        # weights = support, exactly as sklearn (normalised weights round
+        # differently, and the last digit could differ)
+        for name, avg in (("macro avg", None), ("weighted avg", self.support)):
             vals = [np.average(v, weights=avg) for v in
                     (self.precision, self.recall, self.f1)]
             out += row_fmt.format(name, *vals, total, width=width, digits=d)
