@@ -33,6 +33,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "pyneat_lite._version",
         "pyneat_lite._validation",
         "pyneat_lite._ranking",
+        "pyneat_lite._threads",      # the one thread decision; kernels ask it
         "pyneat_lite.activations",   # the activation table the kernels read
         "pyneat_lite.checkpoint",    # the file format; imports no algorithm
     )),
@@ -43,9 +44,10 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     # validating wrappers around the kernels
     ("wrappers", (
-        "pyneat_lite._threads",
         "pyneat_lite._rng",
         "pyneat_lite.network",
+        "pyneat_lite._layout",       # Network's layer table
+        "pyneat_lite._init_schemes",  # Network's initialisers
         "pyneat_lite.operators",
         "pyneat_lite._warmup",
     )),
