@@ -72,7 +72,8 @@ class EvolutionStrategy(Algorithm):
             self._noise_threads,
         )
         _kernels.sample_population(
-            self._mean, self._scale(), self._z, self._pop, self._antithetic
+            self._mean, self._scale(), self._z, self._pop, self._antithetic,
+            self._params.n_threads,
         )
         return self._pop
 
@@ -112,6 +113,7 @@ class EvolutionStrategy(Algorithm):
             np.ascontiguousarray(b, dtype=np.float64),
             self._g1,
             self._g2,
+            self._params.n_threads,
         )
         return self._g1, self._g2
 
