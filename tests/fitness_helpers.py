@@ -44,3 +44,19 @@ def sleep_chunk(population: np.ndarray) -> np.ndarray:
     """10 ms of work per chunk (the benchmark's fitness)."""
     time.sleep(0.01)
     return -np.sum(population.astype(np.float64) ** 2, axis=1)
+
+
+class MarkThenFail:
+    """Leaves one file per call in ``folder``, then fails: ``how="raise"``
+    raises, ``how="exit"`` kills its worker process."""
+
+    def __init__(self, folder: str, how: str) -> None:
+        self.folder, self.how = folder, how
+
+    def __call__(self, genome: np.ndarray) -> float:
+        with open(os.path.join(self.folder, f"{os.getpid()}-{time.time_ns()}"), "w"):
+            pass
+        time.sleep(0.05)
+        if self.how == "exit":
+            os._exit(3)
+        raise ZeroDivisionError("marked and failed")

@@ -4,6 +4,10 @@ raising or crashing fitness and leak no shared memory."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import fitness_helpers as fh
@@ -175,3 +179,119 @@ def test_ray_survives_raising(ray_session, population):
     a = ga_local.run(fh.sphere_batch, generations=3)
     b = ga_ray.run(fh.sphere, generations=3, evaluator=ev)
     np.testing.assert_array_equal(b.best, a.best)
+
+
+# --------------------------------------------------------------------------
+# Nothing hangs, nothing is left behind
+# --------------------------------------------------------------------------
+def test_default_timeout_and_bad_timeouts():
+    assert pn.evaluation.DEFAULT_TIMEOUT == 600.0
+    with pn.ProcessPool(1) as p:
+        assert p.timeout == 600.0
+    assert pn.ProcessPool(1, timeout=None).timeout is None
+    for bad, exc in [(0, ValueError), (-1.0, ValueError), ("10", TypeError),
+                     (float("inf"), ValueError)]:
+        with pytest.raises(exc, match="'timeout' parameter of ProcessPool"):
+            pn.ProcessPool(1, timeout=bad)
+        with pytest.raises(exc, match="'timeout' parameter of Ray"):
+            pn.Ray(timeout=bad)
+    with pytest.raises(TypeError, match="'fn' argument of Vectorized.evaluate"):
+        pn.Vectorized().evaluate(3, np.zeros((2, 2), np.float32))
+
+
+def test_pool_hung_fitness_times_out_and_pool_stays_usable(population):
+    with pn.ProcessPool(2, timeout=1.5) as p:
+        p.evaluate(fh.sphere, population)  # workers up: time only the hang
+        t0 = time.monotonic()
+        with pytest.raises(TimeoutError, match=r"chunks were still running after "
+                                               r"timeout=1\.5 s"):
+            p.evaluate(fh.sleeps, population[:4])
+        # the sleeping workers were killed at once, not after their 30 s
+        assert time.monotonic() - t0 < 10.0
+        np.testing.assert_allclose(p.evaluate(fh.sphere, population),
+                                   fh.sphere_batch(population))
+
+
+_PARENT = """
+import sys, multiprocessing.forkserver as fs
+sys.path.insert(0, {tests!r})
+import numpy as np, pyneat_lite as pn, fitness_helpers as fh
+if __name__ == "__main__":
+    pool = pn.ProcessPool(2, batched={batched})
+    pop = np.ones((8, 5), np.float32)
+    pool.evaluate(fh.sphere_batch if {batched} else fh.sphere, pop)
+    pids = [p.pid for p in pool._executor._processes.values()]
+    helpers = [fs._forkserver._forkserver_pid] if {forkserver} else []
+    segs = [s.name for s in pool._segments]
+    print("PIDS", *pids, *helpers, "SEGS", *segs, flush=True)
+    pool.evaluate(fh.sleeps, pop)   # hangs until killed
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split(")")[-1].split()[0] != "Z"  # zombie: exited
+    except FileNotFoundError:
+        return False
+
+
+@pytest.mark.parametrize("start_method", ["forkserver", "spawn"])
+def test_pool_workers_and_shared_memory_go_with_a_killed_parent(tmp_path,
+                                                                start_method):
+    script = tmp_path / "parent.py"
+    src = _PARENT.format(tests=str(Path(__file__).parent), batched=False,
+                         forkserver=start_method == "forkserver")
+    script.write_text(src.replace("pn.ProcessPool(2,", "pn.ProcessPool(2, "
+                                  f"start_method={start_method!r},"))
+    proc = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": os.pathsep
+                                            .join(sys.path)})
+    try:
+        line = proc.stdout.readline().split()
+        assert line and line[0] == "PIDS", line
+        k = line.index("SEGS")
+        pids, segs = [int(x) for x in line[1:k]], line[k + 1:]
+        assert len(pids) == (3 if start_method == "forkserver" else 2)
+        assert len(segs) == 2 and all(os.path.exists(f"/dev/shm/{s}") for s in segs)
+        time.sleep(0.3)  # the parent is inside the hanging evaluate
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 10.0
+        while time.monotonic() < deadline and (
+                any(map(_alive, pids)) or any(os.path.exists(f"/dev/shm/{s}")
+                                             for s in segs)):
+            time.sleep(0.1)
+        assert not [p for p in pids if _alive(p)]
+        assert not [s for s in segs if os.path.exists(f"/dev/shm/{s}")]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+def test_ray_hung_fitness_times_out(ray_session, population):
+    ev = pn.Ray(timeout=1.0)
+    ev.evaluate(fh.sphere, population)
+    t0 = time.monotonic()
+    with pytest.raises(TimeoutError, match=r"timeout=1\.0 s.*cancelled"):
+        ev.evaluate(fh.sleeps, population[:4])
+    assert time.monotonic() - t0 < 12.0
+    # the killed workers are replaced (Ray's cold start: longer than 1 s here)
+    ev.timeout = 120.0
+    np.testing.assert_allclose(ev.evaluate(fh.sphere, population),
+                               fh.sphere_batch(population))
+
+
+@pytest.mark.parametrize("how", ["raise", "exit"])
+def test_ray_cancels_outstanding_chunks_on_first_failure(ray_session, population,
+                                                         tmp_path, how):
+    ev = pn.Ray(chunk_size=1)
+    ev.evaluate(fh.sphere, population[:8])  # workers up
+    with pytest.raises(RuntimeError, match="genomes"):
+        ev.evaluate(fh.MarkThenFail(str(tmp_path), how), population[:40])
+    time.sleep(1.0)  # anything not cancelled would go on running meanwhile
+    # 40 one-genome chunks on 2 CPUs: only those already running got to call
+    # the fitness (they take 50 ms each), the rest were cancelled
+    assert 1 <= len(os.listdir(tmp_path)) <= 8
+    np.testing.assert_allclose(ev.evaluate(fh.sphere, population),
+                               fh.sphere_batch(population))
