@@ -3,6 +3,7 @@ raising or crashing fitness and leak no shared memory."""
 
 from __future__ import annotations
 
+import inspect
 import os
 import signal
 import subprocess
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 import pyneat_lite as pn
+from pyneat_lite.evaluation import ESSpec
 
 DATA = Path(__file__).parent / "data" / "mnist-1000"
 
@@ -295,3 +297,121 @@ def test_ray_cancels_outstanding_chunks_on_first_failure(ray_session, population
     assert 1 <= len(os.listdir(tmp_path)) <= 8
     np.testing.assert_allclose(ev.evaluate(fh.sphere, population),
                                fh.sphere_batch(population))
+
+
+# --------------------------------------------------------------------------
+# Seeds-only evolution strategies: workers rebuild their rows from the seed
+# --------------------------------------------------------------------------
+ES_NAMES = [name for name in pn.ALGORITHMS if name != "ga"]
+
+
+def _spec(es) -> ESSpec:
+    return ESSpec(es._mean, es._scale(), seed=es.seed, generation=es.generation,
+                  pop_size=es.pop_size, antithetic=es._antithetic)
+
+
+def _es_variants():
+    for name in ES_NAMES:
+        cls = pn.ALGORITHMS[name]
+        if "antithetic" in inspect.signature(cls).parameters:
+            yield name, {"antithetic": False}
+            yield name, {"antithetic": True}
+        else:
+            yield name, {}
+
+
+@pytest.mark.parametrize("shape", [(10, 37), (40, 4000)])  # serial, parallel kernel
+@pytest.mark.parametrize(("name", "kw"), list(_es_variants()))
+def test_es_spec_rebuilds_ask_bit_for_bit(name, kw, shape):
+    pop_size, n = shape
+    es = pn.ALGORITHMS[name](n_params=n, pop_size=pop_size, seed=5, **kw)
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # later generations: moved mean, per-coordinate scale
+        spec = _spec(es)
+        pop = es.ask()
+        np.testing.assert_array_equal(spec.population().view(np.uint32),
+                                      pop.view(np.uint32))
+        lo, hi = sorted(rng.integers(0, pop_size + 1, 2))
+        np.testing.assert_array_equal(spec.rows(lo, hi, n_threads=1), pop[lo:hi])
+        es.tell(fh.sphere_batch(pop) + rng.standard_normal(pop_size))
+    # after a tell the ES's scale is per-coordinate, except OpenES's fixed sigma
+    assert np.ndim(spec.scale) == (0 if name == "openes" else 1)
+
+
+def test_es_spec_independent_reference():
+    # the population from its definition, with NumPy and the public stream
+    mean = np.linspace(-1, 1, 7)
+    scale = np.linspace(0.1, 0.7, 7)
+    spec = ESSpec(mean, scale, seed=3, generation=4, pop_size=6, antithetic=True)
+    z = pn.operators.standard_normal(3, 7, seed=3, generation=4).astype(np.float64)
+    ref = np.concatenate([mean + scale * z, mean - scale * z]).astype(np.float32)
+    np.testing.assert_array_equal(spec.population(), ref)
+    assert spec.nbytes == 2 * 7 * 8
+    mean[0] = 99.0  # the spec keeps its own copy
+    np.testing.assert_array_equal(spec.population(), ref)
+    assert ESSpec(mean, np.full(7, 0.5), seed=0, generation=0,
+                  pop_size=2).nbytes == 7 * 8 + 8  # a constant scale is one number
+
+
+@pytest.mark.parametrize(("kwargs", "exc", "match"), [
+    ({"mean": np.zeros((2, 2))}, ValueError, "'mean'"),
+    ({"mean": [0.0, np.nan]}, ValueError, "'mean'"),
+    ({"scale": np.ones(3)}, ValueError, "'scale' argument of ESSpec.*shape"),
+    ({"scale": -0.1}, ValueError, "'scale' argument of ESSpec.*non-negative"),
+    ({"pop_size": 3, "antithetic": True}, ValueError, "'pop_size'.*even"),
+    ({"pop_size": 0}, ValueError, "'pop_size'"),
+    ({"seed": -1}, ValueError, "'seed'"),
+    ({"generation": 1.5}, TypeError, "'generation'"),
+])
+def test_es_spec_bad_input(kwargs, exc, match):
+    args = {"mean": np.zeros(2), "scale": 0.1, "seed": 0, "generation": 0,
+            "pop_size": 4, **kwargs}
+    with pytest.raises(exc, match=match):
+        ESSpec(args.pop("mean"), args.pop("scale"), **args)
+    spec = ESSpec(np.zeros(2), 0.1, seed=0, generation=0, pop_size=4)
+    with pytest.raises(ValueError, match="'hi' parameter of ESSpec.rows"):
+        spec.rows(0, 5)
+    with pytest.raises(TypeError, match="'spec' argument of Vectorized.evaluate_es"):
+        pn.Vectorized().evaluate_es(fh.sphere_batch, np.zeros((4, 2), np.float32))
+
+
+def test_es_seeds_only_every_evaluator(pool, ray_session):
+    es = pn.SNES(n_params=300, pop_size=24, seed=1, antithetic=True)
+    es.tell(fh.sphere_batch(es.ask()))  # a per-coordinate scale from now on
+    spec = _spec(es)
+    pop = es.ask()
+    ref = fh.sphere_batch(pop)
+    with pn.ProcessPool(2, batched=True, chunk_size=5) as bpool:
+        evaluators = [(pn.Vectorized(), fh.sphere_batch), (pn.Serial(), fh.sphere),
+                      (pool, fh.sphere), (bpool, fh.sphere_batch),
+                      (pn.Ray(), fh.sphere),
+                      (pn.Ray(batched=True, chunk_size=7), fh.sphere_batch)]
+        for ev, fn in evaluators:
+            np.testing.assert_array_equal(ev.evaluate_es(fn, spec), ref)
+            if hasattr(ev, "last_transfer_bytes"):
+                # the centre and the scale travel, not the population
+                assert spec.nbytes <= ev.last_transfer_bytes < spec.nbytes + 4096
+                ev.evaluate(fn, pop)
+                assert ev.last_transfer_bytes == pop.nbytes  # fn unchanged
+        with pytest.raises(RuntimeError, match="ZeroDivisionError.*large first"):
+            pool.evaluate_es(fh.raises_on_positive, ESSpec(
+                np.full(300, 2.0), 0.1, seed=0, generation=0, pop_size=10))
+
+
+def test_es_seeds_only_stateful_fitness(pool, ray_session):
+    X, y = pn.datasets.load_mnist(DATA)
+    net = pn.Network([784, 4, 10], ["tanh", "softmax"])
+    es = pn.OpenES(n_params=net.n_params, pop_size=12, seed=0,
+                   x0=net.init_genome(seed=0))
+    local = pn.tasks.Classification(net, X, y, batch_size=100, seed=1)
+    remote = pn.tasks.Classification(net, X, y, batch_size=100, seed=1)
+    ray_fit = pn.tasks.Classification(net, X, y, batch_size=100, seed=1)
+    with pn.ProcessPool(2, batched=True, chunk_size=5) as p:
+        ev = pn.Ray(batched=True, chunk_size=5)
+        for _ in range(2):  # every chunk of a generation sees the same batch
+            spec = _spec(es)
+            expected = local(es.ask())
+            np.testing.assert_allclose(p.evaluate_es(remote, spec), expected)
+            np.testing.assert_allclose(ev.evaluate_es(ray_fit, spec), expected)
+            es.tell(expected)
+    assert remote.generation == ray_fit.generation == local.generation == 2
