@@ -68,6 +68,9 @@ _LAZY_ATTRS: dict[str, str] = {
     "Serial": ".evaluation",
     "ProcessPool": ".evaluation",
     "Ray": ".evaluation",
+    # scikit-learn estimators (need scikit-learn)
+    "EvolvedMLPClassifier": ".estimators",
+    "EvolvedMLPRegressor": ".estimators",
     # misc
     "warmup": "._warmup",
 }
@@ -79,6 +82,7 @@ _LAZY_SUBMODULES: dict[str, str] = {
     "operators": ".operators",
     "algorithms": ".algorithms",
     "evaluation": ".evaluation",
+    "estimators": ".estimators",
     "tasks": ".tasks",
     "datasets": ".tasks.datasets",
     "envs": ".tasks.envs",
