@@ -347,6 +347,9 @@ def test_es_spec_independent_reference():
     ref = np.concatenate([mean + scale * z, mean - scale * z]).astype(np.float32)
     np.testing.assert_array_equal(spec.population(), ref)
     assert spec.nbytes == 2 * 7 * 8
+    # antithetic pairs from one noise draw (what the workers do): the same bits
+    pairs = spec._paired_rows(1, 3, np.empty((4, 7), np.float32), n_threads=1)
+    np.testing.assert_array_equal(pairs, ref[[1, 2, 4, 5]])
     mean[0] = 99.0  # the spec keeps its own copy
     np.testing.assert_array_equal(spec.population(), ref)
     assert ESSpec(mean, np.full(7, 0.5), seed=0, generation=0,
@@ -393,6 +396,9 @@ def test_es_seeds_only_every_evaluator(pool, ray_session):
                 assert spec.nbytes <= ev.last_transfer_bytes < spec.nbytes + 4096
                 ev.evaluate(fn, pop)
                 assert ev.last_transfer_bytes == pop.nbytes  # fn unchanged
+        # a batched chunk of antithetic pairs is named by both of its ranges
+        with pytest.raises(ValueError, match=r"genomes 0\.\.1 and 12\.\.13"):
+            bpool.evaluate_es(fh.wrong_length, spec)
         with pytest.raises(RuntimeError, match="ZeroDivisionError.*large first"):
             pool.evaluate_es(fh.raises_on_positive, ESSpec(
                 np.full(300, 2.0), 0.1, seed=0, generation=0, pop_size=10))

@@ -7,7 +7,7 @@ import math
 import numbers
 import pickle
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -52,9 +52,9 @@ def _per_genome(fn: Callable[[np.ndarray], Any], pop: np.ndarray, lo: int,
 
 
 def _batched(fn: Callable[[np.ndarray], Any], pop: np.ndarray, lo: int,
-             caller: str) -> np.ndarray:
+             caller: str, label: str | None = None) -> np.ndarray:
     value = fn(pop)
-    name = f"return value of fn for genomes {lo}..{lo + len(pop) - 1}"
+    name = f"return value of fn for genomes {label or f'{lo}..{lo + len(pop) - 1}'}"
     try:
         return check_fitness(value, pop.shape[0], name=name, caller=caller)
     except TypeError as exc:
@@ -91,6 +91,36 @@ def _dumps(fn: Any, caller: str) -> bytes:
 
 def _chunks(n: int, chunk_size: int) -> list[tuple[int, int]]:
     return [(lo, min(n, lo + chunk_size)) for lo in range(0, n, chunk_size)]
+
+
+class _Span(NamedTuple):
+    """The genomes of one task: rows ``lo..hi-1`` and, when ``mirror`` is
+    set, their antithetic partners ``mirror + lo .. mirror + hi - 1`` too
+    (one noise draw serves both)."""
+
+    lo: int
+    hi: int
+    mirror: int = 0
+
+    def index(self) -> slice | np.ndarray:
+        if not self.mirror:
+            return slice(self.lo, self.hi)
+        r = np.arange(self.lo, self.hi)
+        return np.concatenate([r, r + self.mirror])
+
+    def __str__(self) -> str:
+        text = f"{self.lo}..{self.hi - 1}"
+        if self.mirror:
+            text += f" and {self.lo + self.mirror}..{self.hi - 1 + self.mirror}"
+        return text
+
+
+def _spans(n: int, chunk_size: int, mirror: int = 0) -> list[_Span]:
+    """Tasks over ``n`` genomes, or over ``mirror`` antithetic pairs."""
+    if not mirror:
+        return [_Span(lo, hi) for lo, hi in _chunks(n, chunk_size)]
+    pairs = max(1, chunk_size // 2)
+    return [_Span(lo, hi, mirror) for lo, hi in _chunks(mirror, pairs)]
 
 
 def _chunk_size(n: int, chunk_size: int | None, n_cpus: int, batched: bool) -> int:

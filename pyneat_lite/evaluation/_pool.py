@@ -36,11 +36,12 @@ from ._common import (
     _check_fn,
     _check_timeout,
     _chunk_size,
-    _chunks,
     _dumps,
     _Evaluator,
     _per_genome,
     _reraise_bad_return,
+    _Span,
+    _spans,
 )
 from ._seeds import ESSpec
 
@@ -109,20 +110,20 @@ def _load_fn(fn_name: str, fn_len: int, fn_key: int) -> Any:
 
 
 def _pool_task(pop_name: str, shape: tuple[int, int], fn_name: str, fn_len: int,
-               fn_key: int, lo: int, hi: int, batched: bool) -> np.ndarray:
+               fn_key: int, span: _Span, batched: bool) -> np.ndarray:
     pop_seg = _attach(pop_name)
     # A writable view: read-only arrays would make Numba compile a second
     # specialization of every kernel; the parent never reads the segment back.
-    pop = np.ndarray(shape, np.float32, buffer=pop_seg.buf)[lo:hi]
+    pop = np.ndarray(shape, np.float32, buffer=pop_seg.buf)[span.lo:span.hi]
     fn = _load_fn(fn_name, fn_len, fn_key)
     caller = "ProcessPool.evaluate"
     if batched:
-        return _batched(fn, pop, lo, caller)
-    return _per_genome(fn, pop, lo, caller)
+        return _batched(fn, pop, span.lo, caller)
+    return _per_genome(fn, pop, span.lo, caller)
 
 
 def _pool_es_task(spec_name: str, meta: tuple, fn_name: str, fn_len: int,
-                  fn_key: int, lo: int, hi: int, batched: bool) -> np.ndarray:
+                  fn_key: int, span: _Span, batched: bool) -> np.ndarray:
     n, scale, seed, generation, pop_size, antithetic, stream = meta
     buf = _attach(spec_name).buf
     mean = np.ndarray((n,), np.float64, buffer=buf)
@@ -131,16 +132,31 @@ def _pool_es_task(spec_name: str, meta: tuple, fn_name: str, fn_len: int,
     spec = ESSpec._trusted(mean, scale, seed, generation, pop_size, antithetic,
                            stream)
     fn = _load_fn(fn_name, fn_len, fn_key)
-    return _spec_chunk(fn, spec, lo, hi, batched, "ProcessPool.evaluate_es")
+    return _spec_chunk(fn, spec, span, batched, "ProcessPool.evaluate_es")
 
 
-def _spec_chunk(fn: Any, spec: ESSpec, lo: int, hi: int, batched: bool,
+def _spec_chunk(fn: Any, spec: ESSpec, span: _Span, batched: bool,
                 caller: str) -> np.ndarray:
-    """Rebuild rows lo..hi of ``spec`` and evaluate them (worker side)."""
+    """Rebuild the genomes of ``span`` from ``spec`` and evaluate them (worker
+    side); antithetic pairs share one noise draw."""
+    lo, hi, n = span.lo, span.hi, spec.n_params
+    if span.mirror:
+        if batched:
+            rows = spec._paired_rows(lo, hi, np.empty((2 * (hi - lo), n), np.float32),
+                                     n_threads=1)
+            return _batched(fn, rows, lo, caller, label=str(span))
+        # one pair at a time: a worker's memory stays O(n_params)
+        pair = np.empty((2, n), np.float32)
+        out = np.empty(2 * (hi - lo))
+        for i in range(lo, hi):
+            spec._paired_rows(i, i + 1, pair, n_threads=1)
+            out[i - lo] = _per_genome(fn, pair[:1], i, caller)[0]
+            out[hi - lo + i - lo] = _per_genome(fn, pair[1:], i + span.mirror,
+                                                caller)[0]
+        return out
     if batched:
         return _batched(fn, spec.rows(lo, hi, n_threads=1), lo, caller)
-    # one row at a time: a worker's memory stays O(n_params)
-    row = np.empty((1, spec.n_params), np.float32)
+    row = np.empty((1, n), np.float32)
     out = np.empty(hi - lo)
     for i in range(lo, hi):
         spec.rows(i, i + 1, out=row, n_threads=1)
@@ -364,11 +380,11 @@ class ProcessPool(_Evaluator):
         sent = pop.nbytes + self._write_fn(payload)
         fn_info = (self._fn_seg.name, len(payload), self._fn_key)
 
-        def submit(lo: int, hi: int) -> Future:
+        def submit(span: _Span) -> Future:
             return executor.submit(_pool_task, pseg.name, pop.shape, *fn_info,
-                                   lo, hi, self.batched)
+                                   span, self.batched)
 
-        out = self._run(submit, pop.shape[0], caller, t0)
+        out = self._run(submit, pop.shape[0], 0, caller, t0)
         self.last_transfer_bytes = sent
         if hasattr(fn, "advance"):
             fn.advance()
@@ -415,35 +431,36 @@ class ProcessPool(_Evaluator):
                 spec.pop_size, spec.antithetic, spec.stream)
         fn_info = (self._fn_seg.name, len(payload), self._fn_key)
 
-        def submit(lo: int, hi: int) -> Future:
+        def submit(span: _Span) -> Future:
             return executor.submit(_pool_es_task, sseg.name, meta, *fn_info,
-                                   lo, hi, self.batched)
+                                   span, self.batched)
 
-        out = self._run(submit, spec.pop_size, caller, t0)
+        mirror = spec.pop_size // 2 if spec.antithetic else 0
+        out = self._run(submit, spec.pop_size, mirror, caller, t0)
         self.last_transfer_bytes = sent
         if hasattr(fn, "advance"):
             fn.advance()
         return out
 
-    def _died(self, caller: str, lo: int, hi: int, exc: BaseException) -> None:
+    def _died(self, caller: str, span: _Span, exc: BaseException) -> None:
         self._kill()
         raise RuntimeError(
             f"{caller}: a worker process died abruptly (crash, os._exit or out of "
-            f"memory) while evaluating genomes {lo}..{hi - 1}; the pool will be "
+            f"memory) while evaluating genomes {span}; the pool will be "
             "restarted at the next call."
         ) from exc
 
-    def _run(self, submit: Callable[[int, int], Future], n: int, caller: str,
-             t0: float) -> np.ndarray:
+    def _run(self, submit: Callable[[_Span], Future], n: int, mirror: int,
+             caller: str, t0: float) -> np.ndarray:
         """Submit the chunks, gather them in order; timeouts and failures."""
         size = _chunk_size(n, self.chunk_size, self.n_workers, self.batched)
-        futures: dict[Future, tuple[int, int]] = {}
-        for lo, hi in _chunks(n, size):
+        futures: dict[Future, _Span] = {}
+        for span in _spans(n, size, mirror):
             try:
-                futures[submit(lo, hi)] = (lo, hi)
+                futures[submit(span)] = span
             except BrokenProcessPool as exc:
                 # a worker died while chunks were still being submitted
-                self._died(caller, lo, hi, exc)
+                self._died(caller, span, exc)
 
         def remaining() -> float | None:
             if self.timeout is None:
@@ -468,21 +485,21 @@ class ProcessPool(_Evaluator):
                     "killed and the next call starts fresh ones (raise timeout, "
                     "or pass timeout=None, for longer generations)."
                 )
-        errors = [(lo, hi, f.exception()) for f, (lo, hi) in futures.items()
+        errors = [(span, f.exception()) for f, span in futures.items()
                   if f in done and not f.cancelled() and f.exception() is not None]
         if errors:
-            broken = [e for e in errors if isinstance(e[2], BrokenProcessPool)]
-            lo, hi, exc = min(broken or errors, key=lambda e: e[0])
+            broken = [e for e in errors if isinstance(e[1], BrokenProcessPool)]
+            span, exc = min(broken or errors, key=lambda e: e[0].lo)
             if isinstance(exc, BrokenProcessPool):
-                self._died(caller, lo, hi, exc)
+                self._died(caller, span, exc)
             _reraise_bad_return(exc, exc)
             raise RuntimeError(
                 f"{caller}: the fitness function raised {type(exc).__name__}: {exc} "
-                f"(while evaluating genomes {lo}..{hi - 1} in a worker process)."
+                f"(while evaluating genomes {span} in a worker process)."
             ) from exc
         out = np.empty(n)
-        for fut, (lo, hi) in futures.items():
-            out[lo:hi] = fut.result()
+        for fut, span in futures.items():
+            out[span.index()] = fut.result()
         return out
 
     def __repr__(self) -> str:

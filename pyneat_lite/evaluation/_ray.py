@@ -19,11 +19,12 @@ from ._common import (
     _check_fn,
     _check_timeout,
     _chunk_size,
-    _chunks,
     _dumps,
     _Evaluator,
     _per_genome,
     _reraise_bad_return,
+    _Span,
+    _spans,
 )
 from ._seeds import ESSpec
 
@@ -41,23 +42,34 @@ def _ray_fn(payload: bytes, key: str) -> Any:
     return copy.copy(_FN_CACHE["fn"])  # stateful callables: same snapshot per chunk
 
 
-def _ray_chunk(payload: bytes, key: str, population: np.ndarray, lo: int, hi: int,
+def _ray_chunk(payload: bytes, key: str, population: np.ndarray, span: _Span,
                batched: bool) -> np.ndarray:
     # The object store hands out read-only arrays; a private writable copy of
     # the chunk keeps Numba kernels on their usual (writable) specialization.
-    chunk = np.array(population[lo:hi], dtype=np.float32, order="C")
+    chunk = np.array(population[span.lo:span.hi], dtype=np.float32, order="C")
     fn = _ray_fn(payload, key)
     caller = "Ray.evaluate"
-    return _batched(fn, chunk, lo, caller) if batched else _per_genome(
-        fn, chunk, lo, caller)
+    return _batched(fn, chunk, span.lo, caller) if batched else _per_genome(
+        fn, chunk, span.lo, caller)
 
 
-def _ray_es_chunk(payload: bytes, key: str, spec: ESSpec, lo: int, hi: int,
+def _ray_es_chunk(payload: bytes, key: str, spec: ESSpec, span: _Span,
                   batched: bool) -> np.ndarray:
     from ._pool import _spec_chunk
 
-    return _spec_chunk(_ray_fn(payload, key), spec, lo, hi, batched,
+    return _spec_chunk(_ray_fn(payload, key), spec, span, batched,
                        "Ray.evaluate_es")
+
+
+def _ray_dumps(fn: Any, caller: str) -> bytes:
+    # cloudpickle, as Ray itself: a function of the driver's __main__ travels
+    # by value (Ray workers never import the driver's script)
+    from ray import cloudpickle
+
+    try:
+        return cloudpickle.dumps(fn, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return _dumps(fn, caller)  # raises the library's clear TypeError
 
 
 _TASKS: dict[str, Any] = {}
@@ -176,7 +188,7 @@ class Ray(_Evaluator):
         if self._closed:
             raise RuntimeError(f"{caller} called after close().")
         _check_fn(fn, caller)
-        payload = _dumps(fn, caller)
+        payload = _ray_dumps(fn, caller)
         if payload == self._fn_payload:
             return self._fn_ref, f"{self._id}-{self._fn_version}", 0
         self._fn_ref = ray.put(payload)
@@ -195,8 +207,8 @@ class Ray(_Evaluator):
         pop_ref = ray.put(pop)
         task = _remote("chunk")
         out = self._gather(
-            lambda lo, hi: task.remote(fn_ref, key, pop_ref, lo, hi, self.batched),
-            pop.shape[0], caller, t0)
+            lambda span: task.remote(fn_ref, key, pop_ref, span, self.batched),
+            pop.shape[0], 0, caller, t0)
         self.last_transfer_bytes = sent + pop.nbytes
         if hasattr(fn, "advance"):
             fn.advance()
@@ -233,23 +245,21 @@ class Ray(_Evaluator):
         spec_ref = ray.put(spec)
         task = _remote("es")
         out = self._gather(
-            lambda lo, hi: task.remote(fn_ref, key, spec_ref, lo, hi, self.batched),
-            spec.pop_size, caller, t0)
+            lambda span: task.remote(fn_ref, key, spec_ref, span, self.batched),
+            spec.pop_size, spec.pop_size // 2 if spec.antithetic else 0, caller, t0)
         self.last_transfer_bytes = sent + spec.nbytes
         if hasattr(fn, "advance"):
             fn.advance()
         return out
 
-    def _gather(self, launch: Callable[[int, int], Any], n: int, caller: str,
-                t0: float) -> np.ndarray:
+    def _gather(self, launch: Callable[[_Span], Any], n: int, mirror: int,
+                caller: str, t0: float) -> np.ndarray:
         """Launch the chunks and collect them; cancel the rest on a failure."""
         import ray
 
         self._drain()
         size = _chunk_size(n, self.chunk_size, self._n_cpus(), self.batched)
-        spans = {}
-        for lo, hi in _chunks(n, size):
-            spans[launch(lo, hi)] = (lo, hi)
+        spans = {launch(span): span for span in _spans(n, size, mirror)}
         out = np.empty(n)
         pending = list(spans)
         while pending:
@@ -266,9 +276,9 @@ class Ray(_Evaluator):
                     "(raise timeout, or pass timeout=None, for longer generations)."
                 )
             for ref in ready:
-                lo, hi = spans[ref]
+                span = spans[ref]
                 try:
-                    out[lo:hi] = ray.get(ref)
+                    out[span.index()] = ray.get(ref)
                 except ray.exceptions.RayTaskError as exc:
                     self._cancel(pending, force=False)
                     cause = getattr(exc, "cause", None)
@@ -277,12 +287,12 @@ class Ray(_Evaluator):
                     raise RuntimeError(
                         f"{caller}: the fitness function raised "
                         f"{type(cause).__name__}: {cause} (while evaluating genomes "
-                        f"{lo}..{hi - 1} in a Ray task)."
+                        f"{span} in a Ray task)."
                     ) from exc
                 except ray.exceptions.RayError as exc:
                     self._cancel(pending, force=False)
                     raise RuntimeError(
-                        f"{caller}: the Ray task evaluating genomes {lo}..{hi - 1} "
+                        f"{caller}: the Ray task evaluating genomes {span} "
                         f"failed ({type(exc).__name__}: {exc})."
                     ) from exc
         return out
