@@ -77,13 +77,15 @@ def test_classifier_string_labels_minibatch_and_time_limit(digits):
     names = np.array(["zero", "one", "two", "three", "four", "five", "six",
                       "seven", "eight", "nine"])
     clf = EvolvedMLPClassifier((8,), algorithm="openes", pop_size=20,
-                               max_generations=None, max_time=0.5,
-                               batch_size=64, random_state=1)
+                               max_generations=60, batch_size=64, random_state=1)
     clf.fit(Xtr, names[ytr])
     assert list(clf.classes_) == sorted(names)
     assert set(clf.predict(Xtr)) <= set(names)
-    assert clf.result_.stop_reason == "time_limit" and clf.n_iter_ >= 1
-    assert clf.score(Xtr, names[ytr]) > 0.3
+    assert clf.score(Xtr, names[ytr]) > 0.3  # chance: 0.1
+    timed = EvolvedMLPClassifier((8,), max_generations=None, max_time=0.3,
+                                 random_state=1).fit(Xtr, ytr)
+    assert timed.result_.stop_reason == "time_limit" and timed.n_iter_ >= 1
+    assert timed.result_.elapsed < 5.0
 
 
 def test_regressor_learns_a_function():
