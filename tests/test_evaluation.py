@@ -176,6 +176,9 @@ def test_ray_survives_raising(ray_session, population):
         ev.evaluate(fh.exits, population[:2])
     np.testing.assert_allclose(ev.evaluate(fh.sphere, population),
                                fh.sphere_batch(population))
+    # a lambda (or a function of the driver's __main__) travels by value
+    np.testing.assert_array_equal(ev.evaluate(lambda g: float(g[0]), population),
+                                  population[:, 0])
     ga_local = pn.GA(n_params=9, pop_size=16, seed=0)
     ga_ray = pn.GA(n_params=9, pop_size=16, seed=0)
     a = ga_local.run(fh.sphere_batch, generations=3)
