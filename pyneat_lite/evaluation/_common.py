@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import numbers
 import pickle
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -153,7 +153,8 @@ class _Evaluator:
     def evaluate(self, fn: Callable[[np.ndarray], Any], population: Any) -> np.ndarray:
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def evaluate_es(self, fn: Callable[[np.ndarray], Any], spec: ESSpec) -> np.ndarray:
+    def evaluate_es(self, fn: Callable[[np.ndarray], Any],
+                    spec: ESSpec | Mapping[str, Any]) -> np.ndarray:
         """Fitness of the evolution-strategy population described by ``spec``.
 
         The same numbers as ``evaluate(fn, spec.population())``.  This
@@ -165,21 +166,18 @@ class _Evaluator:
         ----------
         fn : callable
             The fitness function, called as by :meth:`evaluate`.
-        spec : ESSpec
-            Centre, scale and random-stream key of the population.
+        spec : ESSpec or mapping
+            Centre, scale and random-stream key of the population (a mapping
+            is passed to ``ESSpec(**spec)``).
 
         Returns
         -------
         float64 array of shape (spec.pop_size,)
         """
-        from ._seeds import ESSpec
+        from ._seeds import as_spec
 
         caller = f"{type(self).__name__}.evaluate_es"
-        if not isinstance(spec, ESSpec):
-            raise TypeError(
-                f"The 'spec' argument of {caller} must be an ESSpec. "
-                f"Got {type(spec).__name__} instead."
-            )
+        spec = as_spec(spec, caller)
         return self.evaluate(fn, spec.population())
 
     def __call__(self, fn: Callable[[np.ndarray], Any], population: Any) -> np.ndarray:

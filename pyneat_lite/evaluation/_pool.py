@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from multiprocessing import shared_memory
@@ -43,7 +43,7 @@ from ._common import (
     _Span,
     _spans,
 )
-from ._seeds import ESSpec
+from ._seeds import ESSpec, as_spec
 
 # --------------------------------------------------------------------------
 # Worker side
@@ -390,7 +390,8 @@ class ProcessPool(_Evaluator):
             fn.advance()
         return out
 
-    def evaluate_es(self, fn: Callable[[np.ndarray], Any], spec: ESSpec) -> np.ndarray:
+    def evaluate_es(self, fn: Callable[[np.ndarray], Any],
+                    spec: ESSpec | Mapping[str, Any]) -> np.ndarray:
         """Fitness of the ES population ``spec``, rebuilt by the workers.
 
         Only ``spec.mean`` (and ``spec.scale`` when it is a vector) is written
@@ -402,8 +403,9 @@ class ProcessPool(_Evaluator):
         ----------
         fn : callable
             As in :meth:`evaluate`.
-        spec : ESSpec
-            The population's centre, scale and noise key.
+        spec : ESSpec or mapping
+            The population's centre, scale and noise key (a mapping is passed
+            to ``ESSpec(**spec)``).
 
         Returns
         -------
@@ -411,11 +413,7 @@ class ProcessPool(_Evaluator):
         """
         caller = "ProcessPool.evaluate_es"
         _check_fn(fn, caller)
-        if not isinstance(spec, ESSpec):
-            raise TypeError(
-                f"The 'spec' argument of {caller} must be an ESSpec. "
-                f"Got {type(spec).__name__} instead."
-            )
+        spec = as_spec(spec, caller)
         payload = _dumps(fn, caller)
         executor = self._pool()
         t0 = time.monotonic()

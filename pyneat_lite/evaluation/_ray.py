@@ -7,7 +7,7 @@ import copy
 import pickle
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -26,7 +26,7 @@ from ._common import (
     _Span,
     _spans,
 )
-from ._seeds import ESSpec
+from ._seeds import ESSpec, as_spec
 
 # --------------------------------------------------------------------------
 # Worker side.  A Ray worker process runs many tasks: the unpickled fitness is
@@ -214,7 +214,8 @@ class Ray(_Evaluator):
             fn.advance()
         return out
 
-    def evaluate_es(self, fn: Callable[[np.ndarray], Any], spec: ESSpec) -> np.ndarray:
+    def evaluate_es(self, fn: Callable[[np.ndarray], Any],
+                    spec: ESSpec | Mapping[str, Any]) -> np.ndarray:
         """Fitness of the ES population ``spec``, rebuilt by the Ray tasks.
 
         One ``ray.put`` of ``spec`` (its ``mean``, and ``scale`` when it is a
@@ -225,8 +226,9 @@ class Ray(_Evaluator):
         ----------
         fn : callable
             As in :meth:`evaluate`.
-        spec : ESSpec
-            The population's centre, scale and noise key.
+        spec : ESSpec or mapping
+            The population's centre, scale and noise key (a mapping is passed
+            to ``ESSpec(**spec)``).
 
         Returns
         -------
@@ -235,11 +237,7 @@ class Ray(_Evaluator):
         import ray
 
         caller = "Ray.evaluate_es"
-        if not isinstance(spec, ESSpec):
-            raise TypeError(
-                f"The 'spec' argument of {caller} must be an ESSpec. "
-                f"Got {type(spec).__name__} instead."
-            )
+        spec = as_spec(spec, caller)
         fn_ref, key, sent = self._start(fn, caller)
         t0 = time.monotonic()
         spec_ref = ray.put(spec)

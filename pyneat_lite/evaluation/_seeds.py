@@ -11,6 +11,7 @@ the fitness scalars come back.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -201,3 +202,18 @@ class ESSpec:
     def population(self, *, n_threads: int | None = None) -> Float32Array:
         """The whole population, float32 ``(pop_size, n_params)``."""
         return self.rows(0, self.pop_size, n_threads=n_threads)
+
+
+def as_spec(spec: Any, caller: str) -> ESSpec:
+    """``spec`` itself, or an :class:`ESSpec` built from a mapping of its
+    constructor arguments (what an evolution strategy hands to a seeds-only
+    evaluator: the algorithms sit below the evaluators and do not import
+    them)."""
+    if isinstance(spec, ESSpec):
+        return spec
+    if isinstance(spec, Mapping):
+        return ESSpec(**spec)
+    raise TypeError(
+        f"The 'spec' argument of {caller} must be an ESSpec or a mapping of its "
+        f"arguments. Got {type(spec).__name__} instead."
+    )
