@@ -21,8 +21,25 @@ from pyneat_lite.evaluation import ESSpec
 DATA = Path(__file__).parent / "data" / "mnist-1000"
 
 
-def _shm_segments() -> set[str]:
-    return {n for n in os.listdir("/dev/shm") if n.startswith("psm_")}
+def _track(pool) -> set[str]:
+    """Names of every shared-memory segment ``pool`` creates from now on
+    (/dev/shm is shared with every other process of the machine: compare
+    names, not listings)."""
+    names: set[str] = set()
+    create = pool._segment
+
+    def segment(attr, nbytes):
+        seg = create(attr, nbytes)
+        names.add(seg.name)
+        return seg
+
+    segment.names = names
+    pool._segment = segment
+    return names
+
+
+def _existing(names: set[str]) -> set[str]:
+    return {n for n in names if os.path.exists(f"/dev/shm/{n}")}
 
 
 @pytest.fixture(scope="module")
@@ -32,11 +49,10 @@ def population():
 
 @pytest.fixture(scope="module")
 def pool():
-    before = _shm_segments()
     with pn.ProcessPool(2) as p:
+        created = _track(p)
         yield p
-    leaked = _shm_segments() - before
-    assert not leaked  # every segment unlinked on close
+    assert created and not _existing(created)  # every segment unlinked on close
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +109,6 @@ def test_pool_stateful_fitness_follows_generations():
 
 
 def test_pool_survives_raising_and_crashing(pool, population):
-    before = _shm_segments()
     with pytest.raises(RuntimeError, match=r"ZeroDivisionError: genome with a large"):
         pool.evaluate(fh.raises_on_positive, population)
     np.testing.assert_allclose(pool.evaluate(fh.sphere, population),
@@ -105,17 +120,19 @@ def test_pool_survives_raising_and_crashing(pool, population):
     # the pool is rebuilt at the next call
     np.testing.assert_allclose(pool.evaluate(fh.sphere, population),
                                fh.sphere_batch(population))
-    assert _shm_segments() <= before | set(s.name.lstrip("/") for s in pool._segments)
+    # replaced segments are gone, only the pool's current ones remain
+    assert _existing(pool._segment.names) <= {
+        seg.name for seg in pool._segments}
 
 
 def test_pool_timeout_kills_workers(population):
-    before = _shm_segments()
     p = pn.ProcessPool(2, timeout=1.0)
+    created = _track(p)
     with pytest.raises(TimeoutError, match="timeout=1.0"):
         p.evaluate(fh.sleeps, population[:4])
     p.close()
     p.close()  # idempotent
-    assert _shm_segments() <= before
+    assert created and not _existing(created)
     with pytest.raises(RuntimeError, match="after close"):
         p.evaluate(fh.sphere, population)
 
@@ -309,8 +326,7 @@ ES_NAMES = [name for name in pn.ALGORITHMS if name != "ga"]
 
 
 def _spec(es) -> ESSpec:
-    return ESSpec(es._mean, es._scale(), seed=es.seed, generation=es.generation,
-                  pop_size=es.pop_size, antithetic=es._antithetic)
+    return ESSpec(**es._seeds_only_spec())  # the hook run() uses
 
 
 def _es_variants():
@@ -424,3 +440,26 @@ def test_es_seeds_only_stateful_fitness(pool, ray_session):
             np.testing.assert_allclose(ev.evaluate_es(ray_fit, spec), expected)
             es.tell(expected)
     assert remote.generation == ray_fit.generation == local.generation == 2
+
+
+@pytest.mark.parametrize("name", ES_NAMES)
+def test_run_with_a_seeds_only_evaluator(pool, ray_session, name):
+    """es.run(evaluator=...(seeds_only=True)) sends the spec, not the
+    population, and gives the in-process run bit for bit."""
+    kw = {"n_params": 40, "pop_size": 12, "seed": 2}
+    local = pn.ALGORITHMS[name](**kw).run(fh.sphere_batch, generations=4)
+    with pn.ProcessPool(2, batched=True, chunk_size=5, seeds_only=True) as p:
+        for ev in (p, pn.Ray(batched=True, chunk_size=5, seeds_only=True)):
+            es = pn.ALGORITHMS[name](**kw)
+            res = es.run(fh.sphere_batch, generations=4, evaluator=ev)
+            np.testing.assert_array_equal(res.best, local.best)
+            np.testing.assert_array_equal(res.history["mean"],
+                                          local.history["mean"])
+            assert ev.last_transfer_bytes == ESSpec(
+                **es._seeds_only_spec()).nbytes  # fn was sent before
+    # other algorithms' populations travel as usual
+    ga = pn.GA(n_params=40, pop_size=12, seed=2)
+    with pn.ProcessPool(2, batched=True, seeds_only=True) as p:
+        ga.run(fh.sphere_batch, generations=2, evaluator=p)
+        assert p.last_transfer_bytes == 12 * 40 * 4
+    assert pn.GA(n_params=4)._seeds_only_spec() is None

@@ -63,6 +63,13 @@ class EvolutionStrategy(Algorithm):
     def _current_population(self) -> Float32Array:
         return self._pop
 
+    def _seeds_only_spec(self) -> dict[str, Any]:
+        # everything _ask() samples from: a worker rebuilds any row from it
+        return {"mean": self._mean, "scale": self._scale(),
+                "seed": self._params.seed, "generation": self._generation,
+                "pop_size": self._params.pop_size,
+                "antithetic": self._antithetic, "stream": self._noise_stream}
+
     def _ask(self) -> Float32Array:
         fill_standard_normal(
             self._z,

@@ -146,6 +146,12 @@ class Algorithm:
         """The buffer returned by the pending ``ask``."""
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def _seeds_only_spec(self) -> dict[str, Any] | None:
+        """The pending population as the arguments of
+        ``pyneat_lite.evaluation.ESSpec`` (seeds-only evaluators), or None when
+        the population itself must travel (here: always)."""
+        return None
+
     def _adjust_fitness(self, fitness: Float64Array) -> bool:
         """Hook to amend the told fitness in place (GA: kept elites); returns
         whether it may have written NaN."""

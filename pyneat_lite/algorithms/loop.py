@@ -67,7 +67,11 @@ def run(
     evaluator : object, optional
         Anything with ``evaluate(fitness, population) -> (pop_size,)``,
         e.g. :class:`pyneat_lite.ProcessPool`; None calls
-        ``fitness(population)`` directly.
+        ``fitness(population)`` directly.  With an evolution strategy and an
+        evaluator whose ``seeds_only`` is true (``pn.Ray(seeds_only=True)``),
+        ``evaluate_es(fitness, spec)`` is called instead: only the centre,
+        the scale and the noise key travel, and the workers rebuild the
+        rows (the same numbers).
     checkpoint_every : int, optional
         Save a checkpoint to ``checkpoint_path`` every this many
         generations (and when the run stops).
@@ -161,8 +165,12 @@ def run(
                 reason = "time_limit"
                 break
             pop = algorithm.ask()
+            spec = (algorithm._seeds_only_spec()
+                    if getattr(evaluator, "seeds_only", False) else None)
             if evaluator is None:
                 algorithm.tell(fitness(pop))
+            elif spec is not None:  # an ES: only its centre and seed travel
+                algorithm.tell(evaluator.evaluate_es(fitness, spec))
             else:
                 algorithm.tell(evaluator.evaluate(fitness, pop))
             best_now = algorithm.best_fitness
