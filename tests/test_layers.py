@@ -58,6 +58,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("applications", (
         "pyneat_lite.tasks",
         "pyneat_lite.evaluation",
+        "pyneat_lite.estimators",    # scikit-learn estimators (issue 15)
         "pyneat_lite.adapters",
         "pyneat_lite.cli",
     )),
