@@ -38,6 +38,10 @@ STREAMS = {
     "batch": 7,  # minibatch sampling of supervised tasks
     "env": 8,  # environment resets
     "shuffle": 9,
+    # quality diversity (pyneat_lite.qd)
+    "qd_select": 20,  # elites drawn as parents / restart points
+    "qd_noise": 21,  # emitters' Gaussian noise
+    "qd_cvt": 22,  # k-means samples of a CVT archive
 }
 
 

@@ -53,6 +53,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     )),
     ("algorithms", (
         "pyneat_lite.algorithms",
+        "pyneat_lite.qd",            # quality diversity and novelty (issue 12)
     )),
     # users of the algorithms
     ("applications", (

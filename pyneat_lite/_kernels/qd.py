@@ -1,0 +1,193 @@
+"""Numba kernels of quality diversity: cell lookup, batch insertion, novelty.
+
+No validation here (``pyneat_lite.qd`` validates once).  An archive is a set
+of flat buffers indexed by cell -- ``occupied`` (bool (C,)), ``objective``
+and ``threshold`` (float64 (C,)), ``solutions`` (float32 (C, n)) and
+``measures`` (float64 (C, m)) -- and one call inserts a whole batch.
+
+Batch insertion follows the CMA-MAE rule (Fontaine & Nikolaidis 2023,
+appendix H; the semantics of pyribs' ``add``): a candidate can enter its cell
+when its objective beats the cell's threshold (``threshold_min`` for an empty
+cell); of the candidates of one cell the best enters (the earliest on ties);
+the cell's threshold becomes ``r * t + (1 - r) * mean`` with
+``r = (1 - learning_rate) ** k`` over the ``k`` candidates that beat it (the
+closed form of ``k`` sequential updates ``t <- (1 - a) t + a f`` by their
+mean), or, with ``threshold_min = -inf`` (CMA-ME / MAP-Elites), the best
+objective.  Statuses and values are computed against the archive as it was
+before the batch.  The kernels are sequential: a batch is a few hundred
+rows, far below what a thread pool repays, and the order of the per-cell sums
+is then the batch order, whatever the number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._config import EXACT_OPTS
+
+__all__ = [
+    "grid_index",
+    "batch_add",
+    "knn_mean_distance",
+]
+
+#: out-of-range policies of :func:`grid_index`
+CLIP = 0
+IGNORE = 1
+
+
+@njit(**EXACT_OPTS)
+def grid_index(measures, lower, upper, scale, dims, mode, out):
+    """Flat (C-order) grid cell of each row of ``measures``.
+
+    measures : float64 (B, m); lower, upper, scale : float64 (m,) with
+    ``scale = dims / (upper - lower)``; dims : int64 (m,); mode : CLIP (an
+    out-of-range coordinate goes to the edge cell) or IGNORE (the row gets
+    -1).  A non-finite coordinate always gives -1.
+    """
+    n_rows, m = measures.shape
+    for i in range(n_rows):
+        flat = 0
+        for d in range(m):
+            x = measures[i, d]
+            if not math.isfinite(x):
+                flat = -1
+                break
+            if mode == IGNORE and (x < lower[d] or x > upper[d]):
+                flat = -1
+                break
+            c = math.floor((x - lower[d]) * scale[d])
+            # clip; the upper bound itself belongs to the last cell
+            if c < 0:
+                c = 0
+            elif c >= dims[d]:
+                c = dims[d] - 1
+            flat = flat * dims[d] + c
+        out[i] = flat
+
+
+@njit(**EXACT_OPTS)
+def batch_add(idx, objective, solutions, measures, occupied, obj_store,
+              thr_store, sol_store, meas_store, learning_rate, threshold_min,
+              status, value, cnt, ssum, best, touched):
+    """Insert one batch; returns the number of newly occupied cells.
+
+    idx : int64 (B,) cell per row, -1 = never inserted; objective : float64
+    (B,) (non-finite = never inserted, value -inf); solutions float32 (B, n);
+    measures float64 (B, m).  status int32 (B,) and value float64 (B,) are
+    written (0 not added, 1 improved a cell, 2 new cell; value = objective
+    minus the cell's threshold, with 0 / threshold_min for a new cell).
+    cnt (int64 (C,), zeros), ssum (float64 (C,), zeros), best (int64 (C,),
+    -1) are scratch left as found; touched is int64 (B,) scratch.
+    """
+    n_rows = idx.shape[0]
+    cma_me = threshold_min == -np.inf
+    n_touched = 0
+    for i in range(n_rows):
+        c = idx[i]
+        f = objective[i]
+        if c < 0 or not math.isfinite(f):
+            status[i] = 0
+            value[i] = -np.inf
+            continue
+        occ = occupied[c]
+        thr = thr_store[c] if occ else threshold_min
+        if f > thr:
+            if occ:
+                status[i] = 1
+                value[i] = f - thr
+            else:
+                status[i] = 2
+                value[i] = f - (0.0 if cma_me else threshold_min)
+            if cnt[c] == 0:
+                touched[n_touched] = c
+                n_touched += 1
+                best[c] = i
+            elif f > objective[best[c]]:
+                best[c] = i
+            cnt[c] += 1
+            ssum[c] += f
+        else:
+            status[i] = 0
+            value[i] = f - thr
+    n_new = 0
+    n_sol = solutions.shape[1]
+    n_meas = measures.shape[1]
+    for t in range(n_touched):
+        c = touched[t]
+        b = best[c]
+        k = cnt[c]
+        if cma_me:
+            new_thr = objective[b]
+        else:
+            old = thr_store[c] if occupied[c] else threshold_min
+            ratio = (1.0 - learning_rate) ** k
+            new_thr = ratio * old + (ssum[c] / k) * (1.0 - ratio)
+        if not occupied[c]:
+            occupied[c] = True
+            n_new += 1
+        obj_store[c] = objective[b]
+        thr_store[c] = new_thr
+        for j in range(n_sol):
+            sol_store[c, j] = solutions[b, j]
+        for j in range(n_meas):
+            meas_store[c, j] = measures[b, j]
+        cnt[c] = 0
+        ssum[c] = 0.0
+        best[c] = -1
+    return n_new
+
+
+@njit(**EXACT_OPTS)
+def _knn_rows(queries, points, n_points, k, skip_self, out, i0, i1):
+    m = queries.shape[1]
+    kk = min(k, n_points - (1 if skip_self else 0))
+    dist = np.empty(n_points, np.float64)
+    for i in range(i0, i1):
+        if kk <= 0:
+            out[i] = 0.0
+            continue
+        for p in range(n_points):
+            s = 0.0
+            for d in range(m):
+                e = queries[i, d] - points[p, d]
+                s += e * e
+            dist[p] = s
+        if skip_self:
+            dist[i] = np.inf
+        part = np.partition(dist[:n_points], kk - 1)[:kk]
+        tot = 0.0
+        for p in np.sort(part):
+            tot += math.sqrt(p)
+        out[i] = tot / kk
+
+
+@njit(**EXACT_OPTS)
+def _knn_seq(queries, points, n_points, k, skip_self, out):
+    _knn_rows(queries, points, n_points, k, skip_self, out, 0, queries.shape[0])
+
+
+@njit(parallel=True, **EXACT_OPTS)
+def _knn_par(queries, points, n_points, k, skip_self, out, n_chunks):
+    n = queries.shape[0]
+    for c in prange(n_chunks):
+        _knn_rows(queries, points, n_points, k, skip_self, out, c * n // n_chunks,
+                  (c + 1) * n // n_chunks)
+
+
+def knn_mean_distance(queries, points, n_points, k, skip_self, out, n_threads):
+    """Mean Euclidean distance of each query to its ``k`` nearest of
+    ``points[:n_points]`` (fewer when there are fewer points; 0 with none).
+
+    With ``skip_self`` query ``i`` is point ``i`` and is left out.  The
+    distances are summed in increasing order, so the result does not depend
+    on the thread count (rows are independent).
+    """
+    if n_threads > 1:
+        _knn_par(queries, points, n_points, k, skip_self, out,
+                 min(n_threads, queries.shape[0]))
+    else:
+        _knn_seq(queries, points, n_points, k, skip_self, out)
