@@ -7,6 +7,8 @@
 - :mod:`~pyneat_lite.tasks.envs`: Numba CartPole and Pendulum, fused rollouts
   (also ``pn.envs``).
 - :mod:`~pyneat_lite.tasks.gym`: any gymnasium environment (also ``pn.gym``).
+- :mod:`~pyneat_lite.tasks.judges`: :class:`~.judges.DigitJudge`, judges of
+  digit images built from real data, independent of any optimised model.
 
 Submodules are imported on first use, so ``import pyneat_lite.tasks`` does
 not import gymnasium.
@@ -20,9 +22,9 @@ from typing import Any
 from .supervised import Classification, Regression, Report, report
 
 __all__ = ["Classification", "Regression", "Report", "report", "datasets", "envs",
-           "gym"]
+           "gym", "judges"]
 
-_SUBMODULES = ("datasets", "envs", "gym", "supervised")
+_SUBMODULES = ("datasets", "envs", "gym", "judges", "supervised")
 
 
 def __getattr__(name: str) -> Any:
