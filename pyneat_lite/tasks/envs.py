@@ -41,14 +41,25 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.envs import CARTPOLE, PENDULUM, observe_env, reset_lanes, step_env
+from .._kernels.envs import (
+    ACROBOT,
+    CARTPOLE,
+    CARTPOLE_SWINGUP,
+    MOUNTAINCAR,
+    MOUNTAINCAR_CONTINUOUS,
+    PENDULUM,
+    observe_env,
+    reset_lanes,
+    step_env,
+)
 from .._kernels.rollout import LANES, rollout_parallel, rollout_serial
 from .._rng import STREAMS, resolve_seed, row_seeds
 from .._threads import effective_n_threads, kernel_threads
 from .._typing import SeedLike
 from .._validation import check_int, check_population, check_scalar
 
-__all__ = ["CartPole", "Pendulum", "Rollout", "rollout"]
+__all__ = ["ENVS", "Acrobot", "CartPole", "CartPoleSwingUp", "MountainCar",
+           "MountainCarContinuous", "Pendulum", "Rollout", "rollout"]
 
 
 class _Env:
@@ -235,6 +246,154 @@ class Pendulum(_Env):
         return f"Pendulum(max_steps={self.max_steps}, g={self.g})"
 
 
+class Acrobot(_Env):
+    """gymnasium's ``Acrobot-v1``, vectorized over a population.
+
+    State ``(theta1, theta2, dtheta1, dtheta2)``; observation float32
+    ``(cos theta1, sin theta1, cos theta2, sin theta2, dtheta1, dtheta2)``;
+    three discrete actions (torque -1, 0, +1 on the second joint); reward -1
+    per step and 0 on the terminating one; termination when the tip rises
+    above the bar (``-cos theta1 - cos(theta1 + theta2) > 1``); truncation
+    after ``max_steps``.  The step is gymnasium's: "book" dynamics, one RK4
+    step of ``dt = 0.2`` in float64, angles wrapped to ``[-pi, pi]``,
+    velocities bounded to ``4 pi`` and ``9 pi``.  Start states: four
+    ``U(-0.1, 0.1)`` rounded to float32, as gymnasium's.
+
+    Parameters
+    ----------
+    max_steps : int, default=500
+        Truncation (``Acrobot-v1``'s ``max_episode_steps``).
+    """
+
+    _kind = ACROBOT
+    id = "Acrobot-v1"
+    obs_dim = 6
+    state_dim = 4
+    discrete = True
+    n_actions = 3
+
+    def __init__(self, max_steps: int = 500) -> None:
+        self.action_low = np.zeros(1)
+        self.action_high = np.full(1, 2.0)
+        params = [1.0, 1.0, 1.0, 0.5, 0.5, 1.0, 4 * math.pi, 9 * math.pi, 0.2, 9.8, 2.0]
+        super().__init__(np.array(params), max_steps)
+
+
+class MountainCar(_Env):
+    """gymnasium's ``MountainCar-v0``, vectorized over a population.
+
+    State and float32 observation ``(position, velocity)``; three discrete
+    actions (push left, none, right); reward -1 per step; termination at
+    ``position >= 0.5``; truncation after ``max_steps``.  Start:
+    ``position ~ U(-0.6, -0.4)``, ``velocity = 0``.
+
+    The reward is sparse: every policy that misses the goal scores
+    ``-max_steps``, so a search needs more than the return to start with;
+    :data:`pyneat_lite.tasks.demos` uses a policy whose inputs are scaled to
+    the state's range (the velocity is 30 times smaller than the position).
+
+    Parameters
+    ----------
+    max_steps : int, default=200
+        Truncation (``MountainCar-v0``'s ``max_episode_steps``).
+    """
+
+    _kind = MOUNTAINCAR
+    id = "MountainCar-v0"
+    obs_dim = 2
+    state_dim = 2
+    discrete = True
+    n_actions = 3
+
+    def __init__(self, max_steps: int = 200) -> None:
+        self.action_low = np.zeros(1)
+        self.action_high = np.full(1, 2.0)
+        params = [-1.2, 0.6, 0.07, 0.5, 0.0, 0.001, 0.0025]
+        super().__init__(np.array(params), max_steps)
+
+
+class MountainCarContinuous(_Env):
+    """gymnasium's ``MountainCarContinuous-v0``, vectorized over a population.
+
+    Float32 observation ``(position, velocity)``; one continuous force in
+    ``[-1, 1]``; reward ``100`` on reaching ``position >= 0.45`` (which
+    terminates) minus ``0.1 a^2`` per step (``a`` the action before
+    clipping); truncation after ``max_steps``.  Start:
+    ``position ~ U(-0.6, -0.4)``, ``velocity = 0``.  In :func:`rollout` the
+    network output is clipped to ``[-1, 1]`` (use a ``tanh`` output).
+
+    :attr:`state` has a third column, 0 after a reset and 1 after a step:
+    gymnasium keeps the state in float64 after ``reset`` and in float32 after
+    a step, and the precision of the next step's arithmetic follows.
+
+    Parameters
+    ----------
+    max_steps : int, default=999
+        Truncation (``MountainCarContinuous-v0``'s ``max_episode_steps``).
+    """
+
+    _kind = MOUNTAINCAR_CONTINUOUS
+    id = "MountainCarContinuous-v0"
+    obs_dim = 2
+    state_dim = 3
+    discrete = False
+    n_actions = 1
+
+    def __init__(self, max_steps: int = 999) -> None:
+        self.action_low = np.array([-1.0])
+        self.action_high = np.array([1.0])
+        params = [-1.2, 0.6, 0.07, 0.45, 0.0, 0.0015, -1.0, 1.0]
+        super().__init__(np.array(params), max_steps)
+
+
+class CartPoleSwingUp(_Env):
+    """A cart-pole that starts hanging down and must swing the pole up.
+
+    No gymnasium counterpart: CartPole-v1's cart, pole and Euler step
+    (``tau = 0.02``), with the pole starting down (``theta = pi`` plus
+    CartPole's ``U(-0.05, 0.05)`` start noise on every state variable), a
+    continuous force in ``[-force_mag, force_mag]`` and libm ``sin``/``cos``
+    (the angle is not small).  Observation float32 ``(x, x_dot, cos theta,
+    sin theta, theta_dot)``; reward ``(1 + cos theta) / 2`` per step (1
+    upright, 0 hanging); termination when ``|x| > 2.4``; truncation after
+    ``max_steps``.  In :func:`rollout` the network output is clipped to
+    ``[-1, 1]`` and scaled by ``force_mag``.
+
+    Parameters
+    ----------
+    max_steps : int, default=500
+    force_mag : float, default=10.0
+        Largest force (CartPole's push).
+    """
+
+    _kind = CARTPOLE_SWINGUP
+    id = "CartPoleSwingUp"
+    obs_dim = 5
+    state_dim = 4
+    discrete = False
+    n_actions = 1
+
+    def __init__(self, max_steps: int = 500, force_mag: float = 10.0) -> None:
+        force_mag = check_scalar(force_mag, "force_mag", caller="CartPoleSwingUp",
+                                 min_val=0.0, include_min=False)
+        self.force_mag = force_mag
+        self.action_low = np.array([-force_mag])
+        self.action_high = np.array([force_mag])
+        params = [9.8, 1.0, 0.1, 0.5, force_mag, 0.02, 2.4]
+        super().__init__(np.array(params), max_steps)
+
+    def __repr__(self) -> str:
+        return f"CartPoleSwingUp(max_steps={self.max_steps}, force_mag={self.force_mag})"
+
+
+#: Environment name -> class (gymnasium ids, and ``CartPoleSwingUp``).
+ENVS: dict[str, type[_Env]] = {
+    cls.id: cls
+    for cls in (CartPole, Pendulum, Acrobot, MountainCar, MountainCarContinuous,
+                CartPoleSwingUp)
+}
+
+
 def _check_policy(net: Any, env: _Env, caller: str) -> None:
     if net.n_in != env.obs_dim:
         raise ValueError(
@@ -255,7 +414,7 @@ def _check_env(env: Any, caller: str) -> None:
     if not isinstance(env, _Env):
         raise TypeError(
             f"The 'env' argument of {caller} must be a pyneat_lite.envs environment "
-            f"(CartPole or Pendulum). Got {type(env).__name__} instead; use "
+            f"({', '.join(c.__name__ for c in ENVS.values())}). Got {type(env).__name__} instead; use "
             "pn.gym.evaluate for gymnasium environments."
         )
 
@@ -298,7 +457,7 @@ def _rollout(net: Any, pop: np.ndarray, env: _Env, episodes: int, max_steps: int
 def rollout(
     net: Any,
     population: Any,
-    env: CartPole | Pendulum,
+    env: _Env,
     episodes: int = 1,
     max_steps: int | None = None,
     seed: SeedLike = 0,
@@ -321,7 +480,7 @@ def rollout(
         Policy architecture: ``n_in == env.obs_dim``, ``n_out ==
         env.n_actions``.
     population : array-like of float32, shape (P, net.n_params)
-    env : CartPole or Pendulum
+    env : an environment of :data:`ENVS` (CartPole, Pendulum, Acrobot, ...)
     episodes : int, default=1
     max_steps : int, optional
         Truncation; default ``env.max_steps`` (500 for CartPole, 200 for
@@ -386,7 +545,7 @@ class Rollout:
     Parameters
     ----------
     net : Network
-    env : CartPole or Pendulum
+    env : an environment of :data:`ENVS` (CartPole, Pendulum, Acrobot, ...)
     episodes : int, default=3
     max_steps : int, optional
     seed : int, default=0
@@ -402,7 +561,7 @@ class Rollout:
         run's checkpoint by setting the attribute).
     """
 
-    def __init__(self, net: Any, env: CartPole | Pendulum, episodes: int = 3,
+    def __init__(self, net: Any, env: _Env, episodes: int = 3,
                  max_steps: int | None = None, seed: int = 0,
                  same_starts: bool = True, *, n_threads: int | None = None) -> None:
         caller = "Rollout"
