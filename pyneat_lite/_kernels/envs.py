@@ -92,7 +92,7 @@ def reset_one(kind, s, state, seed):
     """Start state of one episode into ``s`` (float64 (state_dim,)), drawn
     from the stream of ``seed``; ``state`` (uint64 (4,)) is scratch."""
     rng_seed(state, seed)
-    if kind == CARTPOLE or kind == CARTPOLE_SWINGUP:
+    if kind in (CARTPOLE, CARTPOLE_SWINGUP):
         for i in range(4):
             s[i] = _uniform(state, -0.05, 0.05)
         if kind == CARTPOLE_SWINGUP:
@@ -192,7 +192,7 @@ def actions_lanes(kind, out, low, high, action):
     (first maximum, as ``np.argmax``) for discrete spaces, ``[-1, 1]`` mapped
     onto ``[low, high]`` for continuous ones."""
     L = out.shape[1]
-    if kind == CARTPOLE or kind == ACROBOT or kind == MOUNTAINCAR:
+    if kind in DISCRETE:
         for lane in range(L):
             best = 0
             for j in range(1, out.shape[0]):

@@ -1,5 +1,12 @@
 """Numba environments that step a whole population at once, and fused rollouts.
 
+:class:`Acrobot`, :class:`MountainCar` and :class:`MountainCarContinuous`
+reproduce gymnasium's ``Acrobot-v1``, ``MountainCar-v0`` and
+``MountainCarContinuous-v0`` bit for bit (the same operations in the same
+order and precision; their classes give the details), and
+:class:`CartPoleSwingUp` is a cart-pole that starts hanging down (no
+gymnasium counterpart).
+
 :class:`CartPole` and :class:`Pendulum` reproduce gymnasium's ``CartPole-v1``
 and ``Pendulum-v1``: the same constants, the same float64 state and Euler
 integration, the same termination (pole angle beyond 12 degrees or cart beyond
@@ -383,7 +390,8 @@ class CartPoleSwingUp(_Env):
         super().__init__(np.array(params), max_steps)
 
     def __repr__(self) -> str:
-        return f"CartPoleSwingUp(max_steps={self.max_steps}, force_mag={self.force_mag})"
+        return (f"CartPoleSwingUp(max_steps={self.max_steps}, "
+                f"force_mag={self.force_mag})")
 
 
 #: Environment name -> class (gymnasium ids, and ``CartPoleSwingUp``).
@@ -414,7 +422,8 @@ def _check_env(env: Any, caller: str) -> None:
     if not isinstance(env, _Env):
         raise TypeError(
             f"The 'env' argument of {caller} must be a pyneat_lite.envs environment "
-            f"({', '.join(c.__name__ for c in ENVS.values())}). Got {type(env).__name__} instead; use "
+            f"({', '.join(c.__name__ for c in ENVS.values())}). Got "
+            f"{type(env).__name__} instead; use "
             "pn.gym.evaluate for gymnasium environments."
         )
 
