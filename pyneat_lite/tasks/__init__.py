@@ -4,9 +4,8 @@
   :class:`Regression` and :func:`report`.
 - :mod:`~pyneat_lite.tasks.datasets`: MNIST IDX files, scikit-learn's digits,
   a stratified split (also ``pn.datasets``).
-- :mod:`~pyneat_lite.tasks.envs`: Numba CartPole, Pendulum, Acrobot, the mountain
-  cars and CartPole swing-up, fused rollouts
-  (also ``pn.envs``).
+- :mod:`~pyneat_lite.tasks.envs`: Numba CartPole, Pendulum, Acrobot, the
+  mountain cars and CartPole swing-up, fused rollouts (also ``pn.envs``).
 - :mod:`~pyneat_lite.tasks.gym`: any gymnasium environment (also ``pn.gym``).
 - :mod:`~pyneat_lite.tasks.judges`: :class:`~.judges.DigitJudge`, judges of
   digit images built from real data, independent of any optimised model.
