@@ -32,6 +32,7 @@ __all__ = [
     "grid_index",
     "batch_add",
     "knn_mean_distance",
+    "variation",
 ]
 
 #: out-of-range policies of :func:`grid_index`
@@ -191,3 +192,35 @@ def knn_mean_distance(queries, points, n_points, k, skip_self, out, n_threads):
                  min(n_threads, queries.shape[0]))
     else:
         _knn_seq(queries, points, n_points, k, skip_self, out)
+
+
+@njit(**EXACT_OPTS)
+def variation(sol_store, first, second, z, iso_sigma, line_sigma, x0, lower,
+              upper, clip, out):
+    """Gaussian and iso+line offspring (Vassiliades & Mouret 2018), one pass.
+
+    Row ``i`` is ``a + iso_sigma * z[i, :n] + line_sigma * z[i, n] * (b - a)``
+    with ``a = sol_store[first[i]]`` and ``b = sol_store[second[i]]`` (``x0``
+    for both when ``first[i] < 0``: an empty archive), clipped to
+    ``[lower, upper]`` when ``clip``.  ``line_sigma = 0`` is the Gaussian
+    (MAP-Elites) emitter; z is float32 (B, n + 1).
+    """
+    n_rows, n = out.shape
+    for i in range(n_rows):
+        f = first[i]
+        s = second[i]
+        line = line_sigma * z[i, n]
+        for j in range(n):
+            if f < 0:
+                a = x0[j]
+                d = 0.0
+            else:
+                a = np.float64(sol_store[f, j])
+                d = np.float64(sol_store[s, j]) - a
+            v = a + iso_sigma * z[i, j] + line * d
+            if clip:
+                if v < lower[j]:
+                    v = lower[j]
+                elif v > upper[j]:
+                    v = upper[j]
+            out[i, j] = v

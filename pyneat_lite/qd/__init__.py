@@ -5,6 +5,11 @@ genome (pyribs' archives + emitters + scheduler, on the library's buffers).
 
 - :mod:`.archives`: :class:`GridArchive`, :class:`CVTArchive` (MAP-Elites
   cells, the CMA-MAE soft threshold, statistics, heatmaps).
+- :mod:`.emitters`: :class:`GaussianEmitter` (MAP-Elites),
+  :class:`IsoLineEmitter`, :class:`EvolutionStrategyEmitter` (SepCMAES with
+  improvement ranking: CMA-ME, CMA-MAE; restarts).
+- :mod:`.scheduler`: :class:`Scheduler` (``ask()`` / ``tell(objective,
+  measures)``, ``run``, checkpoints).
 """
 
 from __future__ import annotations
@@ -17,9 +22,25 @@ from .archives import (
     GridArchive,
     k_means_centroids,
 )
+from .emitters import (
+    EMITTERS,
+    Emitter,
+    EvolutionStrategyEmitter,
+    GaussianEmitter,
+    IsoLineEmitter,
+)
+from .scheduler import QD_HISTORY_KEYS, QDResult, Scheduler
 
 __all__ = [
+    "EMITTERS",
+    "QD_HISTORY_KEYS",
     "AddInfo",
+    "Emitter",
+    "EvolutionStrategyEmitter",
+    "GaussianEmitter",
+    "IsoLineEmitter",
+    "QDResult",
+    "Scheduler",
     "ArchiveStats",
     "CVTArchive",
     "Elite",
