@@ -29,6 +29,12 @@ _LAZY_ATTRS: dict[str, str] = {
     # network core
     "Network": ".network",
     "ACTIVATIONS": ".activations",
+    # layer specs (issue 13)
+    "Dense": ".layers",
+    "Conv2D": ".layers",
+    "MaxPool2D": ".layers",
+    "AvgPool2D": ".layers",
+    "Flatten": ".layers",
     # operators
     "Tournament": ".operators",
     "Truncation": ".operators",
@@ -79,6 +85,7 @@ _LAZY_ATTRS: dict[str, str] = {
 _LAZY_SUBMODULES: dict[str, str] = {
     "network": ".network",
     "activations": ".activations",
+    "layers": ".layers",
     "operators": ".operators",
     "algorithms": ".algorithms",
     "evaluation": ".evaluation",

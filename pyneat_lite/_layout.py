@@ -11,7 +11,7 @@ import numpy as np
 from ._validation import check_int
 from .activations import activation_id
 
-__all__ = ["LayerLayout", "parse_spec"]
+__all__ = ["LayerLayout", "StackSpec", "parse_spec", "parse_layers"]
 
 
 class LayerLayout(NamedTuple):
@@ -82,3 +82,140 @@ def parse_spec(
         meta[i] = (n_in, n_out, w_off, b_off, ids[i])
     meta.flags.writeable = False
     return sizes_t, acts, tuple(layout), meta
+
+
+class StackSpec(NamedTuple):
+    """A layered network as :func:`parse_layers` reads it."""
+
+    input_shape: tuple[int, ...]
+    layers: tuple[object, ...]
+    shapes: tuple[tuple[int, ...], ...]   # output shape of every layer
+    layout: tuple[LayerLayout, ...]
+    meta: np.ndarray                      # int64 (n_rows, 16), see _kernels.conv
+
+
+def _conv_out(n: int, k: int, s: int, padding: object) -> tuple[int, int]:
+    """(output size, leading zero padding) of one axis."""
+    if padding == "same":
+        out = -(-n // s)
+        return out, max((out - 1) * s + k - n, 0) // 2
+    p = 0 if padding == "valid" else int(padding)  # type: ignore[call-overload]
+    return (n + 2 * p - k) // s + 1, p
+
+
+def parse_layers(layers: Sequence[object], input_shape: object) -> StackSpec:
+    """Check a layer list against its input shape and lay out its genome (see
+    :mod:`pyneat_lite.layers` for the rules and :mod:`pyneat_lite._kernels.conv`
+    for the table)."""
+    from ._kernels import conv as codes
+    from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D, _Layer
+
+    caller = "Network"
+    if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
+        input_shape = (input_shape,)
+    if not isinstance(input_shape, (tuple, list)) or len(input_shape) not in (1, 3):
+        raise ValueError(
+            "The 'input_shape' argument of Network must be an int n (vectors) or a "
+            f"triple (C, H, W) (channels-first images). Got {input_shape!r} instead."
+        )
+    shape = tuple(check_int(v, f"input_shape[{i}]", caller=caller, min_val=1)
+                  for i, v in enumerate(input_shape))
+    if isinstance(layers, (str, bytes)) or not hasattr(layers, "__len__") or not layers:
+        raise ValueError(
+            "The 'layers' argument of Network must be a non-empty list of layers "
+            f"(pyneat_lite.Dense, Conv2D, ...). Got {layers!r} instead."
+        )
+    layers = tuple(layers)
+    rows: list[list[int]] = []
+    layout: list[LayerLayout] = []
+    shapes: list[tuple[int, ...]] = []
+    offset = 0
+    # the kernels' layout of the current activations, (C, H, W): Flatten
+    # changes the shape but not the layout, which the next Dense reads
+    phys = shape if len(shape) == 3 else (shape[0], 1, 1)
+    for i, lay in enumerate(layers):
+        name = f"layers[{i}] ({type(lay).__name__})"
+        if not isinstance(lay, _Layer):
+            raise TypeError(
+                f"The 'layers[{i}]' argument of Network must be a layer (pyneat_lite."
+                f"Dense, Conv2D, ...). Got {type(lay).__name__} instead."
+            )
+        image = len(shape) == 3
+        cin, hin, win = shape if image else (shape[0], 1, 1)
+        row = [0] * codes.META_COLS
+        row[1:4] = list(phys)
+        row[13] = row[14] = -1
+        if isinstance(lay, Flatten):
+            shape = (cin * hin * win,)
+            shapes.append(shape)
+            continue
+        if isinstance(lay, (Conv2D, MaxPool2D, AvgPool2D)):
+            if not image:
+                raise ValueError(
+                    f"{name} of Network needs an image input (C, H, W). Got a vector "
+                    f"of {shape[0]} values instead (input_shape=(C, H, W) for images; "
+                    "no convolution or pooling after Flatten or Dense)."
+                )
+            if isinstance(lay, Conv2D):
+                (kh, kw), (sh, sw), pad = lay.kernel, lay.stride, lay.padding
+            else:
+                (kh, kw), (sh, sw), pad = lay.size, lay.stride, "valid"
+            ph = pad if pad == "same" else (0 if pad == "valid" else pad)
+            if pad != "same" and (hin + 2 * ph < kh or win + 2 * ph < kw):  # type: ignore[operator]
+                raise ValueError(
+                    f"{name} of Network: its window {kh}x{kw} is larger than its "
+                    f"input {hin}x{win}" + (f" padded by {ph}" if ph else "")
+                    + f" (input shape {shape})."
+                )
+            oh, pt = _conv_out(hin, kh, sh, pad)
+            ow, pl = _conv_out(win, kw, sw, pad)
+            cout = lay.channels if isinstance(lay, Conv2D) else cin
+            row[4:13] = [cout, oh, ow, kh, kw, sh, sw, pt, pl]
+            if isinstance(lay, Conv2D):
+                row[0] = codes.CONV
+                k = cin * kh * kw
+                layout.append(LayerLayout(offset, (k, cout), offset + k * cout, cout,
+                                          lay.activation))
+                row[13], row[14] = offset, offset + k * cout
+                row[15] = activation_id(lay.activation)
+                offset += k * cout + cout
+            else:
+                row[0] = codes.MAXPOOL if isinstance(lay, MaxPool2D) else codes.AVGPOOL
+            shape = phys = (cout, oh, ow)
+        else:  # Dense
+            if image:
+                raise ValueError(
+                    f"{name} of Network needs a vector input. Got an image of shape "
+                    f"{shape} instead: put a Flatten() before it."
+                )
+            units = lay.units  # type: ignore[attr-defined]
+            n_in = shape[0]
+            row[0], n_rows, n_cols, n_bias = codes.DENSE, n_in, units, units
+            row[4:7] = [units, 1, 1]
+            act = lay.activation  # type: ignore[attr-defined]
+            layout.append(LayerLayout(offset, (n_rows, n_cols),
+                                      offset + n_rows * n_cols, n_bias, act))
+            row[13], row[14] = offset, offset + n_rows * n_cols
+            row[15] = activation_id(act)
+            offset += n_rows * n_cols + n_bias
+            shape = (units,)
+            phys = (units, 1, 1)
+        shapes.append(shape)
+        rows.append(row)
+    if not layout:
+        raise ValueError(
+            "The 'layers' argument of Network must hold at least one layer with "
+            "parameters (Dense, Conv2D)."
+        )
+    if not rows:  # pragma: no cover - a layer with parameters makes a row
+        raise AssertionError
+    meta = np.array(rows, np.int64).reshape(len(rows), codes.META_COLS)
+    meta.flags.writeable = False
+    return StackSpec(shape_in(input_shape), layers, tuple(shapes), tuple(layout), meta)
+
+
+def shape_in(input_shape: object) -> tuple[int, ...]:
+    """``input_shape`` as a tuple of ints (already validated)."""
+    if isinstance(input_shape, (tuple, list)):
+        return tuple(int(v) for v in input_shape)
+    return (int(input_shape),)  # type: ignore[call-overload]

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import _init_schemes
 from ._init_schemes import INIT_SCHEMES
-from ._layout import LayerLayout, parse_spec
+from ._layout import LayerLayout, StackSpec, parse_layers, parse_spec
 from ._threads import (
     effective_n_threads,
     numba_thread_count,
@@ -88,6 +88,16 @@ class Network:
         One activation name per layer (``len(sizes) - 1`` names), or a single
         name applied to **every** layer, the output layer included.  Valid
         names: see :data:`pyneat_lite.ACTIVATIONS`.
+    layers : sequence of layer specs, keyword-only
+        Instead of ``sizes`` and ``activations``: :class:`~pyneat_lite.Dense`,
+        :class:`~pyneat_lite.Conv2D`, :class:`~pyneat_lite.MaxPool2D`,
+        :class:`~pyneat_lite.AvgPool2D`, :class:`~pyneat_lite.Flatten` (see
+        :mod:`pyneat_lite.layers` for their genome layout).  Dense layers
+        only give the same network as the sizes form.
+    input_shape : int or (C, H, W), keyword-only
+        With ``layers``: the shape of one input, ``n`` for vectors or
+        channels-first ``(C, H, W)`` for images (inputs are then rows of
+        ``C * H * W`` values, or arrays ``(B, C, H, W)``).
 
     Attributes
     ----------
@@ -95,12 +105,20 @@ class Network:
     activations : tuple of str
         One name per layer.
     n_in, n_out, n_layers, n_params : int
+        ``n_layers`` counts the layers with parameters.
     layout : tuple of LayerLayout
-        Per layer: ``w_offset``, ``w_shape`` ``(n_in, n_out)``, ``b_offset``,
-        ``b_size``, ``activation``.
+        Per layer with parameters: ``w_offset``, ``w_shape`` ``(n_in,
+        n_out)`` (for the other layer types see :mod:`pyneat_lite.layers`),
+        ``b_offset``, ``b_size``, ``activation``.
+    layers : tuple of layer specs
+        ``Dense`` layers for a network built from sizes.
+    input_shape : tuple of int
+        ``(n_in,)``, or ``(C, H, W)``.
     meta : numpy.ndarray
         C-contiguous int64 ``(n_layers, 5)``: ``n_in, n_out, w_offset,
-        b_offset, act_id`` per layer, for the Numba kernels (read-only).
+        b_offset, act_id`` per layer, for the Numba kernels (read-only).  A
+        network with convolution or pooling layers has instead
+        the table ``(n_rows, 16)`` of :mod:`pyneat_lite._kernels.conv`.
     max_width : int
         Largest layer width (scratch length for :func:`forward_one`).
 
@@ -122,7 +140,33 @@ class Network:
     (80, (16, 2))
     """
 
-    def __init__(self, sizes: Sequence[int], activations: str | Sequence[str]) -> None:
+    def __init__(
+        self,
+        sizes: Sequence[int] | None = None,
+        activations: str | Sequence[str] | None = None,
+        *,
+        layers: Sequence[Any] | None = None,
+        input_shape: int | Sequence[int] | None = None,
+    ) -> None:
+        self._stack: StackSpec | None = None
+        if layers is not None or input_shape is not None:
+            if sizes is not None or activations is not None:
+                raise TypeError(
+                    "Network takes either sizes and activations, or layers= and "
+                    "input_shape=, not both."
+                )
+            if layers is None or input_shape is None:
+                raise TypeError(
+                    "Network(layers=..., input_shape=...) needs both arguments: the "
+                    "layer list and the shape of one input (n, or (C, H, W))."
+                )
+            self._init_layers(layers, input_shape)
+            return
+        if sizes is None or activations is None:
+            raise TypeError(
+                "Network needs sizes and activations (a stack of dense layers), or "
+                "layers= and input_shape= (see pyneat_lite.layers)."
+            )
         sizes_t, acts, layout, meta = parse_spec(sizes, activations)
 
         self.sizes: tuple[int, ...] = sizes_t
@@ -138,10 +182,55 @@ class Network:
         self._n_weights: int = sum(a * b for a, b in zip(sizes_t[:-1], sizes_t[1:],
                                                               strict=False))
         self._scratch = _Scratch()
+        self.input_shape: tuple[int, ...] = (self.n_in,)
+
+    def _init_layers(self, layers: Sequence[Any], input_shape: Any) -> None:
+        from .layers import Dense
+
+        spec = parse_layers(layers, input_shape)
+        dense = all(type(lay) is Dense for lay in spec.layers)
+        if len(spec.input_shape) == 1 and dense:
+            # dense only: the sizes form, its kernels and its equality
+            sizes = [spec.input_shape[0], *(lay.units for lay in spec.layers)]
+            self.__init__(sizes, [lay.activation for lay in spec.layers])  # type: ignore[misc]
+            return
+        self._stack = spec
+        self.input_shape = spec.input_shape
+        self.layout = spec.layout
+        self.meta = spec.meta
+        self.n_in = int(np.prod(spec.input_shape))
+        self.n_out = int(np.prod(spec.shapes[-1]))
+        self.n_layers = len(spec.layout)
+        self.n_params = spec.layout[-1].b_offset + spec.layout[-1].b_size
+        self.activations = tuple(lay.activation for lay in spec.layout)
+        # flat width after every layer with parameters
+        widths = [int(np.prod(s)) for lay, s in zip(spec.layers, spec.shapes,
+                                                    strict=True) if lay.has_params]
+        self.sizes = (self.n_in, *widths)
+        self.max_width = int(max(int(np.prod(s)) for s in
+                                 (spec.input_shape, *spec.shapes)))
+        # multiply-adds per sample and genome
+        self._n_weights = _macs(spec.meta)
+        self._scratch = _Scratch()
+
+    @property
+    def layers(self) -> tuple[Any, ...]:
+        """The layer specs (:mod:`pyneat_lite.layers`); ``Dense`` layers for a
+        network built from sizes."""
+        if self._stack is not None:
+            return self._stack.layers
+        from .layers import Dense
+
+        return tuple(Dense(n, a) for n, a in zip(self.sizes[1:], self.activations,
+                                                 strict=True))
 
     # ------------------------------------------------------------------ misc
     def to_config(self) -> dict[str, list[Any]]:
-        """JSON-serialisable description: ``{"sizes": [...], "activations": [...]}``."""
+        """JSON-serialisable description: ``{"sizes": [...], "activations": [...]}``,
+        or ``{"layers": [...], "input_shape": [...]}`` for a layered network."""
+        if self._stack is not None:
+            return {"layers": [lay.to_config() for lay in self._stack.layers],
+                    "input_shape": list(self.input_shape)}
         return {"sizes": list(self.sizes), "activations": list(self.activations)}
 
     @classmethod
@@ -152,24 +241,43 @@ class Network:
                 "The 'config' argument of Network.from_config must be a dict. "
                 f"Got {type(config).__name__} instead."
             )
+        if set(config) == {"layers", "input_shape"}:
+            from .layers import layer_from_config
+
+            if not isinstance(config["layers"], (list, tuple)):
+                raise ValueError(
+                    "The 'layers' entry of Network.from_config's config must be a "
+                    f"list of layer configs. Got {config['layers']!r} instead."
+                )
+            return cls(layers=[layer_from_config(c) for c in config["layers"]],
+                       input_shape=config["input_shape"])
         unknown = set(config) - {"sizes", "activations"}
         missing = {"sizes", "activations"} - set(config)
         if unknown or missing:
             raise ValueError(
                 "The 'config' argument of Network.from_config must have exactly the "
-                f"keys 'sizes' and 'activations'. Got keys {sorted(config)} instead."
+                "keys 'sizes' and 'activations' (or 'layers' and 'input_shape'). "
+                f"Got keys {sorted(config)} instead."
             )
         return cls(config["sizes"], config["activations"])
+
+    def _key(self) -> tuple[Any, ...]:
+        if self._stack is not None:
+            return (self._stack.input_shape, self._stack.layers)
+        return (self.sizes, self.activations)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Network):
             return NotImplemented
-        return self.sizes == other.sizes and self.activations == other.activations
+        return self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.sizes, self.activations))
+        return hash(self._key())
 
     def __repr__(self) -> str:
+        if self._stack is not None:
+            return (f"Network(layers={list(self._stack.layers)}, "
+                    f"input_shape={self.input_shape})  # n_params={self.n_params}")
         return (
             f"Network(sizes={list(self.sizes)}, activations={list(self.activations)})"
             f"  # n_params={self.n_params}"
@@ -179,7 +287,8 @@ class Network:
         return self.to_config()
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(state["sizes"], state["activations"])  # type: ignore[misc]
+        other = Network.from_config(state)
+        self.__dict__.update(other.__dict__)
 
     # ------------------------------------------------------------------ init
     def init_population(
@@ -376,7 +485,7 @@ class Network:
         """
         caller = "Network.forward"
         pop, single = self._population(population, caller, "population_or_genome")
-        X = check_array(X, "X", caller=caller, ndim=2, finite=True)
+        X = self._inputs(X, caller)
         if X.shape[1] != self.n_in:
             raise ValueError(
                 f"The 'X' argument of {caller} must have {self.n_in} columns "
@@ -412,6 +521,9 @@ class Network:
         ``(P, B, n_out)`` not sharing memory with them; ``n_threads`` None or
         a nonzero int; ``method`` and ``chunk_size`` already valid.
         """
+        if self._stack is not None:
+            self._stack_forward(pop, X, out, n_threads, method, chunk_size)
+            return
         from ._kernels import forward as kernels
 
         n_pop, n_samples = pop.shape[0], X.shape[0]
@@ -431,6 +543,43 @@ class Network:
         ht = self._scratch.get("ht", nt * g * h1 * n_samples).reshape(nt, -1)
         with numba_threads(nt if nt > 1 else None), single_threaded_blas():
             kernels.forward_shared_gemm(pop, X, self.meta, out, g, wcat, ht, nt)
+
+    def _stack_forward(self, pop: np.ndarray, X: np.ndarray, out: np.ndarray,
+                       n_threads: int | None, method: str,
+                       chunk_size: int | None) -> None:
+        """:meth:`_forward_unchecked` of a layered network."""
+        from ._kernels import conv
+
+        n_pop, n_samples = pop.shape[0], X.shape[0]
+        m0 = self.meta[0]
+        if m0[0] == conv.CONV and method != "loops":
+            # first convolution: rows of one GEMM = genomes x channels
+            g = chunk_size or max(1, -(-conv.GEMM_TARGET_ROWS // int(m0[4])))
+            g = max(1, min(g, -(-n_pop // 8)))
+            g = -(-n_pop // -(-n_pop // g))  # evened out
+        else:
+            g = 1
+        act_len, col_len, _ = conv.scratch_sizes(self.meta)
+        nb = max(1, min(n_samples, conv.BLOCK_VALUES // max(act_len, col_len)))
+        nt = numba_thread_count(n_threads, n_pop * n_samples * self._n_weights,
+                                -(-n_pop // g))
+        with numba_threads(nt if nt > 1 else None), single_threaded_blas():
+            conv.stack_forward_shared(pop, X, self.meta, g, nb, out, nt)
+
+    def _inputs(self, X: Any, caller: str, name: str = "X") -> np.ndarray:
+        """Inputs as (B, n_in) float32; images may come as (B, C, H, W)."""
+        if len(self.input_shape) == 3:
+            X = check_array(X, name, caller=caller, ndim=(2, 4), finite=True)
+            if X.ndim == 4:
+                if X.shape[1:] != self.input_shape:
+                    raise ValueError(
+                        f"The {name!r} argument of {caller} must have shape (B, "
+                        f"{', '.join(map(str, self.input_shape))}) or (B, {self.n_in})"
+                        f" (channels-first images). Got shape {X.shape} instead."
+                    )
+                X = X.reshape(X.shape[0], self.n_in)
+            return X
+        return check_array(X, name, caller=caller, ndim=2, finite=True)
 
     def forward_each(
         self,
@@ -475,7 +624,7 @@ class Network:
         pop = check_population(
             population, caller=caller, n_params=self.n_params, finite=False
         )
-        inputs = check_array(inputs, "inputs", caller=caller, ndim=2, finite=True)
+        inputs = self._inputs(inputs, caller, "inputs")
         n_pop = pop.shape[0]
         if inputs.shape != (n_pop, self.n_in):
             raise ValueError(
@@ -494,10 +643,16 @@ class Network:
         """:meth:`forward_each` without validation, for library code (arrays
         float32 C-contiguous of the documented shapes, ``inputs`` finite,
         ``out`` not sharing memory with them)."""
-        from ._kernels import forward as kernels
-
         n_pop = pop.shape[0]
         nt = numba_thread_count(n_threads, n_pop * self._n_weights, n_pop)
+        if self._stack is not None:
+            from ._kernels import conv
+
+            with numba_threads(nt if nt > 1 else None), single_threaded_blas():
+                conv.stack_forward_each(pop, inputs, self.meta, out, nt)
+            return
+        from ._kernels import forward as kernels
+
         with numba_threads(nt if nt > 1 else None):
             kernels.forward_each_kernel(pop, inputs, self.meta, self.max_width, out, nt)
 
@@ -512,6 +667,21 @@ class Network:
             return arr.reshape(1, -1), True
         return check_population(arr, name, caller=caller, n_params=self.n_params,
                                 finite=False), False
+
+
+def _macs(meta: np.ndarray) -> int:
+    """Multiply-adds (comparisons for pooling) per sample and genome of a
+    layered network's table (columns: see :mod:`pyneat_lite._kernels.conv`)."""
+    total = 0
+    for r in meta.tolist():
+        kind, n_in = r[0], r[1] * r[2] * r[3]
+        if kind in (1, 2, 3):  # conv, max and average pooling
+            total += (r[1] if kind == 1 else 1) * r[7] * r[8] * r[4] * r[5] * r[6]
+        elif kind == 0:
+            total += n_in * r[4]
+        else:  # RNN, GRU
+            total += (n_in + r[4]) * r[4] * (1 if kind == 4 else 3)
+    return total
 
 
 def _output(out: Any, shape: tuple[int, ...], caller: str, pop: np.ndarray,

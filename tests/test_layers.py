@@ -47,6 +47,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "pyneat_lite._rng",
         "pyneat_lite.network",
         "pyneat_lite._layout",       # Network's layer table
+        "pyneat_lite.layers",        # layer specs of Network(layers=...)
         "pyneat_lite._init_schemes",  # Network's initialisers
         "pyneat_lite.operators",
         "pyneat_lite._warmup",

@@ -403,6 +403,13 @@ ENVS: dict[str, type[_Env]] = {
 
 
 def _check_policy(net: Any, env: _Env, caller: str) -> None:
+    if getattr(net, "_stack", None) is not None:
+        kinds = ", ".join(sorted({type(x).__name__ for x in net.layers}))
+        raise ValueError(
+            f"The network of {caller} must be a stack of dense layers "
+            "(Network(sizes, activations)): the environment kernels run those. Got "
+            f"a network with {kinds} layers instead; use pn.gym.evaluate for it."
+        )
     if net.n_in != env.obs_dim:
         raise ValueError(
             f"The network of {caller} does not fit the environment {env!r}: its input "

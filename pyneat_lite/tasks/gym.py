@@ -314,7 +314,10 @@ def _run_group(net, pop, vec, episodes, reset_seeds, lo, max_steps, obs_kind,
                     f"at step {t} of episode {e}; the policy needs finite inputs."
                 )
             # the population and the network were validated at the entry
-            forward_each_kernel(pop, x, net.meta, net.max_width, out, nt)
+            if net._stack is None:
+                forward_each_kernel(pop, x, net.meta, net.max_width, out, nt)
+            else:  # convolution layers: the network's own kernels
+                net._forward_each_unchecked(pop, x, out, n_threads)
             obs, reward, terminated, truncated, _ = vec.step(_actions(out, act_space))
             total += np.where(alive, np.asarray(reward, np.float64), 0.0)
             alive &= ~(np.asarray(terminated) | np.asarray(truncated))
