@@ -6,6 +6,8 @@ Cases (issue 2):
   B  784-128-10 relu/softmax, P=256, B=1024 shared inputs goal >= 85% of GEMM peak
   C  4-16-2 tanh, P=1024, one input row per genome       goal >= 5x best NumPy
   C1 the same on one Numba thread (the kernel without the thread wake-up)
+  C2 the same kernel forced onto two Numba threads (0.1.0's choice at this
+     size: what waking the pool costs on this machine, now)
 
 For every case: median wall time of repeated calls (output buffer passed with
 ``out=``, as an evolution loop does), GFLOP/s counting 2*in*out per layer per
@@ -16,7 +18,16 @@ kernels pre-stacked outside the timing, activations in NumPy too).  Then the
 first-call time in a fresh process, with an empty and with a warm on-disk
 Numba cache (temporary ``NUMBA_CACHE_DIR``).  Prints a markdown table.
 
-Run:  python benchmarks/bench_forward.py [--repeats 7] [--no-jit]
+The limit of a case is the larger of its FLOPs at the GEMM peak and its
+genome bytes read at the memory copy bandwidth (both measured in the same
+run); ``CPU/call`` is the process CPU time per call (all threads), which
+shows the time thread pools burn spinning on a loaded machine.
+
+``--spin``: in a fresh process, the CPU time each thread pool (NumPy's
+OpenBLAS, SciPy's OpenBLAS, Numba's workers) burns over cycles of one small
+call then 2 ms of sleep: which pool spins, and how much.
+
+Run:  python benchmarks/bench_forward.py [--repeats 7] [--no-jit] [--spin] [--cases A,C]
 Single-core figures (kernel efficiency, less sensitive to a busy machine):
       OPENBLAS_NUM_THREADS=1 NUMBA_NUM_THREADS=1 python benchmarks/bench_forward.py
 Figures only; nothing is asserted about time.
@@ -35,7 +46,7 @@ import textwrap
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _util import gemm_peak_gflops, median_time  # noqa: E402
+from _util import copy_bandwidth_gbs, gemm_peak_gflops, median_time  # noqa: E402
 
 import pyneat_lite as pn  # noqa: E402
 
@@ -114,6 +125,78 @@ _CHILD = textwrap.dedent(
 )
 
 
+_SPIN_CHILD = textwrap.dedent(
+    """
+    import json, os, time
+    def cpu():  # ns of CPU per thread of this process
+        d = {}
+        for t in os.listdir("/proc/self/task"):
+            try:
+                d[int(t)] = int(open(f"/proc/self/task/{t}/schedstat").read().split()[0])
+            except OSError:
+                pass
+        return d
+    base = set(cpu())
+    import numpy as np
+    t_np = set(cpu()) - base
+    import scipy.linalg.cython_blas  # noqa: F401
+    t_sp = set(cpu()) - base - t_np
+    import numba
+    import pyneat_lite as pn
+    from pyneat_lite._kernels import forward as kernels
+    pre = set(cpu())
+    net = pn.Network([4, 16, 2], ["tanh", "tanh"])
+    pop = net.init_population(1024, seed=0)
+    X = np.zeros((1024, 4), np.float32)
+    out = np.empty((1024, 2), np.float32)
+    each = lambda n: kernels.forward_each_kernel(pop, X, net.meta, net.max_width, out, n)
+    each(1)
+    numba.set_num_threads(2)
+    each(2)
+    t_nb = set(cpu()) - pre
+    pools = {"NumPy OpenBLAS": t_np, "SciPy OpenBLAS": t_sp,
+             f"Numba {numba.threading_layer()}": t_nb}
+    a = np.ones((256, 256), np.float32)
+    res = {"threads": {k: len(v) for k, v in pools.items()}, "cases": []}
+    main = os.getpid()
+    for label, f in (("np.matmul 256x256 (2 BLAS threads)", lambda: a @ a),
+                     ("forward_each 4-16-2 P=1024, 2 Numba threads", lambda: each(2)),
+                     ("forward_each 4-16-2 P=1024, 1 thread", lambda: each(1))):
+        f()
+        c0 = cpu()
+        w0 = time.perf_counter()
+        for _ in range(100):
+            f()
+            time.sleep(0.002)
+        wall = (time.perf_counter() - w0) / 100 - 0.002
+        c1 = cpu()
+        per = {k: sum(c1.get(t, 0) - c0.get(t, 0) for t in v) / 100e3
+               for k, v in pools.items()}
+        per["calling thread"] = (c1[main] - c0[main]) / 100e3
+        res["cases"].append((label, wall * 1e6, per))
+    print(json.dumps(res))
+    """
+)
+
+
+def spin_profile():
+    """Per-pool CPU time (us per call) over cycles of a call and 2 ms of
+    sleep, in a fresh process (so that each pool's threads can be told apart
+    by when they appear)."""
+    out = subprocess.run([sys.executable, "-c", _SPIN_CHILD], check=True,
+                         capture_output=True, text=True).stdout
+    res = json.loads(out.strip().splitlines()[-1])
+    print(f"\nWho spins (load {_load()}): CPU us per call over 100 cycles of "
+          "(call, 2 ms sleep); threads per pool "
+          + ", ".join(f"{k} {v}" for k, v in res["threads"].items()) + "\n")
+    names = list(res["cases"][0][2])
+    print("| call | wall us (sleep excluded) | " + " | ".join(names) + " |")
+    print("|---" * (len(names) + 2) + "|")
+    for label, wall, per in res["cases"]:
+        print(f"| {label} | {wall:.0f} | " + " | ".join(f"{per[k]:.0f}" for k in names)
+              + " |")
+
+
 def jit_times():
     """First-call seconds in fresh processes: empty cache, then warm cache."""
     with tempfile.TemporaryDirectory() as cache:
@@ -131,6 +214,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--no-jit", action="store_true", help="skip the fresh-process JIT timing")
+    ap.add_argument("--cases", default="A,B,C,C1,C2",
+                    help="comma-separated cases to run (default: all)")
+    ap.add_argument("--spin", action="store_true",
+                    help="also profile which thread pool spins (fresh process)")
     args = ap.parse_args(argv)
 
     import numba
@@ -139,13 +226,15 @@ def main(argv=None):
     rng = np.random.default_rng(0)
     pn.warmup()
     peak = gemm_peak_gflops(repeats=args.repeats)
+    bandwidth = copy_bandwidth_gbs(64 * 2**20, repeats=args.repeats)
     blas = [(i["internal_api"], i["num_threads"]) for i in threadpoolctl.threadpool_info()
             if i["user_api"] == "blas"]
     print(f"# bench_forward: numpy {np.__version__}, numba {numba.__version__} "
           f"({numba.get_num_threads()} threads, layer {numba.threading_layer()}), "
           f"BLAS {blas}, OMP_WAIT_POLICY={os.environ.get('OMP_WAIT_POLICY')}")
     print("load average at start: " + _load())
-    print(f"float32 GEMM peak (np.matmul 2048x2048): {peak:.1f} GFLOP/s\n")
+    print(f"float32 GEMM peak (np.matmul 2048x2048): {peak:.1f} GFLOP/s, "
+          f"copy bandwidth {bandwidth:.1f} GB/s\n")
 
     cases = [
         ("A", [64, 32, 10], ["tanh", "softmax"], 256, 1797, True, "40% of peak"),
@@ -154,9 +243,13 @@ def main(argv=None):
         # the same step on one Numba thread: the kernel alone, without the
         # cost of waking the thread pool (large on a loaded machine)
         ("C1", [4, 16, 2], ["tanh", "tanh"], 1024, 1, False, "(1 Numba thread)"),
+        ("C2", [4, 16, 2], ["tanh", "tanh"], 1024, 1, False, "(forced 2 threads)"),
     ]
+    wanted = set(args.cases.split(","))
     rows = []
     for name, sizes, acts, P, B, shared, goal in cases:
+        if name not in wanted:
+            continue
         net = pn.Network(sizes, acts)
         pop = net.init_population(P, seed=0)
         flops_per = sum(2 * a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
@@ -171,6 +264,8 @@ def main(argv=None):
             X = rng.standard_normal((P, sizes[0])).astype(np.float32)
             out = np.empty((P, net.n_out), np.float32)
             ours = lambda net=net, pop=pop, X=X, out=out: net.forward_each(pop, X, out=out)  # noqa: E731
+            if name == "C2":
+                ours = forced_two_threads(net, pop, X, out)
             ways = {"batched": numpy_batched(net, pop, X, shared=False),
                     "loop": numpy_loop_each(net, pop, X)}
             flops = flops_per * P
@@ -182,23 +277,28 @@ def main(argv=None):
         for f in ways.values():  # same numbers, or the comparison is void
             np.testing.assert_allclose(f(), ref, rtol=1e-3, atol=1e-4)
         t = median_time(ours, repeats=args.repeats, min_time=min_time)
+        cpu = cpu_per_call(ours)
         t_np = {k: median_time(f, repeats=args.repeats, min_time=min_time)
                 for k, f in ways.items()}
         numba.set_num_threads(n_threads)
         best = min(t_np, key=t_np.get)
         gf = flops / t / 1e9
+        limit = max(flops / (peak * 1e9), pop.nbytes / (bandwidth * 1e9))
         rows.append((name, f"{'-'.join(map(str, sizes))} {'/'.join(dict.fromkeys(acts))}",
-                     P, B if shared else "1/genome", t, gf, 100 * gf / peak,
-                     best, t_np[best], t_np[best] / t, goal))
+                     P, B if shared else "1/genome", t, cpu, gf, 100 * gf / peak,
+                     100 * limit / t, best, t_np[best], t_np[best] / t, goal))
 
-    print("| case | network | P | B | time | GFLOP/s | % of GEMM peak | best NumPy "
-          "| NumPy time | speedup | goal |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| case | network | P | B | time | CPU/call | GFLOP/s | % of GEMM peak "
+          "| % of limit | best NumPy | NumPy time | speedup | goal |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {_fmt_t(r[4])} | {r[5]:.1f} | "
-              f"{r[6]:.0f}% | {r[7]} | {_fmt_t(r[8])} | {r[9]:.1f}x | {r[10]} |")
+        print(f"| {r[0]} | {r[1]} | {r[2]} | {r[3]} | {_fmt_t(r[4])} | {_fmt_t(r[5])} | "
+              f"{r[6]:.1f} | {r[7]:.0f}% | {r[8]:.0f}% | {r[9]} | {_fmt_t(r[10])} | "
+              f"{r[11]:.1f}x | {r[12]} |")
 
     print("\nload average after the timings: " + _load())
+    if args.spin:
+        spin_profile()
     if not args.no_jit:
         cold, warm = jit_times()
         print("\nFirst call in a fresh process (seconds; cold = empty NUMBA_CACHE_DIR, "
@@ -210,6 +310,39 @@ def main(argv=None):
             print(f"| {label} | {r['import']:.2f} | {r['forward_gemm']:.2f} | "
                   f"{r['forward_loops']:.2f} | {r['forward_each']:.2f} | "
                   f"{r['warmup_after']:.2f} |")
+
+
+def forced_two_threads(net, pop, X, out):
+    """The forward_each kernel on two Numba threads whatever the size."""
+    import numba
+
+    from pyneat_lite._kernels import forward as kernels
+
+    def run():
+        prev = numba.get_num_threads()
+        numba.set_num_threads(min(2, numba.config.NUMBA_NUM_THREADS))
+        try:
+            kernels.forward_each_kernel(pop, X, net.meta, net.max_width, out,
+                                        numba.get_num_threads())
+        finally:
+            numba.set_num_threads(prev)
+        return out
+
+    return run
+
+
+def cpu_per_call(fn, min_time=0.2):
+    """Process CPU seconds (all threads) per call, over at least min_time."""
+    import time
+
+    fn()
+    n = 0
+    c0 = time.process_time()
+    w0 = time.perf_counter()
+    while time.perf_counter() - w0 < min_time:
+        fn()
+        n += 1
+    return (time.process_time() - c0) / n
 
 
 def numpy_loop_each(net, pop, X):

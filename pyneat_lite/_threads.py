@@ -77,13 +77,16 @@ def effective_n_threads(n_threads: int | None = None) -> int:
     return n_threads
 
 
-def kernel_threads(n_threads: int | None, work: int, n_rows: int | None = None) -> int:
+def kernel_threads(n_threads: int | None, work: int, n_rows: int | None = None,
+                   min_work: int = PARALLEL_MIN_WORK) -> int:
     """Threads for one kernel call of ``work`` values over ``n_rows`` rows.
 
+    One thread below ``min_work`` (a kernel whose unit of work is cheap, or
+    whose parallel region costs more, passes its own threshold).
     ``n_threads`` must already be valid (None or a nonzero int): this runs
     on every kernel call and does not validate.
     """
-    if work < PARALLEL_MIN_WORK:
+    if work < min_work:
         return 1
     if n_threads is None:
         nt = _N_CPU
@@ -125,7 +128,8 @@ def numba_threads(n_threads: int | None) -> Iterator[int | None]:
 
 
 def numba_thread_count(
-    n_threads: int | None, work: int, n_rows: int | None = None
+    n_threads: int | None, work: int, n_rows: int | None = None,
+    min_work: int = PARALLEL_MIN_WORK,
 ) -> int:
     """:func:`kernel_threads` for a Numba kernel, capped by what Numba runs.
 
@@ -134,7 +138,7 @@ def numba_thread_count(
     ``NUMBA_NUM_THREADS`` are honoured); an explicit count is capped by the
     size of Numba's pool (``NUMBA_NUM_THREADS``).  Does not validate.
     """
-    nt = kernel_threads(n_threads, work, n_rows)
+    nt = kernel_threads(n_threads, work, n_rows, min_work)
     if nt > 1:
         import numba
 

@@ -51,6 +51,17 @@ from ._validation import (
 
 __all__ = ["Network", "LayerLayout", "INIT_SCHEMES"]
 
+#: Below this many multiply-adds (genomes x samples x weights) a forward runs
+#: on one thread.  A parallel region is cheap on an idle machine (a few us)
+#: but not on a shared one: with 2 cores under a load of 5-8, a 2-thread
+#: ``forward_each`` of a 4-16-2 net at P=1024 (98,304 multiply-adds, ~0.1 ms
+#: serially) took 3-17 ms of wall time, the calling thread spinning ~3.7 ms at
+#: the barrier for a worker that was not scheduled, and the libgomp worker
+#: (Numba's ``omp`` layer) spinning ~5.8 ms after each region (measured with
+#: ``benchmarks/bench_forward.py --spin``; OpenBLAS's workers spin the same
+#: way after a BLAS call).  About 1 ms of serial work pays for that risk.
+FORWARD_PARALLEL_MIN_WORK = 1 << 20
+
 
 def __getattr__(name: str) -> Any:
     # forward_one lives with the kernels; importing it here starts Numba, so
@@ -467,7 +478,9 @@ class Network:
             every usable core within Numba's own setting
             (``numba.set_num_threads``, ``NUMBA_NUM_THREADS``), a negative
             value counts back from the cores; an explicit count is capped by
-            ``NUMBA_NUM_THREADS``.  Below about 65,000 multiply-adds, one.
+            ``NUMBA_NUM_THREADS``.  Below about a million multiply-adds
+            (:data:`FORWARD_PARALLEL_MIN_WORK`), one: waking a thread pool
+            on a shared machine costs more than such a forward.
 
         Returns
         -------
@@ -532,13 +545,14 @@ class Network:
             method = "gemm" if kernels.use_gemm(self.n_in, h1, n_samples) else "loops"
         work = n_pop * n_samples * self._n_weights
         if method == "loops":
-            nt = numba_thread_count(n_threads, work, n_pop)
+            nt = numba_thread_count(n_threads, work, n_pop, FORWARD_PARALLEL_MIN_WORK)
             with numba_threads(nt if nt > 1 else None):
                 kernels.forward_shared_direct(pop, X, self.meta, self.max_width, out,
                                               nt)
             return
         g = kernels.block_genomes(n_pop, h1, n_samples, chunk_size)
-        nt = numba_thread_count(n_threads, work, -(-n_pop // g))
+        nt = numba_thread_count(n_threads, work, -(-n_pop // g),
+                                FORWARD_PARALLEL_MIN_WORK)
         wcat = self._scratch.get("wcat", nt * self.n_in * g * h1).reshape(nt, -1)
         ht = self._scratch.get("ht", nt * g * h1 * n_samples).reshape(nt, -1)
         with numba_threads(nt if nt > 1 else None), single_threaded_blas():
@@ -614,8 +628,9 @@ class Network:
         Notes
         -----
         One Numba call steps the whole population, in parallel over genomes
-        from about 65,000 weights in all (serially below, where waking the
-        threads costs more than the work).  Results do not depend on the
+        from about a million weights in all (serially below, where waking
+        the threads costs more than the work, e.g. a 4-16-2 policy up to
+        P = 10,900).  Results do not depend on the
         number of threads.  Inside your own Numba code,
         :func:`pyneat_lite.network.forward_one` does the same for one genome
         without allocating.
@@ -644,7 +659,8 @@ class Network:
         float32 C-contiguous of the documented shapes, ``inputs`` finite,
         ``out`` not sharing memory with them)."""
         n_pop = pop.shape[0]
-        nt = numba_thread_count(n_threads, n_pop * self._n_weights, n_pop)
+        nt = numba_thread_count(n_threads, n_pop * self._n_weights, n_pop,
+                                FORWARD_PARALLEL_MIN_WORK)
         if self._stack is not None:
             from ._kernels import conv
 

@@ -310,12 +310,13 @@ _THREADS_CHILD = textwrap.dedent("""
     n_threads = None if sys.argv[2] == "None" else int(sys.argv[2])
     net = pn.Network([8, 32, 4], ["relu", "softmax"])
     rng = np.random.default_rng(0)
-    pop = rng.normal(0, 0.5, (600, net.n_params)).astype(np.float32)
+    pop = rng.normal(0, 0.5, (3000, net.n_params)).astype(np.float32)
     X = rng.standard_normal((50, 8)).astype(np.float32)
-    obs = rng.standard_normal((600, 8)).astype(np.float32)
+    obs = rng.standard_normal((3000, 8)).astype(np.float32)
     before = numba.get_num_threads()
+    # each above network.FORWARD_PARALLEL_MIN_WORK (2**20) multiply-adds
     out = {"gemm": net.forward(pop[:64], X, method="gemm", n_threads=n_threads),
-           "loops": net.forward(pop[:64], X[:5], method="loops", n_threads=n_threads),
+           "loops": net.forward(pop[:600], X[:5], method="loops", n_threads=n_threads),
            "each": net.forward_each(pop, obs, n_threads=n_threads)}
     assert numba.get_num_threads() == before  # restored
     np.savez(sys.argv[1], **out)
@@ -369,16 +370,18 @@ def test_results_do_not_depend_on_thread_count(tmp_path):
 def _child_inputs():
     """The child's arrays (same generator calls), for the reference check."""
     rng = np.random.default_rng(0)
-    pop = rng.normal(0, 0.5, (600, 8 * 32 + 32 + 32 * 4 + 4)).astype(np.float32)
+    pop = rng.normal(0, 0.5, (3000, 8 * 32 + 32 + 32 * 4 + 4)).astype(np.float32)
     X = rng.standard_normal((50, 8)).astype(np.float32)
     return pop[:64], X
 
 
 def test_n_threads_one_runs_serially_and_restores_settings(monkeypatch):
     net = pn.Network([8, 32, 4], ["relu", "softmax"])
-    pop, X = _data(net, 64, 50)  # above the parallel threshold, 8 GEMM blocks
-    many, _ = _data(net, 600, 1)  # forward_each above the threshold
-    obs = np.random.default_rng(1).standard_normal((600, 8)).astype(np.float32)
+    # above network.FORWARD_PARALLEL_MIN_WORK: 64 x 50 x 384 multiply-adds in
+    # 8 GEMM blocks, 600 x 5 x 384 in loops, 3000 x 384 in forward_each
+    pop, X = _data(net, 64, 50)
+    many, _ = _data(net, 3000, 1)
+    obs = np.random.default_rng(1).standard_normal((3000, 8)).astype(np.float32)
     seen = []
 
     def spy(fn):
@@ -392,18 +395,55 @@ def test_n_threads_one_runs_serially_and_restores_settings(monkeypatch):
     before_blas = [i["num_threads"] for i in threadpoolctl.threadpool_info()]
     before = numba.get_num_threads()
     default = min(_threads.effective_n_threads(), before, 8)
-    for method, x in (("gemm", X), ("loops", X[:5])):
-        y = net.forward(pop, x, method=method)
+    for method, p, x in (("gemm", pop, X), ("loops", many[:600], X[:5])):
+        y = net.forward(p, x, method=method)
         assert seen[-1] == default
-        np.testing.assert_array_equal(net.forward(pop, x, method=method, n_threads=1),
+        np.testing.assert_array_equal(net.forward(p, x, method=method, n_threads=1),
                                       y)
         assert seen[-1] == 1
-        _close(y, forward_population_ref(net.sizes, net.activations, pop, x))
+        _close(y, forward_population_ref(net.sizes, net.activations, p, x))
     np.testing.assert_array_equal(net.forward_each(many, obs, n_threads=1),
                                   net.forward_each(many, obs))
     assert seen[-2:] == [1, min(_threads.effective_n_threads(), before)]
     assert numba.get_num_threads() == before
     assert [i["num_threads"] for i in threadpoolctl.threadpool_info()] == before_blas
+
+
+def test_small_forwards_run_on_one_thread(monkeypatch):
+    """Below network.FORWARD_PARALLEL_MIN_WORK multiply-adds every path runs
+    serially (waking a pool costs more than the work on a shared machine),
+    even with an explicit n_threads; one genome more goes parallel; the
+    outputs do not change and match the NumPy reference."""
+    from pyneat_lite.network import FORWARD_PARALLEL_MIN_WORK
+
+    net = pn.Network([4, 16, 2], ["tanh", "tanh"])  # 96 multiply-adds a genome
+    seen = []
+
+    def spy(fn):
+        def wrapped(*args):
+            seen.append(args[-1])  # n_chunks
+            return fn(*args)
+        return wrapped
+
+    for name in _ENTRIES:
+        monkeypatch.setattr(kernels, name, spy(getattr(kernels, name)))
+    n_small = FORWARD_PARALLEL_MIN_WORK // 96  # 10,922 (issue 16's step: 1,024)
+    n_big = n_small + 1
+    pop, _ = _data(net, n_big, 1)
+    obs = np.random.default_rng(2).standard_normal((n_big, 4)).astype(np.float32)
+    small = net.forward_each(pop[:n_small], obs[:n_small], n_threads=2)
+    assert seen[-1] == 1
+    big = net.forward_each(pop, obs)
+    assert seen[-1] == min(_threads.effective_n_threads(), numba.get_num_threads())
+    np.testing.assert_array_equal(small, big[:n_small])
+    ref = forward_population_ref(net.sizes, net.activations, pop[:300], obs[:300])
+    _close(big[:300], ref[np.arange(300), np.arange(300)])
+    # the shared-input paths: 1024 genomes x 10 samples x 96 is below too
+    for method in ("gemm", "loops"):
+        y = net.forward(pop[:1024], obs[:10], method=method, n_threads=2)
+        assert seen[-1] == 1
+        _close(y, forward_population_ref(net.sizes, net.activations, pop[:1024],
+                                         obs[:10]))
 
 
 @pytest.mark.parametrize(("n_threads", "exc"), [(0, ValueError), (1.5, TypeError),
