@@ -13,6 +13,8 @@ from .activations import activation_id
 
 __all__ = ["LayerLayout", "StackSpec", "parse_spec", "parse_layers"]
 
+_MAX_PARAMS = np.iinfo(np.int64).max
+
 
 class LayerLayout(NamedTuple):
     """Where one layer's parameters sit in a genome.
@@ -57,10 +59,25 @@ def parse_spec(
             "The 'sizes' argument of Network must have at least two sizes "
             f"[n_in, ..., n_out]. Got {list(sizes_t)} instead."
         )
+    n_params = sum(a * b + b for a, b in zip(sizes_t[:-1], sizes_t[1:], strict=False))
+    if n_params > _MAX_PARAMS:
+        # offsets are int64 in the kernels' meta table; Python ints would not
+        # fail until NumPy converts them (an OverflowError naming nothing)
+        raise ValueError(
+            "The 'sizes' argument of Network must give at most 2**63 - 1 "
+            f"parameters (int64 offsets). Got {n_params} parameters for "
+            f"sizes {list(sizes_t)} instead."
+        )
     n_layers = len(sizes_t) - 1
     if isinstance(activations, str):
         acts = (activations,) * n_layers
     else:
+        if isinstance(activations, bytes) or not hasattr(activations, "__iter__"):
+            raise TypeError(
+                "The 'activations' argument of Network must be an activation "
+                "name or a sequence of names, one per layer. Got "
+                f"{activations!r} ({type(activations).__name__}) instead."
+            )
         acts = tuple(activations)
         if len(acts) != n_layers:
             raise ValueError(

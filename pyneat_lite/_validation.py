@@ -20,7 +20,14 @@ __all__ = [
     "check_scalar",
     "check_int",
     "check_out",
+    "check_scale",
+    "MAX_SCALE",
 ]
+
+#: Largest standard deviation of float32 noise: ``MAX_SCALE * z`` stays
+#: finite in float32 for every normal draw ``|z| < 64`` (beyond 64 standard
+#: deviations the probability is below 1e-890, never drawn in practice).
+MAX_SCALE = float(np.finfo(np.float32).max) / 64
 
 def _where(caller: str | None) -> str:
     return f" of {caller}" if caller else ""
@@ -44,6 +51,20 @@ def check_array(
     if x is None:
         raise TypeError(
             f"The {name!r} argument{_where(caller)} must be an array. Got None instead."
+        )
+    if not hasattr(x, "dtype"):
+        try:
+            x = np.asarray(x)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"The {name!r} argument{_where(caller)} must be convertible to a "
+                f"{np.dtype(dtype).name} array. Got {type(x).__name__} instead."
+            ) from exc
+    if np.dtype(getattr(x, "dtype", None)).kind == "c" and np.dtype(dtype).kind != "c":
+        # NumPy would drop the imaginary part with a warning only
+        raise TypeError(
+            f"The {name!r} argument{_where(caller)} must hold real numbers. "
+            f"Got a complex array instead."
         )
     try:
         arr = np.ascontiguousarray(x, dtype=dtype)
@@ -211,6 +232,26 @@ def check_int(
         )
     v = int(x)
     _check_range(v, name, caller, min_val, max_val, True, True, x)
+    return v
+
+
+def check_scale(
+    x: Any,
+    name: str,
+    *,
+    caller: str | None = None,
+    allow_zero: bool = False,
+) -> float:
+    """Return ``x`` as a float standard deviation of float32 noise: finite,
+    positive (or zero with ``allow_zero``) and below :data:`MAX_SCALE`, so
+    that the genomes it makes are finite."""
+    v = check_scalar(x, name, caller=caller, min_val=0.0, include_min=allow_zero)
+    if v >= MAX_SCALE:
+        raise ValueError(
+            f"The {name!r} parameter{_where(caller)} must be below {MAX_SCALE:.3g}: "
+            "larger noise overflows float32 genomes to infinity. "
+            f"Got {x!r} instead."
+        )
     return v
 
 

@@ -37,17 +37,18 @@ corrupted or unloadable file raises :class:`CheckpointError` (a
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib
 import json
 import os
 import tempfile
-import zipfile
 from typing import Any
 
 import numpy as np
 
-__all__ = ["save", "load", "CheckpointError", "FORMAT_VERSION", "PROTOCOL"]
+__all__ = ["save", "load", "check_path", "CheckpointError", "FORMAT_VERSION",
+           "PROTOCOL"]
 
 FORMAT_NAME = "pyneat_lite.checkpoint"
 FORMAT_VERSION = 2
@@ -56,6 +57,7 @@ READ_VERSIONS = (1, 2)
 #: value of ``_checkpoint_protocol`` on a class that can be saved
 PROTOCOL = 1
 _META = "__meta__"
+_TMP_PREFIX, _TMP_SUFFIX = ".ckpt-", ".tmp"
 _PACKAGE = "pyneat_lite"
 
 # Version 1 named the class bare; these are the classes 0.1.0 could save.
@@ -135,7 +137,7 @@ def save(algorithm: Any, path: str | os.PathLike[str]) -> None:
             "(a class of the pyneat_lite package with the checkpoint protocol). "
             f"Got {cls.__module__}.{cls.__qualname__} instead."
         )
-    path = os.fspath(path)
+    path = check_path(path, caller="save")
     params, scalars, state_arrays = algorithm._state()
     arrays = {f"state/{k}": v for k, v in state_arrays.items()}
     meta: dict[str, Any] = {
@@ -149,7 +151,7 @@ def save(algorithm: Any, path: str | os.PathLike[str]) -> None:
     meta["checksum"] = _digest(meta, arrays)
     blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".ckpt-", suffix=".tmp", dir=directory)
+    fd, tmp = _temp_file(directory, path, "path", "save")
     try:
         with os.fdopen(fd, "wb") as fh:
             np.savez(fh, **{_META: blob}, **arrays)
@@ -160,6 +162,71 @@ def save(algorithm: Any, path: str | os.PathLike[str]) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+
+
+def _fspath(path: Any, name: str, caller: str) -> str:
+    try:
+        return os.fspath(path)
+    except TypeError:
+        raise TypeError(
+            f"The {name!r} argument of {caller} must be a str or path-like. "
+            f"Got {type(path).__name__} instead."
+        ) from None
+
+
+def check_path(
+    path: Any, *, name: str = "path", caller: str = "save", probe: bool = False
+) -> str:
+    """Return ``path`` as a str after checking, before any work, that a
+    checkpoint can be written there: not a directory, in an existing
+    directory, and (``probe=True``) one where a file can be created, which
+    is tried with a temporary file removed at once.
+
+    Raises
+    ------
+    TypeError
+        If ``path`` is not a str or path-like.
+    ValueError
+        If ``path`` is a directory, or its directory is missing, not a
+        directory or not writable.
+    """
+    path = _fspath(path, name, caller)
+    directory = os.path.dirname(os.path.abspath(path))
+    if path == "" or os.path.isdir(path):
+        raise ValueError(
+            f"The {name!r} argument of {caller} must name a file, not a directory. "
+            f"Got {path!r} instead."
+        )
+    if not os.path.isdir(directory):
+        raise ValueError(
+            f"The {name!r} argument of {caller} must be in an existing directory. "
+            f"Got {path!r}, whose directory {directory!r} does not exist."
+        )
+    if probe:
+        fd, tmp = _temp_file(directory, path, name, caller)
+        os.close(fd)
+        _unlink_quietly(tmp)
+    return path
+
+
+def _temp_file(directory: str, path: str, name: str, caller: str) -> tuple[int, str]:
+    """``mkstemp`` beside ``path``; a directory that refuses it (read-only,
+    no permission, a read-only file system -- root included) is a
+    ValueError naming the argument."""
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX,
+                                   dir=directory)
+    except OSError as exc:
+        raise ValueError(
+            f"The {name!r} argument of {caller} must be in a writable directory. "
+            f"Got {path!r}, where no file can be created ({exc.strerror})."
+        ) from None
+    return fd, tmp
+
+
+def _unlink_quietly(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def _class_of(path: str, meta: dict[str, Any]) -> Any:
@@ -212,10 +279,15 @@ def load(path: str | os.PathLike[str]) -> Any:
         If the file is truncated, corrupted, not a checkpoint, of an unknown
         format version, or names a class that is not a pyneat_lite algorithm.
     """
-    path = os.fspath(path)
+    path = _fspath(path, "path", "load")
     if not os.path.exists(path):
         raise FileNotFoundError(f"No checkpoint at {path!r}.")
     try:
+        with open(path, "rb") as fh:
+            if fh.read(4) != b"PK\x03\x04":  # what np.savez writes first
+                raise CheckpointError(
+                    f"{path!r} is not a pyneat_lite checkpoint (not an .npz archive)."
+                )
         with np.load(path, allow_pickle=False) as data:
             if _META not in data.files:
                 raise CheckpointError(
@@ -225,14 +297,12 @@ def load(path: str | os.PathLike[str]) -> Any:
             arrays = {name: data[name] for name in data.files if name != _META}
     except CheckpointError:
         raise
-    except (
-        zipfile.BadZipFile,
-        EOFError,
-        OSError,
-        ValueError,
-        KeyError,
-        UnicodeError,
-    ) as exc:
+    except IsADirectoryError:
+        raise CheckpointError(f"{path!r} is a directory, not a checkpoint.") from None
+    except Exception as exc:
+        # damaged bytes reach zipfile, zlib, NumPy's header parser and json
+        # (BadZipFile, NotImplementedError for an unknown compression method,
+        # zlib.error, ValueError, RecursionError, ...): all mean "corrupted"
         raise CheckpointError(
             f"{path!r} is not a readable pyneat_lite checkpoint: it is truncated or "
             f"corrupted ({type(exc).__name__}: {exc})."
@@ -253,7 +323,9 @@ def load(path: str | os.PathLike[str]) -> Any:
     state = {k[len("state/") :]: v for k, v in arrays.items()}
     try:
         return cls._from_checkpoint(meta["params"], meta["scalars"], state)
-    except (ValueError, TypeError, KeyError) as exc:
+    except Exception as exc:
+        # a crafted file with a valid checksum: missing keys, parameters of
+        # another class, arrays whose shapes do not fit the parameters
         raise CheckpointError(
             f"{path!r} does not hold a consistent {cls.__name__} state "
             f"({type(exc).__name__}: {exc})."

@@ -152,6 +152,28 @@ class Algorithm:
         the population itself must travel (here: always)."""
         return None
 
+    def _check_told(self, fitness: Float64Array) -> None:
+        """Hook: reject a tell that would corrupt the state, before any of
+        it changes.  Here: the rows that may enter the hall of fame (the
+        best ``hall_of_fame_size`` by ``fitness``) must still be finite -- a
+        fitness function may have written into the genomes it was given.
+        Subclasses whose population is their state check every row."""
+        f = fitness if self._params.minimize else -fitness
+        f = np.where(np.isnan(f), np.inf, f)
+        k = min(self._params.hall_of_fame_size, f.shape[0])
+        top = np.argpartition(f, k - 1)[:k]
+        pop = self._current_population()
+        self._raise_if_nonfinite(int(np.count_nonzero(~np.isfinite(pop[top]))))
+
+    def _raise_if_nonfinite(self, n_bad: int) -> None:
+        if n_bad:
+            raise ValueError(
+                f"The genomes returned by {type(self).__name__}.ask() must still be "
+                f"finite when their fitness is told. Got {n_bad} NaN or infinite "
+                "values instead: the 'fitness' function must not write into the "
+                "population it is given (evaluate a copy if it must)."
+            )
+
     def _adjust_fitness(self, fitness: Float64Array) -> bool:
         """Hook to amend the told fitness in place (GA: kept elites); returns
         whether it may have written NaN."""
@@ -215,7 +237,9 @@ class Algorithm:
             )
         p = self._params
         fit = self._fitness
-        np.copyto(fit, check_fitness(fitness, p.pop_size, caller=self._tell_caller))
+        checked = check_fitness(fitness, p.pop_size, caller=self._tell_caller)
+        self._check_told(checked)  # before any state changes
+        np.copyto(fit, checked)
         finite = np.isfinite(fit)
         n_bad = p.pop_size - int(np.count_nonzero(finite))
         if n_bad:

@@ -18,11 +18,13 @@ import numpy as np
 
 from .. import _ranking
 from .. import operators as ops
+from .._operators import _count_nonfinite
 from .._rng import STREAMS, fill_standard_normal
 from .._typing import Float32Array, Float64Array
 from .._validation import check_array
+from ..operators.selection import SUS, Roulette, _proportional_weights
 from .base import Algorithm
-from .params import NON_NEGATIVE, PROBABILITY, Bool, Int, OneOf, Params, param
+from .params import PROBABILITY, Bool, Int, OneOf, Params, Scale, param
 
 __all__ = ["GA", "GAParams", "REPLACEMENTS"]
 
@@ -91,7 +93,7 @@ class GAParams(Params):
     mutation_prob: float = param(PROBABILITY)
     replacement: str = param(OneOf(REPLACEMENTS))
     mu: int | None = param(Int(min_val=1, optional=True))
-    init_sigma: float = param(NON_NEGATIVE)
+    init_sigma: float = param(Scale(include_min=True))
     reevaluate_elites: bool = param(Bool())
 
     @property
@@ -359,6 +361,17 @@ class GA(Algorithm):
         if self.elitism:
             self._elite_fitness[:] = self._parent_fitness[pairs[: self.elitism, 0]]
         return self._offspring
+
+    def _check_told(self, fitness: Float64Array) -> None:
+        # the told genomes become the parents: every row must be finite (one
+        # parallel read of the population)
+        self._raise_if_nonfinite(
+            _count_nonfinite(self._offspring, self._kernel_threads()))
+        if isinstance(self.selection, (Roulette, SUS)):
+            # fitness-proportional selection rejects negative (maximizing)
+            # fitness; say so at this tell, not at the next ask
+            f = np.where(np.isfinite(fitness), fitness, np.nan)
+            _proportional_weights(f, self.minimize, self._tell_caller)
 
     def _adjust_fitness(self, fitness: Float64Array) -> bool:
         e = self.elitism

@@ -10,7 +10,9 @@ block is full or the history is read: one vectorised pass instead of a
 handful of NumPy calls per generation (which cost more than the arithmetic
 at small population sizes).  The figures are bit-identical to
 ``finite.min()``, ``.mean()``, ``.max()`` and ``.std()`` of each generation:
-the same pairwise sums along each row, then one division.
+the same pairwise sums along each row, then one division (except where
+finite values near 1e308 overflow those sums: such rows are computed scaled by
+their largest magnitude, so the mean and std stay finite).
 """
 
 from __future__ import annotations
@@ -44,10 +46,11 @@ _MAX_ROWS = 64
 def _statistics(rows: Float64Array) -> tuple[np.ndarray, ...]:
     """min, mean, max, std of each row of a C-contiguous (k, n) block."""
     n = rows.shape[1]
-    mean = np.add.reduce(rows, axis=1) / n
-    dev = rows - mean[:, None]
-    np.multiply(dev, dev, out=dev)
-    std = np.sqrt(np.add.reduce(dev, axis=1) / n)
+    with np.errstate(over="ignore", invalid="ignore"):  # see History._flush
+        mean = np.add.reduce(rows, axis=1) / n
+        dev = rows - mean[:, None]
+        np.multiply(dev, dev, out=dev)
+        std = np.sqrt(np.add.reduce(dev, axis=1) / n)
     return np.minimum.reduce(rows, axis=1), mean, np.maximum.reduce(rows, axis=1), std
 
 
@@ -116,6 +119,16 @@ class History:
                         out[:, i] = [v[0] for v in _statistics(finite[None, :])]
                     else:
                         out[:, i] = math.nan
+        # finite fitness near the float64 limit (1e308) overflows the sums;
+        # those rows are recomputed scaled by their largest magnitude
+        mn, mean, mx, std = out
+        for i in np.flatnonzero(np.isfinite(mn) & np.isfinite(mx)
+                                & ~(np.isfinite(mean) & np.isfinite(std))):
+            row = block[i]
+            row = row[~np.isnan(row)]
+            scale = max(abs(float(mn[i])), abs(float(mx[i])))
+            _, m, _, sd = _statistics(row[None, :] / scale)
+            mean[i], std[i] = m[0] * scale, sd[0] * scale
         for key, values in zip(_STATS, out.tolist(), strict=True):
             self._columns[key].extend(values)
         self._pending_nan.clear()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from .._typing import Float32Array
 from .._validation import check_int, check_scalar
+from ..checkpoint import check_path
 from .result import Result
 
 if TYPE_CHECKING:
@@ -102,6 +103,11 @@ def run(
         )
     if patience is not None:
         patience = check_int(patience, "patience", caller=caller, min_val=1)
+    if callable(callbacks) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(
+            f"The 'callbacks' argument of {caller} must be a list of callables "
+            f"(callbacks=[fn] for one). Got {type(callbacks).__name__} instead."
+        )
     callbacks = tuple(callbacks)
     for cb in callbacks:
         if not callable(cb):
@@ -109,6 +115,12 @@ def run(
                 f"The 'callbacks' argument of {caller} must hold callables. "
                 f"Got {type(cb).__name__} instead."
             )
+    if isinstance(evaluator, type):
+        raise TypeError(
+            f"The 'evaluator' argument of {caller} must be an evaluator instance "
+            f"such as {evaluator.__name__}(). Got the class {evaluator.__name__} "
+            "instead."
+        )
     if evaluator is not None and not callable(getattr(evaluator, "evaluate", None)):
         raise TypeError(
             f"The 'evaluator' argument of {caller} must have an "
@@ -124,6 +136,9 @@ def run(
                 f"The 'checkpoint_path' argument of {caller} is required with "
                 "checkpoint_every. Got None instead."
             )
+        # a bad path fails now, not after the first generations
+        checkpoint_path = check_path(checkpoint_path, name="checkpoint_path",
+                                     caller=caller, probe=True)
     elif checkpoint_path is not None:
         raise ValueError(
             f"The 'checkpoint_every' argument of {caller} is required with "

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._rng import resolve_seed
 from .._threads import effective_n_threads
-from .._validation import check_int, check_scalar
+from .._validation import MAX_SCALE, check_int, check_scalar, check_scale
 
 __all__ = [
     "DECAY",
@@ -40,6 +40,7 @@ __all__ = [
     "param",
     "Int",
     "Real",
+    "Scale",
     "Bool",
     "OneOf",
     "Seed",
@@ -96,6 +97,22 @@ class Real:
             include_min=self.include_min,
             include_max=self.include_max,
         )
+
+
+@dataclass(frozen=True)
+class Scale(Real):
+    """The standard deviation of float32 noise: a :class:`Real` in
+    ``(0, MAX_SCALE)`` (``[0, MAX_SCALE)`` with ``allow_zero``), small enough
+    that the genomes it makes stay finite
+    (:data:`pyneat_lite._validation.MAX_SCALE`)."""
+
+    min_val: float | None = 0.0
+    max_val: float | None = MAX_SCALE
+    include_min: bool = False
+    include_max: bool = False
+
+    def __call__(self, x: Any, name: str, caller: str | None) -> float:
+        return check_scale(x, name, caller=caller, allow_zero=self.include_min)
 
 
 @dataclass(frozen=True)
@@ -290,7 +307,7 @@ class ESParams(Params):
     """
 
     sigma: float = param(
-        POSITIVE,
+        Scale(),
         attr="sigma0",
         doc="Initial standard deviation of the search distribution.",
     )

@@ -16,7 +16,14 @@ import numpy as np
 from .. import _operators as _k
 from .._rng import STREAMS
 from .._typing import Float32Array, SeedLike
-from .._validation import check_array, check_int, check_population, check_scalar
+from .._validation import (
+    MAX_SCALE,
+    check_array,
+    check_int,
+    check_population,
+    check_scalar,
+    check_scale,
+)
 from ._base import (
     EMPTY_F32,
     N_PRM,
@@ -108,15 +115,16 @@ class GaussianMutation(Mutation):
     def __init__(self, rate: float = 0.1, sigma: float = 0.1,
                  sigma_vector: Any = None) -> None:
         self.rate = check_rate(rate, "GaussianMutation")
-        self.sigma = check_scalar(sigma, "sigma", caller="GaussianMutation",
-                                  min_val=0.0)
+        self.sigma = check_scale(sigma, "sigma", caller="GaussianMutation",
+                                 allow_zero=True)
         if sigma_vector is not None:
             sv = check_array(sigma_vector, "sigma_vector",
                              caller="GaussianMutation", ndim=1).copy()
-            if (sv < 0).any():
+            if (sv < 0).any() or (sv >= MAX_SCALE).any():
                 raise ValueError(
                     "The 'sigma_vector' argument of GaussianMutation must be "
-                    f"non-negative. Got a minimum of {sv.min()!r} instead."
+                    f"in [0, {MAX_SCALE:.3g}) (larger noise overflows float32). "
+                    f"Got values in [{sv.min()!r}, {sv.max()!r}] instead."
                 )
             sv.flags.writeable = False
             sigma_vector = sv
@@ -262,8 +270,8 @@ class BlockMutation(Mutation):
                 f"{sorted(_BLOCK_MODES)}. Got {mode!r} instead."
             )
         self.mode = mode
-        self.sigma = check_scalar(sigma, "sigma", caller="BlockMutation",
-                                  min_val=0.0)
+        self.sigma = check_scale(sigma, "sigma", caller="BlockMutation",
+                                 allow_zero=True)
 
     def _cfg(self) -> dict[str, Any]:
         return {"shape": list(self.shape), "size": self.size, "mode": self.mode,

@@ -9,6 +9,7 @@ gzip-compressed; every malformed file gives an error that names the file.
 from __future__ import annotations
 
 import gzip
+import math
 import os
 from pathlib import Path
 
@@ -92,7 +93,7 @@ def read_idx(path: str | os.PathLike, magic: int | None = None) -> np.ndarray:
     shape = tuple(
         int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim)
     )
-    expected = int(np.prod(shape, dtype=np.int64))
+    expected = math.prod(shape)  # Python ints: a forged header cannot overflow
     got = len(data) - header
     if got < expected:
         raise ValueError(
