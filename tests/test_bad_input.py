@@ -174,6 +174,8 @@ CASES = [
     ("network-sizes-overflow", lambda t: pn.Network([2**40, 2**40, 1], "tanh"),
      ValueError, "'sizes'"),
     ("network-activations-none", lambda t: pn.Network([4, 2], None),
+     TypeError, "sizes and activations"),
+    ("network-activations-number", lambda t: pn.Network([4, 2], 3),
      TypeError, "'activations'"),
     ("forward-complex-population", _forward_complex_population,
      TypeError, "'population_or_genome'"),
