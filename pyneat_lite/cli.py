@@ -3,6 +3,8 @@
 Usage::
 
     pyneat-lite run cartpole                  # no data needed; well under a minute
+    pyneat-lite run mountaincar               # also acrobot, mountaincar-continuous,
+                                              # swingup
     pyneat-lite run digits --algorithm ga --generations 200
     pyneat-lite run mnist --data ../shared/data/mnist --plot mnist.png
     pyneat-lite run image7 --data DIR --out images/
@@ -15,6 +17,11 @@ Tasks:
 
 - ``cartpole``: a 4-16-2 policy for CartPole-v1 on the Numba environment,
   checked on new episodes (and on gymnasium when it is installed).
+- ``acrobot``, ``mountaincar``, ``mountaincar-continuous``: policies for
+  Acrobot-v1, MountainCar-v0 and MountainCarContinuous-v0 on the Numba
+  environments, until they reach gymnasium's reward threshold on 100 fresh
+  episodes; checked on 100 gymnasium episodes.
+- ``swingup``: a 5-16-1 policy for CartPole swing-up (pole starting down).
 - ``digits``: a 64-32-10 classifier on scikit-learn's 8x8 digits
   (1437 train / 360 test), fitness = negative cross-entropy.
 - ``mnist``: a 784-32-10 classifier on MNIST IDX files (``--data`` or the
@@ -51,6 +58,11 @@ __all__ = ["main", "TASKS", "BENCHMARKS"]
 #: task name -> one-line description (``pyneat-lite run --help``)
 TASKS: dict[str, str] = {
     "cartpole": "4-16-2 policy for CartPole-v1 (Numba env); no data needed",
+    "acrobot": "6-16-3 policy for Acrobot-v1 (Numba env), SNES; no data needed",
+    "mountaincar": "2-16-3 policy for MountainCar-v0 (Numba env, scaled inputs)",
+    "mountaincar-continuous": "2-16-1 policy for MountainCarContinuous-v0 "
+    "(Numba env, scaled inputs)",
+    "swingup": "5-16-1 policy for CartPole swing-up (Numba env)",
     "digits": "64-32-10 classifier on scikit-learn's 8x8 digits",
     "mnist": "784-32-10 classifier on MNIST IDX files (--data)",
     "image7": "evolve a 28x28 image a torch CNN calls a 7 (--data, needs torch)",
@@ -174,7 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--out",
         metavar="DIR",
-        help="save images there (image7, gan) and the policy (cartpole)",
+        help="save images there (image7, gan) and the policy (control tasks)",
     )
     run.add_argument("--quiet", action="store_true", help="no progress bar")
 
@@ -241,8 +253,12 @@ def _build_task(args: argparse.Namespace) -> Demo:
 
     name = args.task
     out = Path(args.out) if args.out else None
-    if name == "cartpole":
-        return demos.cartpole(seed=args.seed, out=out)
+    control = {"cartpole": demos.cartpole, "acrobot": demos.acrobot,
+               "mountaincar": demos.mountaincar,
+               "mountaincar-continuous": demos.mountaincar_continuous,
+               "swingup": demos.swingup}
+    if name in control:
+        return control[name](seed=args.seed, out=out)
     if name == "digits":
         return demos.digits(seed=args.seed)
     if name in ("image7", "gan"):
@@ -329,6 +345,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     # tqdm is optional ([progress] extra): without it, print plain lines.
     use_bar = not args.quiet and importlib.util.find_spec("tqdm") is not None
     callbacks = () if args.quiet or use_bar else (_TextProgress(),)
+    callbacks = (*callbacks, *task.callbacks)
     result = algo.run(
         task.fitness,
         generations=generations,

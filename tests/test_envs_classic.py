@@ -274,3 +274,60 @@ def test_bad_input():
     assert set(pn.envs.ENVS) == {"CartPole-v1", "Pendulum-v1", "Acrobot-v1",
                                  "MountainCar-v0", "MountainCarContinuous-v0",
                                  "CartPoleSwingUp"}
+
+
+def test_scale_inputs_divides_the_observations():
+    net = pn.Network([2, 5, 3], ["tanh", "linear"])
+    pop = net.init_population(4, seed=0)
+    obs = np.random.default_rng(0).normal(size=(7, 2)).astype(np.float32)
+    scale = np.array([0.9, 0.07])
+    got = net.forward(pn.envs.scale_inputs(net, pop, scale), obs)
+    want = net.forward(pop, (obs / scale).astype(np.float32))
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5)
+    one = pn.envs.scale_inputs(net, pop[0], scale)
+    assert one.shape == (net.n_params,) and one.dtype == np.float32
+    # only the first layer's input weights change
+    changed = np.flatnonzero(one != pop[0])
+    assert changed.min() >= 0 and changed.max() < 2 * 5
+    with pytest.raises(ValueError, match="2 positive values"):
+        pn.envs.scale_inputs(net, pop, [1.0])
+    with pytest.raises(ValueError, match="positive values"):
+        pn.envs.scale_inputs(net, pop, [1.0, 0.0])
+
+
+def test_mountaincar_demo_reaches_the_goal():
+    from pyneat_lite.tasks import demos
+
+    # the sparse, deceptive car: SNES on scaled inputs; the Solved check
+    # stops the run at -107 on 100 fresh Numba episodes
+    task = demos.mountaincar(seed=0)
+    algo = pn.SNES(n_params=task.n_params, pop_size=task.pop, seed=0,
+                   x0=task.x0, **task.es_kwargs)
+    res = algo.run(task.fitness, generations=120, callbacks=task.callbacks)
+    solved = task.callbacks[0]
+    assert res.stop_reason == "callback" and solved.score >= -107.0
+    # the policy (for raw observations) on 100 other episodes of our env and
+    # of gymnasium's own MountainCar-v0: gymnasium's reward threshold
+    net = pn.Network([2, 16, 3], ["tanh", "linear"])
+    ours = pn.envs.rollout(net, solved.genome[None], pn.envs.MountainCar(),
+                           episodes=100, seed=99, same_starts=False)[0]
+    gym = pn.gym.evaluate(net, solved.genome[None], "MountainCar-v0", episodes=100,
+                          seed=7)[0]
+    assert ours >= -110.0 and gym >= -110.0, (ours, gym)
+    # without the input scale, the same budget finds nothing: every policy
+    # misses the goal (the reward is -200 whatever it does)
+    plain = pn.envs.Rollout(net, pn.envs.MountainCar(), episodes=10, seed=0)
+    ga = pn.GA(n_params=net.n_params, pop_size=64, seed=0)
+    assert ga.run(plain, generations=20).best_fitness == -200.0
+
+
+def test_cli_runs_the_control_tasks(capsys):
+    from pyneat_lite.cli import TASKS, main
+
+    assert {"acrobot", "mountaincar", "mountaincar-continuous", "swingup"} <= set(TASKS)
+    assert main(["run", "mountaincar-continuous", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "callback:" in out and "solved check passed" in out
+    assert "100 gymnasium MountainCarContinuous-v0 episodes" in out
+    assert main(["run", "swingup", "--quiet", "--generations", "2"]) == 0
+    assert "100 new episodes" in capsys.readouterr().out

@@ -28,9 +28,10 @@ import numpy as np
 
 from .._validation import check_array, check_int, check_population, check_scalar
 
-__all__ = ["Demo", "cartpole", "digits", "mnist", "image7", "gan", "mnist_split",
-           "train_digit_cnn", "predict_digits", "class_probability", "GANGame",
-           "save_grid"]
+__all__ = ["Demo", "Solved", "cartpole", "acrobot", "mountaincar",
+           "mountaincar_continuous", "swingup", "digits", "mnist", "image7", "gan",
+           "mnist_split", "train_digit_cnn", "predict_digits", "class_probability",
+           "GANGame", "save_grid"]
 
 _SIDE = 28  # MNIST images are 28x28
 _PIXELS = _SIDE * _SIDE
@@ -51,6 +52,8 @@ class Demo:
     not comparable (the GAN's discriminator keeps learning: report the last
     generation's best). ``summary(best)`` returns the report's lines;
     ``notes`` are lines about the set-up (the CNN's training), shown first.
+    ``callbacks`` are extra run callbacks (a :class:`Solved` check that
+    stops the run).
     """
 
     n_params: int
@@ -68,6 +71,7 @@ class Demo:
     stationary: bool = True
     summary: Callable[[np.ndarray], list[str]] = lambda best: []
     notes: list[str] = field(default_factory=list)
+    callbacks: list[Callable[[Any], bool]] = field(default_factory=list)
 
 
 def _torch() -> Any:
@@ -141,6 +145,238 @@ def cartpole(seed: int = 0, out: Path | None = None) -> Demo:
     return Demo(net.n_params, fitness, "ga", pop=64, generations=50,
                 x0=np.zeros(net.n_params, np.float32), target=500.0,
                 fitness_name="mean return", summary=summary)
+
+
+class Solved:
+    """Run callback: stop once a policy is good on fresh episodes.
+
+    Every ``every`` generations, the candidates -- the evolution strategy's
+    centre (when the algorithm has one) and the hall of fame's best -- play
+    ``episodes`` fresh episodes each (their own start states, a new set per
+    check, from a stream of their own); the run stops when one averages at
+    least ``threshold``.  Training returns are noisy and optimistic (the best
+    of a population on a few episodes), so the check is what says solved.
+
+    Parameters
+    ----------
+    net : Network
+    env : a :mod:`pyneat_lite.envs` environment
+    threshold : float
+    episodes : int, default=100
+    every : int, default=5
+    scale : array-like of shape (net.n_in,), optional
+        The run evolves genomes for inputs divided by ``scale``
+        (:func:`pyneat_lite.envs.scale_inputs`); candidates are mapped back
+        before they play.
+    seed : int, default=0
+
+    Attributes
+    ----------
+    genome : float32 array or None
+        The policy that passed (for the raw observations), else None.
+    score : float or None
+        Its mean return on the check's episodes.
+    checks : int
+        Checks made.
+    """
+
+    def __init__(self, net: Any, env: Any, threshold: float, *, episodes: int = 100,
+                 every: int = 5, scale: Any = None, seed: int = 0) -> None:
+        caller = "Solved"
+        self.net = net
+        self.env = env
+        self.threshold = check_scalar(threshold, "threshold", caller=caller)
+        self.episodes = check_int(episodes, "episodes", caller=caller, min_val=1)
+        self.every = check_int(every, "every", caller=caller, min_val=1)
+        self.scale = None if scale is None else np.asarray(scale, np.float64)
+        self.seed = _seed(seed, caller)
+        self.genome: np.ndarray | None = None
+        self.score: float | None = None
+        self.checks = 0
+
+    def policy(self, genomes: Any) -> np.ndarray:
+        """Genomes of the run mapped to policies for the raw observations."""
+        from .envs import scale_inputs
+
+        g = np.asarray(genomes, np.float32)
+        return g if self.scale is None else scale_inputs(self.net, g, self.scale)
+
+    def __call__(self, algo: Any) -> bool:
+        from .envs import rollout
+
+        if algo.generation % self.every or len(algo.hall_of_fame) == 0:
+            return False
+        cands = [algo.hall_of_fame.genomes[0]]
+        if getattr(algo, "mean", None) is not None:
+            cands.insert(0, np.asarray(algo.mean, np.float32))
+        c = self.policy(np.stack(cands))
+        # a stream apart from the training episodes' (seed + 1), new per check
+        val = rollout(self.net, c, self.env, episodes=self.episodes,
+                      seed=self.seed + 1, generation=self.checks, same_starts=False)
+        self.checks += 1
+        best = int(np.argmax(val))
+        if val[best] >= self.threshold:
+            self.genome = c[best]
+            self.score = float(val[best])
+            return True
+        return False
+
+
+def _control(name: str, env: Any, net: Any, algorithm: str, pop: int,
+             generations: int, episodes: int, threshold: float | None,
+             seed: int, out: Path | None, *, scale: Any = None,
+             es_kwargs: dict[str, Any] | None = None, gym_check: bool = True,
+             margin: float = 3.0) -> Demo:
+    """A control task on a Numba environment, checked at the end on 100 new
+    episodes (and on gymnasium's own environment when it has one)."""
+    from .envs import Rollout, rollout, scale_inputs
+
+    fit = Rollout(net, env, episodes=episodes, seed=seed)
+    # the check stops a little above the goal, so that 100 other episodes
+    # (gymnasium's, in the report) pass too
+    solved = None if threshold is None else Solved(
+        net, env, threshold + margin, scale=scale, seed=seed)
+
+    def policy(genomes: np.ndarray) -> np.ndarray:
+        return genomes if scale is None else scale_inputs(net, genomes, scale)
+
+    fitness: Any = fit if scale is None else _ScaledFitness(fit, policy)
+
+    def summary(best: np.ndarray) -> list[str]:
+        passed = solved is not None and solved.genome is not None
+        genome = solved.genome if passed else policy(best)
+        goal = ("" if threshold is None else
+                f"; {env.id} counts as solved at {threshold:g}")
+        lines = []
+        if passed:
+            lines.append(f"solved check passed: mean return {solved.score:.1f} on "
+                         f"{solved.episodes} fresh episodes")
+        check = rollout(net, genome[None], env, episodes=100, seed=seed + 2,
+                        same_starts=False)
+        lines.append(f"check: mean return {check[0]:.1f} on 100 new episodes (Numba "
+                     f"env{goal})")
+        if gym_check:
+            try:
+                from .gym import evaluate
+
+                g = evaluate(net, genome[None], env.id, episodes=100, seed=seed + 3)
+                lines.append(f"check: mean return {g[0]:.1f} on 100 gymnasium "
+                             f"{env.id} episodes")
+            except ImportError:
+                lines.append("gymnasium not installed: skipped the gymnasium check")
+        if out is not None:
+            folder = Path(out)
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / f"{name}_policy.npz"
+            np.savez(path, genome=genome, sizes=np.array(net.sizes),
+                     activations=np.array(net.activations))
+            lines.append(f"saved the policy to {path}")
+        return lines
+
+    return Demo(net.n_params, fitness, algorithm, pop=pop, generations=generations,
+                x0=np.zeros(net.n_params, np.float32), es_kwargs=es_kwargs or {},
+                fitness_name="mean return", summary=summary,
+                callbacks=[] if solved is None else [solved])
+
+
+class _ScaledFitness:
+    """``fit(policy(pop))``, with ``fit``'s ``generation`` (for --resume)."""
+
+    def __init__(self, fit: Any, policy: Callable[[np.ndarray], np.ndarray]) -> None:
+        self.fit = fit
+        self.policy = policy
+
+    @property
+    def generation(self) -> int:
+        return self.fit.generation
+
+    @generation.setter
+    def generation(self, value: int) -> None:
+        self.fit.generation = value
+
+    def __call__(self, population: np.ndarray) -> np.ndarray:
+        return self.fit(self.policy(population))
+
+
+def acrobot(seed: int = 0, out: Path | None = None) -> Demo:
+    """A 6-16-3 policy for Acrobot-v1 on the Numba environment.
+
+    SNES (population 64, ``sigma = 0.5``) on the mean return of 5 episodes
+    with new start states each generation; the run stops when the centre or
+    the best genome averages -97 or more on 100 fresh episodes (Acrobot-v1
+    counts as solved at -100).  The report checks the policy on 100 new Numba
+    episodes and 100 gymnasium ``Acrobot-v1`` episodes, and saves it to
+    ``out/acrobot_policy.npz`` when ``out`` is given.
+    """
+    from ..network import Network
+    from .envs import Acrobot
+
+    seed = _seed(seed, "acrobot")
+    net = Network([6, 16, 3], ["tanh", "linear"])
+    return _control("acrobot", Acrobot(), net, "snes", 64, 200, 5, -100.0, seed,
+                    out, es_kwargs={"sigma": 0.5})
+
+
+#: MountainCar's inputs divided by the half-widths of the observation box:
+#: position in [-1.2, 0.6], velocity in [-0.07, 0.07]
+_CAR_SCALE = (0.9, 0.07)
+
+
+def mountaincar(seed: int = 0, out: Path | None = None) -> Demo:
+    """A 2-16-3 policy for MountainCar-v0 on the Numba environment.
+
+    The reward is sparse and deceptive: every policy that misses the goal
+    scores -200, and with raw inputs a random policy hardly sees the
+    velocity (30 times smaller than the position), the one input that
+    matters for pumping energy.  So the search evolves a policy for inputs
+    divided by ``(0.9, 0.07)`` (:func:`pyneat_lite.envs.scale_inputs`), in
+    which many random policies already reach the goal and the returns rank
+    them; SNES (population 64, ``sigma = 0.5``) on 10 episodes per
+    generation, until a policy averages -107 or more on 100 fresh episodes
+    (MountainCar-v0 counts as solved at -110).  The report checks the
+    policy (for the raw observations) as :func:`acrobot` does.
+    """
+    from ..network import Network
+    from .envs import MountainCar
+
+    seed = _seed(seed, "mountaincar")
+    net = Network([2, 16, 3], ["tanh", "linear"])
+    return _control("mountaincar", MountainCar(), net, "snes", 64, 300, 10, -110.0,
+                    seed, out, scale=_CAR_SCALE, es_kwargs={"sigma": 0.5})
+
+
+def mountaincar_continuous(seed: int = 0, out: Path | None = None) -> Demo:
+    """A 2-16-1 policy (tanh output) for MountainCarContinuous-v0.
+
+    Deceptive too: each step costs ``0.1 a^2`` and only the goal pays (+100),
+    so a search that never reaches the goal learns to stand still (the GA
+    does).  With the inputs scaled as in :func:`mountaincar`, SNES
+    (population 64, ``sigma = 0.5``) on 5 episodes per generation finds the
+    goal at once; the run stops when a policy averages 93 or more on 100
+    fresh episodes (MountainCarContinuous-v0 counts as solved at 90).
+    """
+    from ..network import Network
+    from .envs import MountainCarContinuous
+
+    seed = _seed(seed, "mountaincar_continuous")
+    net = Network([2, 16, 1], ["tanh", "tanh"])
+    return _control("mountaincar_continuous", MountainCarContinuous(), net, "snes",
+                    64, 200, 5, 90.0, seed, out, scale=_CAR_SCALE,
+                    es_kwargs={"sigma": 0.5})
+
+
+def swingup(seed: int = 0, out: Path | None = None) -> Demo:
+    """A 5-16-1 policy (tanh output) for CartPole swing-up (no gymnasium
+    counterpart): SNES (population 64, ``sigma = 0.5``) on 5 episodes per
+    generation, for 200 generations; the report checks it on 100 new
+    episodes (the return is at most 500, one per step upright)."""
+    from ..network import Network
+    from .envs import CartPoleSwingUp
+
+    seed = _seed(seed, "swingup")
+    net = Network([5, 16, 1], ["tanh", "tanh"])
+    return _control("swingup", CartPoleSwingUp(), net, "snes", 64, 200, 5, None,
+                    seed, out, es_kwargs={"sigma": 0.5}, gym_check=False)
 
 
 def _classifier(net: Any, split: tuple[np.ndarray, ...], batch_size: int | None,

@@ -63,10 +63,10 @@ from .._kernels.rollout import LANES, rollout_parallel, rollout_serial
 from .._rng import STREAMS, resolve_seed, row_seeds
 from .._threads import effective_n_threads, kernel_threads
 from .._typing import SeedLike
-from .._validation import check_int, check_population, check_scalar
+from .._validation import check_array, check_int, check_population, check_scalar
 
 __all__ = ["ENVS", "Acrobot", "CartPole", "CartPoleSwingUp", "MountainCar",
-           "MountainCarContinuous", "Pendulum", "Rollout", "rollout"]
+           "MountainCarContinuous", "Pendulum", "Rollout", "rollout", "scale_inputs"]
 
 
 class _Env:
@@ -612,3 +612,46 @@ class Rollout:
         """Move to the next start states without evaluating (used by the
         process-pool and Ray evaluators, whose workers call copies)."""
         self.generation += 1
+
+
+def scale_inputs(net: Any, population: Any, scale: Any) -> np.ndarray:
+    """Genomes whose policy reads observation ``i`` divided by ``scale[i]``.
+
+    The first layer's weights of input ``i`` are divided by ``scale[i]``
+    (biases and later layers unchanged), so that ``net.forward(out, obs)``
+    equals ``net.forward(population, obs / scale)`` up to float32 rounding.
+    A search can then work on inputs of order one: MountainCar's velocity is
+    at most 0.07 while its position spans 1.8, so with equal weights a random
+    policy hardly sees the velocity, the one thing that matters for pumping.
+    Evolve in the scaled space and map with this function before a rollout
+    (or a gymnasium check).
+
+    Parameters
+    ----------
+    net : Network
+    population : array-like of float32, shape (P, net.n_params) or (n_params,)
+    scale : array-like of shape (net.n_in,)
+        Positive, finite typical magnitudes of the observations.
+
+    Returns
+    -------
+    ndarray of float32, same shape as ``population`` (a new array).
+    """
+    caller = "scale_inputs"
+    single = np.ndim(population) == 1
+    pop = check_population(np.atleast_2d(np.asarray(population, np.float32)),
+                           caller=caller, n_params=net.n_params)
+    sc = check_array(scale, "scale", caller=caller, ndim=1, dtype=np.float64)
+    if sc.shape[0] != net.n_in or not np.all(sc > 0):
+        raise ValueError(
+            f"The 'scale' argument of {caller} must hold {net.n_in} positive values "
+            f"(one per network input). Got shape {sc.shape} instead."
+            if sc.shape[0] != net.n_in else
+            f"The 'scale' argument of {caller} must hold positive values. Got "
+            f"{sc.tolist()} instead."
+        )
+    n_in, n_o, wo = (int(v) for v in net.meta[0, :3])
+    out = pop.copy()
+    # weight (input j, unit k) of the first layer is at wo + j * n_o + k
+    out[:, wo:wo + n_in * n_o] /= np.repeat(sc.astype(np.float32), n_o)[None]
+    return out[0] if single else out
