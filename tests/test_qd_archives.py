@@ -232,14 +232,23 @@ def test_k_means_centroids_cover_the_ranges():
     np.testing.assert_array_equal(a.centroids, c)
 
 
-def test_cvt_index_is_the_nearest_centroid():
-    rng = np.random.default_rng(2)
-    cent = rng.uniform(-1, 1, size=(50, 3))
-    a = CVTArchive(1, cent, [(-1, 1)] * 3, out_of_range="ignore")
-    m = rng.uniform(-1.2, 1.2, size=(300, 3))
-    want = np.argmin(((m[:, None] - cent[None]) ** 2).sum(-1), axis=1)
-    want[(np.abs(m) > 1).any(axis=1)] = -1
-    np.testing.assert_array_equal(a.index_of(m), want)
+@pytest.mark.parametrize("m,n", [(1, 7), (2, 400), (2, 3), (3, 50), (4, 60)])
+def test_cvt_index_is_the_nearest_centroid(m, n):
+    """The bucket-grid kernel (up to 3 measures) and cKDTree (beyond) against
+    brute force, with queries far outside the ranges and centroids outside
+    them too."""
+    rng = np.random.default_rng(2 + m)
+    cent = rng.uniform(-1.1, 1.1, size=(n, m))
+    q = rng.uniform(-1.2, 1.2, size=(500, m))
+    q[::5] = rng.normal(0, 4, size=q[::5].shape)
+    want = np.argmin(((q[:, None] - cent[None]) ** 2).sum(-1), axis=1)
+    a = CVTArchive(1, cent, [(-1, 1)] * m)
+    np.testing.assert_array_equal(a.index_of(q), want)
+    b = CVTArchive(1, cent, [(-1, 1)] * m, out_of_range="ignore")
+    want[(np.abs(q) > 1).any(axis=1)] = -1
+    np.testing.assert_array_equal(b.index_of(q), want)
+    q[0, 0] = np.nan
+    assert a.index_of(q[:1])[0] == -1
 
 
 # ------------------------------------------------------------ checkpoints

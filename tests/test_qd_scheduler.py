@@ -145,6 +145,17 @@ def test_es_emitter_restarts_from_an_elite_when_stalled():
     assert e3.restarts == 1
 
 
+def test_es_emitter_bounds_clip_the_samples_only():
+    a = grid()
+    e = EvolutionStrategyEmitter(a, np.zeros(6), sigma0=2.0, batch_size=10,
+                                 bounds=(-0.5, 0.5), seed=4)
+    free = EvolutionStrategyEmitter(a, np.zeros(6), sigma0=2.0, batch_size=10,
+                                    seed=4)
+    x, y = e.ask(), free.ask()
+    np.testing.assert_array_equal(x, np.clip(y, -0.5, 0.5))
+    assert x.max() == 0.5 and x.min() == -0.5
+
+
 def test_emitter_bad_input():
     a = grid()
     with pytest.raises(ValueError, match="'x0'.*6 values"):

@@ -31,7 +31,9 @@ from ._config import EXACT_OPTS
 __all__ = [
     "grid_index",
     "batch_add",
+    "archive_sums",
     "knn_mean_distance",
+    "nearest_centroid",
     "variation",
 ]
 
@@ -143,6 +145,21 @@ def batch_add(idx, objective, solutions, measures, occupied, obj_store,
 
 
 @njit(**EXACT_OPTS)
+def archive_sums(occupied, objective):
+    """(sum, max) of the occupied cells' objectives in cell order, one pass
+    without a mask copy (sum 0 and max -inf when empty)."""
+    total = 0.0
+    best = -np.inf
+    for c in range(occupied.shape[0]):
+        if occupied[c]:
+            f = objective[c]
+            total += f
+            if f > best:
+                best = f
+    return total, best
+
+
+@njit(**EXACT_OPTS)
 def _knn_rows(queries, points, n_points, k, skip_self, out, i0, i1):
     m = queries.shape[1]
     kk = min(k, n_points - (1 if skip_self else 0))
@@ -224,3 +241,86 @@ def variation(sol_store, first, second, z, iso_sigma, line_sigma, x0, lower,
                 elif v > upper[j]:
                     v = upper[j]
             out[i, j] = v
+
+
+@njit(**EXACT_OPTS)
+def _nearest_rows(queries, centroids, lower, width, grid, starts, items, out,
+                  i0, i1):
+    m = queries.shape[1]
+    w_min = width[0]
+    for d in range(1, m):
+        w_min = min(w_min, width[d])
+    qb = np.empty(m, np.int64)
+    off = np.empty(m, np.int64)
+    g_max = 0
+    for d in range(m):
+        g_max = max(g_max, grid[d])
+    for i in range(i0, i1):
+        ok = True
+        for d in range(m):
+            x = queries[i, d]
+            if not math.isfinite(x):
+                ok = False
+                break
+            b = math.floor((x - lower[d]) / width[d])
+            qb[d] = 0 if b < 0 else (grid[d] - 1 if b >= grid[d] else b)
+        if not ok:
+            out[i] = -1
+            continue
+        best = np.inf
+        best_j = -1
+        for r in range(g_max):
+            # every bucket at Chebyshev distance exactly r from the query's
+            # bucket: an odometer over the cube [-r, r]^m, shell only
+            for d in range(m):
+                off[d] = -r
+            while True:
+                shell = False
+                inside = True
+                flat = 0
+                for d in range(m):
+                    o = off[d]
+                    if o == r or o == -r:
+                        shell = True
+                    b = qb[d] + o
+                    if b < 0 or b >= grid[d]:
+                        inside = False
+                    flat = flat * grid[d] + b
+                if shell and inside:
+                    for t in range(starts[flat], starts[flat + 1]):
+                        j = items[t]
+                        s = 0.0
+                        for d in range(m):
+                            e = queries[i, d] - centroids[j, d]
+                            s += e * e
+                        if s < best or (s == best and j < best_j):
+                            best = s
+                            best_j = j
+                # next offset
+                d = m - 1
+                while d >= 0:
+                    off[d] += 1
+                    if off[d] <= r:
+                        break
+                    off[d] = -r
+                    d -= 1
+                if d < 0:
+                    break
+            # a bucket r + 1 rings away is at least r bucket widths away
+            lim = r * w_min
+            if best_j >= 0 and best < lim * lim:
+                break
+        out[i] = best_j
+
+
+@njit(**EXACT_OPTS)
+def nearest_centroid(queries, centroids, lower, width, grid, starts, items, out):
+    """Index of the nearest centroid of each query row (-1 for non-finite).
+
+    An exact search over a uniform bucket grid (``grid`` buckets of
+    ``width`` per dimension from ``lower``; bucket ``b`` holds
+    ``items[starts[b]:starts[b + 1]]``), ring by ring until no farther ring
+    can hold a nearer centroid; ties go to the lower centroid index.
+    """
+    _nearest_rows(queries, centroids, lower, width, grid, starts, items, out, 0,
+                  queries.shape[0])

@@ -337,11 +337,9 @@ class _ArchiveBase:
         cells = self._cells
         if n == 0:
             return ArchiveStats(0, 0.0, 0.0, 0.0, math.nan, math.nan)
-        obj = self._objective[self._occupied]
-        total = float(np.sum(obj))
+        total, best = _k.archive_sums(self._occupied, self._objective)
         qd = total - n * self._qd_score_offset
-        return ArchiveStats(n, n / cells, qd, qd / cells, float(np.max(obj)),
-                            total / n)
+        return ArchiveStats(n, n / cells, qd, qd / cells, best, total / n)
 
     @property
     def best(self) -> Elite | None:
@@ -666,7 +664,9 @@ class CVTArchive(_ArchiveBase):
 
     Notes
     -----
-    The nearest centroid is found with scipy's cKDTree, built once.
+    The nearest centroid is found by a kernel searching a uniform bucket grid
+    built once (up to 3 measures; exact, ties to the lower centroid index),
+    or by scipy's cKDTree beyond 3 measures.
     """
 
     def __init__(self, solution_dim: int, centroids: Any, ranges: Any, *,
@@ -692,12 +692,36 @@ class CVTArchive(_ArchiveBase):
                     f"(one per range). Got shape {cent.shape} instead."
                 )
             cent = cent.copy()
-        from scipy.spatial import cKDTree
-
         self._centroids = cent
-        self._tree = cKDTree(cent)
+        self._build_lookup()
         self._init_buffers(solution_dim, m, cent.shape[0], learning_rate,
                            threshold_min, qd_score_offset, out_of_range, caller)
+
+    def _build_lookup(self) -> None:
+        """Nearest-centroid search structure, built once: a uniform bucket
+        grid over the ranges (about one centroid per bucket) searched by a
+        kernel for up to 3 measures, scipy's cKDTree beyond."""
+        cent = self._centroids
+        n, m = cent.shape
+        self._tree = None
+        if m > 3:
+            from scipy.spatial import cKDTree
+
+            self._tree = cKDTree(cent)
+            return
+        g = max(1, int(math.floor(n ** (1.0 / m))))
+        lo = self._ranges[:, 0].copy()
+        width = (self._ranges[:, 1] - lo) / g
+        self._grid = np.full(m, g, dtype=np.int64)
+        b = np.clip(np.floor((cent - lo) / width), 0, g - 1).astype(np.int64)
+        flat = np.zeros(n, dtype=np.int64)
+        for d in range(m):
+            flat = flat * g + b[:, d]
+        self._items = np.argsort(flat, kind="stable").astype(np.int64)
+        self._starts = np.searchsorted(flat[self._items],
+                                       np.arange(g ** m + 1)).astype(np.int64)
+        self._lo = lo
+        self._width = width
 
     @property
     def centroids(self) -> Float64Array:
@@ -705,6 +729,17 @@ class CVTArchive(_ArchiveBase):
         return self._centroids.copy()
 
     def _indices(self, m: np.ndarray, out: np.ndarray) -> None:
+        if self._tree is None:
+            _k.nearest_centroid(m, self._centroids, self._lo, self._width,
+                                self._grid, self._starts, self._items, out)
+        else:
+            self._tree_indices(m, out)
+        if self._out_of_range == "ignore":
+            with np.errstate(invalid="ignore"):
+                outside = ((m < self._ranges[:, 0]) | (m > self._ranges[:, 1])).any(1)
+            out[outside] = -1
+
+    def _tree_indices(self, m: np.ndarray, out: np.ndarray) -> None:
         finite = np.isfinite(m).all(axis=1)
         if finite.all():
             _, lab = self._tree.query(m, workers=1)
@@ -714,10 +749,6 @@ class CVTArchive(_ArchiveBase):
             if finite.any():
                 _, lab = self._tree.query(m[finite], workers=1)
                 out[finite] = lab
-        if self._out_of_range == "ignore":
-            with np.errstate(invalid="ignore"):
-                outside = ((m < self._ranges[:, 0]) | (m > self._ranges[:, 1])).any(1)
-            out[outside] = -1
 
     def _params(self) -> dict[str, Any]:
         return {"cells": self._cells, "samples": self._samples, "seed": self._seed,

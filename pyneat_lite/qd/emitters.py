@@ -269,6 +269,9 @@ class EvolutionStrategyEmitter(Emitter):
         covariance above 1e14, or all improvement values of a batch within
         1e-12); "no_improvement" also when no genome of a batch entered the
         archive; an int ``k`` also after ``k`` batches in a row without one.
+    bounds : (low, high) or array-like of shape (solution_dim, 2), optional
+        Clip the genomes to these bounds (the strategy learns from its
+        unclipped samples; pyribs resamples instead).
     n_threads : int, optional
         Threads of the strategy's kernels (results do not depend on it).
 
@@ -283,10 +286,15 @@ class EvolutionStrategyEmitter(Emitter):
 
     def __init__(self, archive: _ArchiveBase, x0: Any, *, sigma0: float = 0.5,
                  ranker: str = "2imp", restart_rule: str | int = "no_improvement",
-                 batch_size: int = 36, seed: Any = None,
+                 batch_size: int = 36, bounds: Any = None, seed: Any = None,
                  n_threads: int | None = None) -> None:
         caller = type(self).__name__
         super().__init__(archive, x0, batch_size, seed, caller)
+        self._bounds_arg = None if bounds is None else np.asarray(
+            bounds, dtype=np.float64).tolist()
+        b = _check_bounds(bounds, archive.solution_dim, caller)
+        self._lower, self._upper = b if b is not None else (None, None)
+        self._out = np.empty((self._batch_size, archive.solution_dim), np.float32)
         if self._batch_size < 2:
             raise ValueError(
                 f"The 'batch_size' parameter of {caller} must be at least 2 (a "
@@ -340,7 +348,11 @@ class EvolutionStrategyEmitter(Emitter):
         return self._es.step_size
 
     def ask(self) -> Float32Array:
-        return self._es.ask()
+        pop = self._es.ask()
+        if self._lower is None:
+            return pop
+        np.clip(pop, self._lower, self._upper, out=self._out)
+        return self._out
 
     def tell(self, solutions, objective, measures, status, value) -> None:
         super().tell(solutions, objective, measures, status, value)
@@ -353,7 +365,15 @@ class EvolutionStrategyEmitter(Emitter):
             order = np.lexsort((np.arange(value.shape[0]), -value, -status))
         score = self._score
         score[order] = np.arange(score.shape[0] - 1, -1, -1, dtype=np.float64)
-        self._es.tell(score)
+        # the ranks are finite and of the right shape by construction: the
+        # strategy's unchecked update, without the public tell's validation,
+        # NaN policy, hall of fame and history (half the cost of a batch)
+        es = self._es
+        es._tell(score, score)
+        es._evaluations += score.shape[0]
+        es._generation += 1
+        es._pending = False
+        es._told = True
         added = bool(np.any(status > 0))
         self._stall = 0 if added else self._stall + 1
         if self._should_restart(value[order], added):
@@ -389,7 +409,8 @@ class EvolutionStrategyEmitter(Emitter):
 
     def _config(self) -> dict[str, Any]:
         return {**super()._config(), "sigma0": self._sigma0, "ranker": self._ranker,
-                "restart_rule": self._restart_rule, "n_threads": self._n_threads}
+                "restart_rule": self._restart_rule, "bounds": self._bounds_arg,
+                "n_threads": self._n_threads}
 
     def _state(self) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
         scalars, arrays = super()._state()
