@@ -29,8 +29,11 @@ imports the stored class only from a module of the ``pyneat_lite`` package,
 and only a class that declares the protocol.  Randomness is a function of
 ``(seed, generation)``, so the seed and the generation counter are all the
 generator state there is.  Files are written to a temporary file in the same
-directory and moved into place with :func:`os.replace`, so a crash never
-leaves a half-written checkpoint under the final name.  A truncated,
+directory (``.{name}.ckpt-XXXX.tmp``, locked while it is written) and moved
+into place with :func:`os.replace`, so a crash never leaves a half-written
+checkpoint under the final name.  The next save of the same checkpoint
+deletes the temporary files that killed saves left behind (those whose
+writer no longer holds the lock; see :func:`save`).  A truncated,
 corrupted or unloadable file raises :class:`CheckpointError` (a
 ``ValueError``).
 """
@@ -42,10 +45,17 @@ import hashlib
 import importlib
 import json
 import os
+import re
 import tempfile
+import time
 from typing import Any
 
 import numpy as np
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 __all__ = ["save", "load", "check_path", "CheckpointError", "FORMAT_VERSION",
            "PROTOCOL"]
@@ -58,6 +68,9 @@ READ_VERSIONS = (1, 2)
 PROTOCOL = 1
 _META = "__meta__"
 _TMP_PREFIX, _TMP_SUFFIX = ".ckpt-", ".tmp"
+# temporary files of versions before 0.2, named after no checkpoint
+_LEGACY_TMP = re.compile(r"\.ckpt-[A-Za-z0-9_]+\.tmp")
+_LEGACY_TMP_AGE = 3600.0  # seconds
 _PACKAGE = "pyneat_lite"
 
 # Version 1 named the class bare; these are the classes 0.1.0 could save.
@@ -113,12 +126,25 @@ def save(algorithm: Any, path: str | os.PathLike[str]) -> None:
     path : str or path-like
         Destination; written exactly there (no suffix is added).
 
+    Notes
+    -----
+    The file is written as ``.{name}.ckpt-XXXX.tmp`` beside ``path``, under an
+    exclusive ``flock``, then renamed.  A save killed mid-write (even by
+    ``kill -9``) leaves that file; the next save of the same ``path`` deletes
+    every such file whose lock is free (a concurrent writer keeps its own),
+    and ``.ckpt-XXXX.tmp`` files of earlier versions once they are an hour
+    old.
+
     Raises
     ------
     TypeError
         If ``algorithm``'s class is not a pyneat_lite class that declares the
         checkpoint protocol (a subclass defined outside the package could not
-        be loaded back, so it is refused here).
+        be loaded back, so it is refused here), or ``path`` is not path-like.
+    ValueError
+        If ``path`` is a directory or its directory is missing or refuses a
+        new file (read-only, no permission); checked before anything is
+        written.
 
     Examples
     --------
@@ -151,17 +177,79 @@ def save(algorithm: Any, path: str | os.PathLike[str]) -> None:
     meta["checksum"] = _digest(meta, arrays)
     blob = np.frombuffer(json.dumps(meta, sort_keys=True).encode(), dtype=np.uint8)
     directory = os.path.dirname(os.path.abspath(path))
+    _remove_stale_temp_files(directory, os.path.basename(path))
     fd, tmp = _temp_file(directory, path, "path", "save")
     try:
-        with os.fdopen(fd, "wb") as fh:
+        # the lock lives as long as ``fd``: it marks the file as being
+        # written until it has its final name (see _remove_stale_temp_files)
+        _lock(fd, blocking=True)
+        with os.fdopen(os.dup(fd), "wb") as fh:
             np.savez(fh, **{_META: blob}, **arrays)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        _unlink_quietly(tmp)
         raise
+    finally:
+        os.close(fd)
+
+
+def _temp_prefix(base: str) -> str:
+    """Temporary files of the checkpoint ``base`` are ``.{base}.ckpt-XXXX.tmp``
+    beside it: hidden, and attributable to their checkpoint."""
+    return f".{base}{_TMP_PREFIX}"
+
+
+def _lock(fd: int, blocking: bool) -> bool:
+    """An exclusive ``flock`` on ``fd``; False if another process holds one.
+    Without ``fcntl`` (Windows) nothing is locked and True is returned."""
+    if fcntl is None:
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if blocking else fcntl.LOCK_NB))
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _remove_stale_temp_files(directory: str, base: str) -> None:
+    """Delete the temporary files that earlier saves of the same checkpoint
+    left when they were killed mid-write.
+
+    A writer holds an exclusive lock on its temporary file until the file
+    has its final name, and the system drops the lock when the writer dies
+    (even by ``kill -9``): a temporary file of this checkpoint that can be
+    locked is an orphan.  Files of the unattributable ``.ckpt-XXXX.tmp``
+    form written by earlier versions go when they are an hour old.
+    Without ``fcntl`` (Windows), this checkpoint's files also go after an
+    hour.
+    """
+    prefix = _temp_prefix(base)
+    try:
+        entries = list(os.scandir(directory))
+    except OSError:
+        return
+    now = time.time()
+    for entry in entries:
+        name = entry.name
+        if not name.endswith(_TMP_SUFFIX):
+            continue
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+            if name.startswith(prefix) and fcntl is not None:
+                fd = os.open(entry.path, os.O_RDONLY)
+                try:
+                    if _lock(fd, blocking=False):
+                        os.unlink(entry.path)
+                finally:
+                    os.close(fd)
+            elif (name.startswith(prefix) or _LEGACY_TMP.fullmatch(name)) and (
+                age > _LEGACY_TMP_AGE
+            ):
+                os.unlink(entry.path)
+        except OSError:  # gone meanwhile, or not ours to remove
+            continue
 
 
 def _fspath(path: Any, name: str, caller: str) -> str:
@@ -214,8 +302,8 @@ def _temp_file(directory: str, path: str, name: str, caller: str) -> tuple[int, 
     no permission, a read-only file system -- root included) is a
     ValueError naming the argument."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=_TMP_SUFFIX,
-                                   dir=directory)
+        fd, tmp = tempfile.mkstemp(prefix=_temp_prefix(os.path.basename(path)),
+                                   suffix=_TMP_SUFFIX, dir=directory)
     except OSError as exc:
         raise ValueError(
             f"The {name!r} argument of {caller} must be in a writable directory. "
