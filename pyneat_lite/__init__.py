@@ -35,6 +35,8 @@ _LAZY_ATTRS: dict[str, str] = {
     "MaxPool2D": ".layers",
     "AvgPool2D": ".layers",
     "Flatten": ".layers",
+    "RNN": ".layers",
+    "GRU": ".layers",
     # operators
     "Tournament": ".operators",
     "Truncation": ".operators",

@@ -109,6 +109,7 @@ class StackSpec(NamedTuple):
     shapes: tuple[tuple[int, ...], ...]   # output shape of every layer
     layout: tuple[LayerLayout, ...]
     meta: np.ndarray                      # int64 (n_rows, 16), see _kernels.conv
+    recurrent: bool                       # has RNN or GRU layers
 
 
 def _conv_out(n: int, k: int, s: int, padding: object) -> tuple[int, int]:
@@ -125,7 +126,7 @@ def parse_layers(layers: Sequence[object], input_shape: object) -> StackSpec:
     :mod:`pyneat_lite.layers` for the rules and :mod:`pyneat_lite._kernels.conv`
     for the table)."""
     from ._kernels import conv as codes
-    from .layers import AvgPool2D, Conv2D, Flatten, MaxPool2D, _Layer
+    from .layers import GRU, RNN, AvgPool2D, Conv2D, Flatten, MaxPool2D, _Layer
 
     caller = "Network"
     if isinstance(input_shape, (int, np.integer)) and not isinstance(input_shape, bool):
@@ -150,6 +151,7 @@ def parse_layers(layers: Sequence[object], input_shape: object) -> StackSpec:
     # the kernels' layout of the current activations, (C, H, W): Flatten
     # changes the shape but not the layout, which the next Dense reads
     phys = shape if len(shape) == 3 else (shape[0], 1, 1)
+    recurrent = any(getattr(lay, "recurrent", False) for lay in layers)
     for i, lay in enumerate(layers):
         name = f"layers[{i}] ({type(lay).__name__})"
         if not isinstance(lay, _Layer):
@@ -162,6 +164,12 @@ def parse_layers(layers: Sequence[object], input_shape: object) -> StackSpec:
         row = [0] * codes.META_COLS
         row[1:4] = list(phys)
         row[13] = row[14] = -1
+        if recurrent and not isinstance(lay, (RNN, GRU)) and (
+                image or type(lay).__name__ != "Dense"):
+            raise ValueError(
+                f"{name} of Network: a network with recurrent layers (RNN, GRU) may "
+                "hold only Dense, RNN and GRU layers, on vector inputs."
+            )
         if isinstance(lay, Flatten):
             shape = (cin * hin * win,)
             shapes.append(shape)
@@ -199,7 +207,7 @@ def parse_layers(layers: Sequence[object], input_shape: object) -> StackSpec:
             else:
                 row[0] = codes.MAXPOOL if isinstance(lay, MaxPool2D) else codes.AVGPOOL
             shape = phys = (cout, oh, ow)
-        else:  # Dense
+        else:  # Dense, RNN, GRU
             if image:
                 raise ValueError(
                     f"{name} of Network needs a vector input. Got an image of shape "
@@ -207,7 +215,13 @@ def parse_layers(layers: Sequence[object], input_shape: object) -> StackSpec:
                 )
             units = lay.units  # type: ignore[attr-defined]
             n_in = shape[0]
-            row[0], n_rows, n_cols, n_bias = codes.DENSE, n_in, units, units
+            if isinstance(lay, RNN):
+                row[0], n_rows, n_cols, n_bias = codes.RNN, n_in + units, units, units
+            elif isinstance(lay, GRU):
+                row[0], n_rows = codes.GRU, n_in + units
+                n_cols, n_bias = 3 * units, 6 * units
+            else:
+                row[0], n_rows, n_cols, n_bias = codes.DENSE, n_in, units, units
             row[4:7] = [units, 1, 1]
             act = lay.activation  # type: ignore[attr-defined]
             layout.append(LayerLayout(offset, (n_rows, n_cols),
@@ -222,13 +236,14 @@ def parse_layers(layers: Sequence[object], input_shape: object) -> StackSpec:
     if not layout:
         raise ValueError(
             "The 'layers' argument of Network must hold at least one layer with "
-            "parameters (Dense, Conv2D)."
+            "parameters (Dense, Conv2D, RNN, GRU)."
         )
     if not rows:  # pragma: no cover - a layer with parameters makes a row
         raise AssertionError
     meta = np.array(rows, np.int64).reshape(len(rows), codes.META_COLS)
     meta.flags.writeable = False
-    return StackSpec(shape_in(input_shape), layers, tuple(shapes), tuple(layout), meta)
+    return StackSpec(shape_in(input_shape), layers, tuple(shapes), tuple(layout), meta,
+                     recurrent)
 
 
 def shape_in(input_shape: object) -> tuple[int, ...]:

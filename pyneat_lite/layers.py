@@ -1,5 +1,5 @@
 """Layer specs for :class:`~pyneat_lite.network.Network`: dense, convolution,
-pooling and flatten layers (issue 13).
+pooling, flatten and recurrent layers (issue 13).
 
 ``Network(sizes, activations)`` describes a stack of dense layers.  A list of
 the layer objects below, with the shape of one input, describes the rest::
@@ -11,6 +11,12 @@ the layer objects below, with the shape of one input, describes the rest::
                              pn.Flatten(),
                              pn.Dense(10, "softmax")],
                      input_shape=(1, 28, 28))
+
+Recurrent layers (:class:`RNN`, :class:`GRU`, mixed with :class:`Dense`
+ones) carry a state from one step to the next: ``state = net.init_state(P)``,
+then ``net.forward_each(population, inputs, state=state)`` each step (it
+updates ``state`` in place); ``state[:] = 0`` (or ``state[done] = 0``)
+starts new episodes.
 
 A list of :class:`Dense` layers only is the same network as the sizes form
 (``Network(layers=[Dense(32, "tanh"), Dense(10)], input_shape=64) ==
@@ -30,6 +36,15 @@ Data layout
     a PyTorch ``Conv2d.weight`` ``(channels, C_in, kh, kw)`` is
     ``W.T.reshape(...)``), then bias ``(channels,)``.  A convolution is then
     one matrix product of the patches (im2col) with ``W``.
+  - :class:`RNN` (Elman): ``W (n_in + units, units)``, the rows of the input
+    then those of the previous state, then bias ``(units,)``:
+    ``h' = act([x, h] @ W + b)``.
+  - :class:`GRU`: ``W (n_in + units, 3 * units)`` (input rows, then state
+    rows; columns are the gates ``r, z, n``, PyTorch's order), then the
+    biases ``(2 * 3 * units,)``: input bias ``b_i`` then state bias ``b_h``,
+    each over ``r, z, n``.  As ``nn.GRU``: ``r = sigmoid(x W_ir + b_ir + h
+    W_hr + b_hr)``, ``z`` likewise, ``n = tanh(x W_in + b_in + r * (h W_hn +
+    b_hn))``, ``h' = (1 - z) * n + z * h``.
 
   :attr:`Network.layout` has one :class:`~pyneat_lite.network.LayerLayout`
   per layer with parameters, with these ``w_shape`` and ``b_size``.
@@ -37,14 +52,14 @@ Data layout
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from ._validation import check_int
 from .activations import activation_id
 
-__all__ = ["Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten", "LAYER_TYPES",
-           "layer_from_config"]
+__all__ = ["Dense", "Conv2D", "MaxPool2D", "AvgPool2D", "Flatten", "RNN", "GRU",
+           "LAYER_TYPES", "layer_from_config"]
 
 
 def _pair(value: Any, name: str, layer: str, min_val: int = 1) -> tuple[int, int]:
@@ -74,6 +89,7 @@ class _Layer:
     """Common behaviour of the layer specs (frozen dataclasses)."""
 
     has_params = False
+    recurrent = False
 
     def to_config(self) -> dict[str, Any]:
         """JSON-serialisable description, ``{"type": ..., **arguments}``."""
@@ -185,9 +201,59 @@ class Flatten(_Layer):
     (no parameters, no work: the layout is already flat)."""
 
 
+@dataclass(frozen=True)
+class RNN(_Layer):
+    """Elman recurrent layer: ``h' = act([x, h] @ W + b)``; the layer's
+    output is ``h'``.  Needs :meth:`Network.forward_each` with a state.
+
+    Parameters
+    ----------
+    units : int
+        State width, >= 1.
+    activation : str
+        Default ``"tanh"`` (as ``nn.RNN``); not ``"softmax"``.
+    """
+
+    units: int
+    activation: str = "tanh"
+    has_params = True
+    recurrent = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "units", check_int(self.units, "units", caller="RNN",
+                                                      min_val=1))
+        object.__setattr__(self, "activation",
+                           _act(self.activation, "RNN", allow_softmax=False))
+
+
+@dataclass(frozen=True)
+class GRU(_Layer):
+    """Gated recurrent unit with PyTorch's equations and gate order (see the
+    module notes); the layer's output is the new state.  Needs
+    :meth:`Network.forward_each` with a state.
+
+    Parameters
+    ----------
+    units : int
+        State width, >= 1.
+    """
+
+    units: int
+    activation: str = field(default="tanh", init=False)
+    has_params = True
+    recurrent = True
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "units", check_int(self.units, "units", caller="GRU",
+                                                      min_val=1))
+
+    def to_config(self) -> dict[str, Any]:
+        return {"type": "GRU", "units": self.units}
+
+
 #: Layer classes by name (for configs).
 LAYER_TYPES: dict[str, type] = {
-    c.__name__: c for c in (Dense, Conv2D, MaxPool2D, AvgPool2D, Flatten)}
+    c.__name__: c for c in (Dense, Conv2D, MaxPool2D, AvgPool2D, Flatten, RNN, GRU)}
 
 
 def layer_from_config(cfg: Any) -> _Layer:

@@ -102,7 +102,8 @@ class Network:
     layers : sequence of layer specs, keyword-only
         Instead of ``sizes`` and ``activations``: :class:`~pyneat_lite.Dense`,
         :class:`~pyneat_lite.Conv2D`, :class:`~pyneat_lite.MaxPool2D`,
-        :class:`~pyneat_lite.AvgPool2D`, :class:`~pyneat_lite.Flatten` (see
+        :class:`~pyneat_lite.AvgPool2D`, :class:`~pyneat_lite.Flatten`,
+        :class:`~pyneat_lite.RNN`, :class:`~pyneat_lite.GRU` (see
         :mod:`pyneat_lite.layers` for their genome layout).  Dense layers
         only give the same network as the sizes form.
     input_shape : int or (C, H, W), keyword-only
@@ -125,10 +126,16 @@ class Network:
         ``Dense`` layers for a network built from sizes.
     input_shape : tuple of int
         ``(n_in,)``, or ``(C, H, W)``.
+    recurrent : bool
+        Whether the network has RNN or GRU layers (then it steps with
+        :meth:`forward_each` and a state from :meth:`init_state`).
+    state_size : int
+        Values of state per genome: the sum of the recurrent layers' units
+        (0 without).
     meta : numpy.ndarray
         C-contiguous int64 ``(n_layers, 5)``: ``n_in, n_out, w_offset,
         b_offset, act_id`` per layer, for the Numba kernels (read-only).  A
-        network with convolution or pooling layers has instead
+        network with convolution, pooling or recurrent layers has instead
         the table ``(n_rows, 16)`` of :mod:`pyneat_lite._kernels.conv`.
     max_width : int
         Largest layer width (scratch length for :func:`forward_one`).
@@ -194,6 +201,8 @@ class Network:
                                                               strict=False))
         self._scratch = _Scratch()
         self.input_shape: tuple[int, ...] = (self.n_in,)
+        self.recurrent: bool = False
+        self.state_size: int = 0
 
     def _init_layers(self, layers: Sequence[Any], input_shape: Any) -> None:
         from .layers import Dense
@@ -207,6 +216,9 @@ class Network:
             return
         self._stack = spec
         self.input_shape = spec.input_shape
+        self.recurrent = spec.recurrent
+        self.state_size = int(sum(lay.units for lay in spec.layers
+                                  if getattr(lay, "recurrent", False)))
         self.layout = spec.layout
         self.meta = spec.meta
         self.n_in = int(np.prod(spec.input_shape))
@@ -497,6 +509,12 @@ class Network:
         BLAS's (see :mod:`pyneat_lite._kernels.forward`).
         """
         caller = "Network.forward"
+        if self.recurrent:
+            raise ValueError(
+                f"{caller}: this network has recurrent layers (RNN, GRU), whose "
+                "output depends on a state; use forward_each(population, inputs, "
+                "state=...) one step at a time."
+            )
         pop, single = self._population(population, caller, "population_or_genome")
         X = self._inputs(X, caller)
         if X.shape[1] != self.n_in:
@@ -576,7 +594,7 @@ class Network:
         act_len, col_len, _ = conv.scratch_sizes(self.meta)
         nb = max(1, min(n_samples, conv.BLOCK_VALUES // max(act_len, col_len)))
         nt = numba_thread_count(n_threads, n_pop * n_samples * self._n_weights,
-                                -(-n_pop // g))
+                                -(-n_pop // g), FORWARD_PARALLEL_MIN_WORK)
         with numba_threads(nt if nt > 1 else None), single_threaded_blas():
             conv.stack_forward_shared(pop, X, self.meta, g, nb, out, nt)
 
@@ -601,6 +619,7 @@ class Network:
         inputs: Any,
         out: np.ndarray | None = None,
         *,
+        state: np.ndarray | None = None,
         n_threads: int | None = None,
     ) -> np.ndarray:
         """Each genome on its own input row (one step of a population of policies).
@@ -617,6 +636,13 @@ class Network:
         out : numpy.ndarray, optional
             float32 C-contiguous ``(P, n_out)`` buffer, not overlapping the
             inputs.
+        state : numpy.ndarray, optional
+            Required for a network with recurrent layers, and only then: the
+            float32 C-contiguous ``(P, state_size)`` buffer of
+            :meth:`init_state`, owned by the caller.  Row ``p`` holds genome
+            ``p``'s layer states one after the other; the step reads it and
+            overwrites it with the new states.  Zero rows (``state[:] = 0``,
+            ``state[done] = 0``) to start new episodes.
         n_threads : int, optional
             Threads for this call, as in :meth:`forward`.
 
@@ -647,20 +673,69 @@ class Network:
                 f"{self.n_in}) (one row of n_in values per genome). Got shape "
                 f"{inputs.shape} instead."
             )
+        if self.recurrent:
+            if state is None:
+                raise ValueError(
+                    f"The 'state' argument of {caller} is required: this network has "
+                    "recurrent layers (RNN, GRU). Pass state=net.init_state(P) and "
+                    "keep it from step to step."
+                )
+            if not isinstance(state, np.ndarray) or state.dtype != np.float32 \
+                    or not state.flags.c_contiguous or not state.flags.writeable:
+                raise TypeError(
+                    f"The 'state' argument of {caller} must be a writeable "
+                    "C-contiguous float32 numpy array (it is updated in place; "
+                    "net.init_state(P) makes one)."
+                )
+            if state.shape != (n_pop, self.state_size):
+                raise ValueError(
+                    f"The 'state' argument of {caller} must have shape ({n_pop}, "
+                    f"{self.state_size}) (population, state_size). Got shape "
+                    f"{state.shape} instead."
+                )
+            if np.shares_memory(state, pop) or np.shares_memory(state, inputs):
+                raise ValueError(
+                    f"The 'state' argument of {caller} must not share memory with "
+                    "the population or the inputs."
+                )
+        elif state is not None:
+            raise ValueError(
+                f"The 'state' argument of {caller} is only for networks with "
+                "recurrent layers (RNN, GRU); this one has none."
+            )
         out = _output(out, (n_pop, self.n_out), caller, pop, inputs, n_threads)
-        self._forward_each_unchecked(pop, inputs, out, n_threads)
+        if state is not None and np.shares_memory(out, state):
+            raise ValueError(
+                f"The 'out' argument of {caller} must not share memory with 'state'."
+            )
+        self._forward_each_unchecked(pop, inputs, out, n_threads, state)
         return out
+
+    def init_state(self, pop_size: int) -> np.ndarray:
+        """Zero recurrent state for ``pop_size`` genomes: float32
+        ``(pop_size, state_size)``, for :meth:`forward_each`'s ``state``."""
+        pop_size = check_int(pop_size, "pop_size", caller="Network.init_state",
+                             min_val=1)
+        return np.zeros((pop_size, self.state_size), np.float32)
 
     def _forward_each_unchecked(
         self, pop: np.ndarray, inputs: np.ndarray, out: np.ndarray,
-        n_threads: int | None = None,
+        n_threads: int | None = None, state: np.ndarray | None = None,
     ) -> None:
         """:meth:`forward_each` without validation, for library code (arrays
         float32 C-contiguous of the documented shapes, ``inputs`` finite,
-        ``out`` not sharing memory with them)."""
+        ``out`` not sharing memory with them; ``state`` given exactly for
+        recurrent networks)."""
         n_pop = pop.shape[0]
         nt = numba_thread_count(n_threads, n_pop * self._n_weights, n_pop,
                                 FORWARD_PARALLEL_MIN_WORK)
+        if self.recurrent:
+            from ._kernels import recurrent
+
+            with numba_threads(nt if nt > 1 else None):
+                recurrent.step_each(pop, inputs, self.meta, state, self.max_width, out,
+                                    nt)
+            return
         if self._stack is not None:
             from ._kernels import conv
 

@@ -297,6 +297,8 @@ def _run_group(net, pop, vec, episodes, reset_seeds, lo, max_steps, obs_kind,
     for e in range(episodes):
         # distinct seeds per group so that groups do not replay the same starts
         obs, _ = vec.reset(seed=reset_seeds[e] + lo)
+        # recurrent policies start every episode from a zero state
+        state = net.init_state(n) if net.recurrent else None
         alive = np.ones(n, bool)
         t = 0
         while alive.any() and (max_steps is None or t < max_steps):
@@ -316,8 +318,8 @@ def _run_group(net, pop, vec, episodes, reset_seeds, lo, max_steps, obs_kind,
             # the population and the network were validated at the entry
             if net._stack is None:
                 forward_each_kernel(pop, x, net.meta, net.max_width, out, nt)
-            else:  # convolution layers: the network's own kernels
-                net._forward_each_unchecked(pop, x, out, n_threads)
+            else:  # convolution or recurrent layers: the network's own kernels
+                net._forward_each_unchecked(pop, x, out, n_threads, state)
             obs, reward, terminated, truncated, _ = vec.step(_actions(out, act_space))
             total += np.where(alive, np.asarray(reward, np.float64), 0.0)
             alive &= ~(np.asarray(terminated) | np.asarray(truncated))
