@@ -9,6 +9,8 @@
 - :mod:`~pyneat_lite.tasks.gym`: any gymnasium environment (also ``pn.gym``).
 - :mod:`~pyneat_lite.tasks.judges`: :class:`~.judges.DigitJudge`, judges of
   digit images built from real data, independent of any optimised model.
+- :mod:`~pyneat_lite.tasks.images`: image genomes (:class:`~.images.PCABasis`,
+  a decoder of principal-component coefficients) and priors as fitness terms.
 
 Submodules are imported on first use, so ``import pyneat_lite.tasks`` does
 not import gymnasium.
@@ -22,9 +24,9 @@ from typing import Any
 from .supervised import Classification, Regression, Report, report
 
 __all__ = ["Classification", "Regression", "Report", "report", "datasets", "envs",
-           "gym", "judges"]
+           "gym", "images", "judges"]
 
-_SUBMODULES = ("datasets", "envs", "gym", "judges", "supervised")
+_SUBMODULES = ("datasets", "envs", "gym", "images", "judges", "supervised")
 
 
 def __getattr__(name: str) -> Any:
