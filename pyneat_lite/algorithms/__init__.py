@@ -16,6 +16,7 @@ share), one module per algorithm, ``shaping.py`` and ``optim.py``.
 
 from __future__ import annotations
 
+from ._lowrank import LowRankPopulation
 from .base import DEFAULT_GENERATIONS, Algorithm, NonFiniteFitnessWarning
 from .cem import CEM
 from .ga import GA
@@ -42,6 +43,7 @@ __all__ = [
     "DEFAULT_GENERATIONS",
     "GA",
     "HallOfFame",
+    "LowRankPopulation",
     "NonFiniteFitnessWarning",
     "OpenES",
     "PGPE",

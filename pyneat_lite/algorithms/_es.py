@@ -8,6 +8,14 @@ reproducible whatever the number of threads), and writes the population
 ``mean + scale * z`` (and, with antithetic sampling, ``mean - scale * z``)
 into one owned float32 buffer with a Numba kernel.  The two population-sized
 buffers (``z`` and the population) are allocated once.
+
+Low-rank mode (strategies with a ``rank`` parameter, see
+:mod:`._lowrank`): ``z`` holds the factors of each sample, ``O(r (in +
+out))`` values per weight matrix instead of ``in * out``; ``ask()`` writes
+the genomes only when called (a generic fitness needs them),
+:meth:`EvolutionStrategy.ask_structured` returns the structure for a
+network-aware fitness, and the moment sums come from the factors (one
+float64 GEMM per weight matrix).
 """
 
 from __future__ import annotations
@@ -17,10 +25,12 @@ from typing import Any
 import numpy as np
 
 from .._kernels import es as _kernels
+from .._kernels import lowrank as _lr
 from .._rng import STREAMS, fill_standard_normal
-from .._threads import kernel_threads
+from .._threads import kernel_threads, single_threaded_blas
 from .._typing import Float32Array, Float64Array
 from .._validation import check_genome
+from ._lowrank import LowRankPopulation
 from .base import Algorithm
 from .params import ESParams
 
@@ -48,22 +58,34 @@ class EvolutionStrategy(Algorithm):
             x = check_genome(x0, "x0", caller=type(self).__name__, n_params=p.n_params)
             self._mean = x.astype(np.float64)
         h = p.pop_size // 2 if self._antithetic else p.pop_size
-        self._z = np.zeros((h, p.n_params), dtype=np.float32)
-        self._pop = np.zeros((p.pop_size, p.n_params), dtype=np.float32)
+        self._rank = getattr(p, "rank", None)
+        if self._rank is None:
+            width = p.n_params
+            self._pop = np.zeros((p.pop_size, p.n_params), dtype=np.float32)
+        else:
+            self._offsets, width = _lr.noise_offsets(p.network.meta, self._rank)
+            self._pop = None  # low-rank: genomes written only when asked for
+            self._dense: np.ndarray | None = None  # their buffer
+            self._dense_generation = -1  # generation the buffer holds
+        self._z = np.zeros((h, width), dtype=np.float32)
         self._g1 = np.zeros(p.n_params, dtype=np.float64)
         self._g2 = np.zeros(p.n_params, dtype=np.float64)
         self._noise_stream = STREAMS["es_noise"]
-        self._noise_threads = kernel_threads(p.n_threads, h * p.n_params, h)
+        self._noise_threads = kernel_threads(p.n_threads, h * width, h)
         self._all_rows = np.arange(h, dtype=np.int64)
 
     # ------------------------------------------------------------------ hooks
     def _scale(self) -> Float64Array:
         raise NotImplementedError  # pragma: no cover - abstract
 
-    def _current_population(self) -> Float32Array:
+    def _current_population(self) -> Any:
+        if self._rank is not None:
+            return self._structured()
         return self._pop
 
-    def _seeds_only_spec(self) -> dict[str, Any]:
+    def _seeds_only_spec(self) -> dict[str, Any] | None:
+        if self._rank is not None:
+            return None  # low-rank rows are not ESSpec's: the genomes travel
         # everything _ask() samples from: a worker rebuilds any row from it
         return {"mean": self._mean, "scale": self._scale(),
                 "seed": self._params.seed, "generation": self._generation,
@@ -78,11 +100,64 @@ class EvolutionStrategy(Algorithm):
             self._noise_stream,
             self._noise_threads,
         )
+        if self._rank is not None:
+            return self._structured()
         _kernels.sample_population(
             self._mean, self._scale(), self._z, self._pop, self._antithetic,
             self._params.n_threads,
         )
         return self._pop
+
+    def ask(self) -> Float32Array:
+        """Return the genomes to evaluate.
+
+        Returns
+        -------
+        float32 array of shape (pop_size, n_params)
+            A buffer owned by the strategy, valid until the next ``tell``;
+            ``ask`` again before ``tell`` returns the same population.  In
+            low-rank mode the genomes are written from the noise factors on
+            this call (see :meth:`ask_structured` for the structure alone).
+        """
+        pop = super().ask()
+        if self._rank is None:
+            return pop
+        if self._dense_generation != self._generation:
+            if self._dense is None:
+                p = self._params
+                self._dense = np.empty((p.pop_size, p.n_params), np.float32)
+            pop.materialize(out=self._dense)
+            self._dense_generation = self._generation
+        return self._dense
+
+    def ask_structured(self) -> Any:
+        """Return the population to evaluate with its structure.
+
+        Returns
+        -------
+        LowRankPopulation or float32 array of shape (pop_size, n_params)
+            In low-rank mode (``rank=``) the noise factors, without the
+            genomes (see :class:`~pyneat_lite.algorithms.LowRankPopulation`;
+            ``Classification`` and ``Regression`` evaluate it directly); else
+            what :meth:`ask` returns.  Either counts as the pending ``ask``:
+            :meth:`ask` and :meth:`ask_structured` before ``tell`` describe
+            the same genomes.  :meth:`run` uses it when the fitness can take it.
+        """
+        return super().ask()
+
+    @classmethod
+    def _from_params(cls, params: Any) -> Algorithm:
+        if "rank" in cls.Params.names() and "rank" not in params:
+            # a checkpoint written before low-rank mode existed: full rank
+            params = {**params, "rank": None, "network": None}
+        return super()._from_params(params)
+
+    def _structured(self) -> LowRankPopulation:
+        p = self._params
+        return LowRankPopulation(p.network, self._rank, self._antithetic, self._mean,
+                                 self._scale(), self._z, self._offsets,
+                                 f"{type(self).__name__}(rank={self._rank})",
+                                 p.n_threads)
 
     # --------------------------------------------------------------- helpers
     def _moments(
@@ -113,6 +188,16 @@ class EvolutionStrategy(Algorithm):
         else:
             a, b = w1, w2
             r = self._all_rows if rows is None else rows
+        if self._rank is not None:
+            z = self._z if rows is None else np.ascontiguousarray(self._z[r])
+            b = np.asarray(b, dtype=np.float64)
+            with single_threaded_blas():  # sums independent of the thread count
+                _lr.weight_moments(z, np.asarray(a, dtype=np.float64),
+                                   b if b.any() else None, self._params.network.meta,
+                                   self._offsets, self._rank, self._g1, self._g2)
+            if not b.any():
+                self._g2[...] = 0.0
+            return self._g1, self._g2
         _kernels.weighted_moments(
             self._z,
             np.ascontiguousarray(r, dtype=np.int64),

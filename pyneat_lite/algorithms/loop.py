@@ -45,7 +45,9 @@ def run(
     fitness : callable
         ``fitness(population) -> (pop_size,)`` array of real numbers;
         ``population`` is the float32 ``(pop_size, n_params)`` array of
-        :meth:`ask`.
+        :meth:`ask`; a fitness with a true ``accepts_structured`` attribute
+        (``Classification``, ``Regression``) gets ``ask_structured()``
+        instead (an ES's low-rank noise factors, the same genomes).
     generations : int, optional
         Generations to run in this call.  When no stop criterion at all
         is given, :data:`DEFAULT_GENERATIONS` (100) are run.
@@ -147,6 +149,8 @@ def run(
     if all(c is None for c in (generations, target, time_limit, patience)):
         generations = DEFAULT_GENERATIONS
 
+    structured = (getattr(fitness, "accepts_structured", False)
+                  and hasattr(algorithm, "ask_structured"))
     bar = None
     if progress:
         try:
@@ -179,7 +183,10 @@ def run(
             if time_limit is not None and time.perf_counter() - t0 >= time_limit:
                 reason = "time_limit"
                 break
-            pop = algorithm.ask()
+            # a fitness that scores structured populations (the supervised
+            # tasks) gets an ES's noise factors instead of its genomes
+            pop = (algorithm.ask_structured()
+                   if evaluator is None and structured else algorithm.ask())
             spec = (algorithm._seeds_only_spec()
                     if getattr(evaluator, "seeds_only", False) else None)
             if evaluator is None:

@@ -20,6 +20,7 @@ import numpy as np
 
 from .._typing import Float64Array
 from ._es import EvolutionStrategy
+from ._lowrank import check_lowrank, network_param, rank_param
 from .optim import adam_step, clipup_step
 from .params import DECAY, NON_NEGATIVE, ESParams, OneOf, Real, param
 from .shaping import centered_ranks
@@ -39,6 +40,8 @@ class PGPEParams(ESParams):
     optimizer: str = param(OneOf(("clipup", "adam")))
     sigma_lr: float = param(NON_NEGATIVE)
     sigma_max_change: float = param(DECAY)
+    rank: int | None = rank_param()
+    network: Any = network_param()
 
     @property
     def antithetic_sampling(self) -> bool:
@@ -46,6 +49,7 @@ class PGPEParams(ESParams):
         return True
 
     def _resolve(self, caller: str) -> None:
+        check_lowrank(self.network, self.rank, self.n_params, caller)
         if self.lr is None:
             # ClipUp's step is an L2 length over the genome: about 0.15 sigma
             # per coordinate (Toklu et al. 2020); Adam's is per coordinate.
@@ -84,6 +88,14 @@ class PGPE(EvolutionStrategy):
         Learning rate of the standard deviations.
     sigma_max_change : float, default=0.2
         Largest relative change of a standard deviation in one generation.
+    rank : int, optional
+        Low-rank noise per weight matrix of ``network``, as in
+        :class:`OpenES`.  The standard deviation of a weight matrix is then
+        one number (a per-entry scale would make the perturbation full
+        rank), adapted from the mean squared entry of the matrix's
+        perturbations; biases keep one standard deviation per coordinate.
+    network : Network, optional
+        Required with ``rank``.
     x0 : array-like of shape (n_params,), optional
         Initial centre; zeros by default.
     minimize, seed, hall_of_fame_size, n_threads
@@ -123,6 +135,8 @@ class PGPE(EvolutionStrategy):
         optimizer: str = "clipup",
         sigma_lr: float = 0.1,
         sigma_max_change: float = 0.2,
+        rank: int | None = None,
+        network: Any = None,
         x0: Any = None,
         minimize: bool = False,
         seed: Any = None,

@@ -16,6 +16,14 @@ from the library's stream ``(seed, g, STREAMS["batch"], row 0)`` (Floyd's
 sampling on the xoshiro256** generator of the operators, one stream, so the
 same on any number of threads): the same seed gives the same sequence of
 minibatches, and every genome of one call sees the same samples.
+
+A low-rank ES population (:class:`pyneat_lite.algorithms.LowRankPopulation`,
+from ``ask_structured()`` of a strategy built with ``rank=``) is scored from
+its noise factors, without its genomes: ``X @ W`` of the centre and ``X``
+times every member's first factor are two BLAS products for the whole
+population, and one Numba kernel finishes every member's forward pass and
+reduces it to its fitness (:mod:`pyneat_lite._kernels.lowrank`).  The
+numbers agree with scoring the materialised genomes to float32 rounding.
 """
 
 from __future__ import annotations
@@ -26,10 +34,17 @@ from typing import Any
 import numpy as np
 
 from .._kernels import losses
+from .._kernels import lowrank as _lowrank
 from .._kernels.rng import sample_without_replacement
 from .._rng import STREAMS, resolve_seed, row_seeds
-from .._threads import effective_n_threads
+from .._threads import (
+    effective_n_threads,
+    numba_thread_count,
+    numba_threads,
+    single_threaded_blas,
+)
 from .._validation import check_array, check_genome, check_int, check_population
+from ..algorithms._lowrank import LowRankPopulation
 
 __all__ = ["Classification", "Regression", "Report", "report"]
 
@@ -119,6 +134,55 @@ class _Supervised:
         sample_without_replacement(seed, n, self.batch_size, self._mask, idx)
         return idx
 
+    #: :meth:`Algorithm.run` hands this fitness a strategy's structured
+    #: population (``ask_structured()``) instead of its genomes
+    accepts_structured = True
+    #: loss code of the structured kernel (set by subclasses)
+    _kind = _lowrank.MSE
+
+    def _check_structured(self, pop: LowRankPopulation, caller: str) -> None:
+        if pop.network != self.net:
+            raise ValueError(
+                f"The 'population' argument of {caller} is a LowRankPopulation of "
+                f"the network {pop.network!r}; this task evaluates {self.net!r}."
+            )
+
+    def _evaluate_structured(self, pop: LowRankPopulation,
+                             generation: int) -> np.ndarray:
+        """Fitness of a low-rank population from its factors (no genomes)."""
+        idx = self._batch_indices(generation)
+        X = self.X if idx is None else self.X[idx]
+        y = self._y if idx is None else self._y[idx]
+        net = self.net
+        n0, n1 = net.sizes[0], net.sizes[1]
+        r = pop.rank
+        z = pop.noise
+        h = z.shape[0]
+        n_samples = X.shape[0]
+        mean = pop.mean.astype(np.float32)
+        scale = pop.scale.astype(np.float32)
+        w0t = np.ascontiguousarray(mean[:n0 * n1].reshape(n0, n1).T)
+        a0 = int(pop.offsets[0, 0])
+        a = np.ascontiguousarray(z[:, a0:a0 + r * n0]).reshape(h * r, n0)
+        h0t = np.empty((n1, n_samples), np.float32)
+        xat = np.empty((h * r, n_samples), np.float32)
+        if self._kind == _lowrank.MSE:
+            yi, yf = np.zeros(1, np.int64), np.ascontiguousarray(y, np.float32)
+        else:
+            yi, yf = y, np.zeros((1, 1), np.float32)
+        fitness = np.empty(pop.shape[0])
+        # per member: its first layer at B * h1 * (r + 1), later layers in full
+        later = sum(int(m[0]) * int(m[1]) for m in net.meta[1:])
+        work = pop.shape[0] * n_samples * (n1 * (r + 1) + later)
+        nt = numba_thread_count(self.n_threads, work, h)
+        with numba_threads(nt if nt > 1 else None), single_threaded_blas():
+            _lowrank.products(w0t, X, h0t, nt)
+            _lowrank.products(a, X, xat, nt)
+            _lowrank.structured_fitness(
+                h0t, xat, mean, scale, z, net.meta, pop.offsets, r, pop.antithetic,
+                self._kind, self._probabilities, 1e-7, yi, yf, fitness, nt)
+        return fitness
+
     def evaluate(self, population: Any, generation: int = 0) -> np.ndarray:
         """Fitness of ``population`` on the minibatch of ``generation`` (no
         state change).
@@ -128,9 +192,12 @@ class _Supervised:
         ndarray of float64, shape (P,)
         """
         caller = f"{self._caller}.evaluate"
+        generation = check_int(generation, "generation", caller=caller, min_val=0)
+        if isinstance(population, LowRankPopulation):
+            self._check_structured(population, caller)
+            return self._evaluate_structured(population, generation)
         pop = check_population(population, caller=caller, n_params=self.net.n_params,
                                finite=False)
-        generation = check_int(generation, "generation", caller=caller, min_val=0)
         return self._evaluate(pop, generation)
 
     def _evaluate(self, pop: np.ndarray, generation: int) -> np.ndarray:
@@ -154,7 +221,14 @@ class _Supervised:
         return fitness
 
     def __call__(self, population: Any) -> np.ndarray:
-        """Fitness of ``population``; then move on to the next minibatch."""
+        """Fitness of ``population`` (genomes, or a strategy's
+        :class:`~pyneat_lite.algorithms.LowRankPopulation`); then move on to
+        the next minibatch."""
+        if isinstance(population, LowRankPopulation):
+            self._check_structured(population, self._caller)
+            fitness = self._evaluate_structured(population, self.generation)
+            self.generation += 1
+            return fitness
         pop = check_population(population, caller=self._caller,
                                n_params=self.net.n_params, finite=False)
         fitness = self._evaluate(pop, self.generation)
@@ -237,6 +311,8 @@ class Classification(_Supervised):
         self._check_len(self._y)
         self.y = self._y
         self._probabilities = net.activations[-1] == "softmax"
+        self._kind = (_lowrank.ACCURACY if metric == "accuracy"
+                      else _lowrank.CROSS_ENTROPY)
 
     def _reduce(self, out, y, fitness, lo):
         if self.metric == "accuracy":
@@ -284,6 +360,7 @@ class Regression(_Supervised):
         self._check_len(y)
         self._y = y
         self.y = y
+        self._probabilities = False
 
     def _reduce(self, out, y, fitness, lo):
         losses.neg_mse(out, y, fitness, lo, self.n_threads)

@@ -1,0 +1,449 @@
+"""Numba kernels of low-rank ES populations (no validation here).
+
+A low-rank population (EGGROLL: Sarkar et al., "Evolution Strategies at the
+Hyperscale", arXiv 2511.16652, 2025) perturbs every weight matrix ``W (in,
+out)`` of member ``i`` by ``s / sqrt(r) * A_i.T @ B_i`` with factors ``A_i
+(r, in)`` and ``B_i (r, out)``, and every bias by full-rank noise ``s * e_i``;
+with antithetic sampling member ``h + i`` is the mirror ``mean - noise_i``.
+``s`` is the per-coordinate scale of the strategy, constant within a weight
+matrix.
+
+Noise storage: one float32 row of length ``m`` per sample (``h`` rows), per
+layer ``A`` (r, in) row-major, ``B`` (r, out) row-major, then ``e`` (out,),
+at the offsets of :func:`noise_offsets`: ``O(P r (in + out))`` values, not
+``O(P in out)``.
+
+Structured evaluation with shared inputs ``X (B, in)``: ``X @ W`` of the
+centre is one BLAS product for the whole population and ``X`` times every
+member's ``A`` factor another (both by the caller); then one ``prange`` over
+members finishes each member's forward pass on blocks of samples, laid out
+(neuron, sample) so the loops vectorise over samples, and reduces it to its
+fitness in place.  An antithetic pair shares its first-layer perturbation
+``X @ dW`` and differs by its sign.  The first layer of a member costs
+``B r out`` (plus ``B out`` for the bias), not ``B in out``; a later layer,
+whose input differs per member, costs ``B in out`` for the centre's product
+plus ``B r (in + out)`` for the perturbation.  No ``(P, B, hidden)`` buffer:
+a member's activations live in scratch of ``width x _NB`` values.
+
+Every member's arithmetic is the same whichever thread runs it, so the
+fitness is bit-identical for any number of threads.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from ._config import EXACT_OPTS, LINEAR, OPTS, RELU, SOFTMAX, TANH
+from .math32 import elementwise, exp32, tanh32
+
+__all__ = ["ACCURACY", "CROSS_ENTROPY", "MSE", "noise_offsets", "materialize",
+           "products", "structured_fitness", "weight_moments"]
+
+#: ``kind`` codes of :func:`structured_fitness`
+ACCURACY, CROSS_ENTROPY, MSE = 0, 1, 2
+
+_F = np.float32
+_F64 = np.float64
+#: samples per block of a member's forward pass: long enough rows for BLAS
+#: and the vectorised loops, short enough that a block's activations
+#: (width x _NB float32) stay in L2
+_NB = 64
+
+
+def noise_offsets(meta: np.ndarray, rank: int) -> tuple[np.ndarray, int]:
+    """``(offs, m)``: per layer the offsets of ``A``, ``B`` and ``e`` in a
+    noise row (int64 (L, 3)), and the row length ``m``."""
+    n_layers = meta.shape[0]
+    offs = np.empty((n_layers, 3), np.int64)
+    o = 0
+    for layer in range(n_layers):
+        n_in, n_out = int(meta[layer, 0]), int(meta[layer, 1])
+        offs[layer, 0] = o
+        o += rank * n_in
+        offs[layer, 1] = o
+        o += rank * n_out
+        offs[layer, 2] = o
+        o += n_out
+    return offs, o
+
+
+# ------------------------------------------------------------ materialise
+@njit(**EXACT_OPTS)
+def _materialize_rows(mean, scale, z, meta, offs, rank, antithetic, out, i0, i1):
+    h = z.shape[0]
+    c = 1.0 / math.sqrt(rank)
+    for i in range(i0, i1):
+        for layer in range(meta.shape[0]):
+            n_in, n_out = meta[layer, 0], meta[layer, 1]
+            wo, bo = meta[layer, 2], meta[layer, 3]
+            ao, bfo, eo = offs[layer, 0], offs[layer, 1], offs[layer, 2]
+            s = scale[wo] * c
+            for j in range(n_in):
+                for k in range(n_out):
+                    acc = 0.0
+                    for q in range(rank):
+                        acc += (_F64(z[i, ao + q * n_in + j])
+                                * _F64(z[i, bfo + q * n_out + k]))
+                    d = s * acc
+                    p = wo + j * n_out + k
+                    out[i, p] = mean[p] + d
+                    if antithetic:
+                        out[h + i, p] = mean[p] - d
+            for k in range(n_out):
+                p = bo + k
+                d = scale[p] * _F64(z[i, eo + k])
+                out[i, p] = mean[p] + d
+                if antithetic:
+                    out[h + i, p] = mean[p] - d
+
+
+@njit(parallel=True, **EXACT_OPTS)
+def _materialize_par(mean, scale, z, meta, offs, rank, antithetic, out, n_chunks):
+    h = z.shape[0]
+    for ch in prange(n_chunks):
+        _materialize_rows(mean, scale, z, meta, offs, rank, antithetic, out,
+                          ch * h // n_chunks, (ch + 1) * h // n_chunks)
+
+
+@njit(**EXACT_OPTS)
+def _materialize_seq(mean, scale, z, meta, offs, rank, antithetic, out):
+    _materialize_rows(mean, scale, z, meta, offs, rank, antithetic, out, 0,
+                      z.shape[0])
+
+
+def materialize(mean, scale, z, meta, offs, rank, antithetic, out, n_chunks=1):
+    """Write the genomes of a low-rank population into ``out``.
+
+    mean, scale: float64 (N,); z: float32 (h, m) noise rows; meta, offs:
+    int64 layer tables; out: float32 (P, N), P = 2h with ``antithetic``
+    (member ``h + i`` is ``mean - noise_i``), else h.  Each value is computed
+    in float64 and rounded once.
+    """
+    if n_chunks <= 1:
+        _materialize_seq(mean, scale, z, meta, offs, rank, antithetic, out)
+    else:
+        _materialize_par(mean, scale, z, meta, offs, rank, antithetic, out,
+                         n_chunks)
+
+
+# ------------------------------------------------------------ the update
+def weight_moments(z, w1, w2, meta, offs, rank, g1, g2):
+    """The ES moment sums of a low-rank population, without its genomes.
+
+    With ``Z_i`` the full noise vector of sample ``i`` (``A_i.T @ B_i /
+    sqrt(r)`` per weight matrix, ``e_i`` per bias), writes
+    ``g1 = sum_i w1[i] Z_i`` (a full-rank matrix per layer: one float64 GEMM
+    ``A_cat.T @ (w1 * B_cat)``) and ``g2``: per bias coordinate
+    ``sum_i w2[i] Z_i**2``, per weight matrix (one value over the block) its
+    mean over the matrix, ``sum_i w2[i] ||Z_i||_F**2 / (in out)``, computed
+    from the ``r x r`` Gram matrices of the factors.  ``w2`` may be None
+    (``g2`` untouched).  The caller holds BLAS at one thread (the sums must
+    not depend on the thread count).
+    """
+    h = z.shape[0]
+    c2 = 1.0 / rank
+    for layer in range(meta.shape[0]):
+        n_in, n_out = int(meta[layer, 0]), int(meta[layer, 1])
+        wo, bo = int(meta[layer, 2]), int(meta[layer, 3])
+        ao, bfo, eo = (int(v) for v in offs[layer])
+        a = z[:, ao:ao + rank * n_in].astype(np.float64).reshape(h, rank, n_in)
+        b = z[:, bfo:bfo + rank * n_out].astype(np.float64).reshape(h, rank, n_out)
+        e = z[:, eo:eo + n_out].astype(np.float64)
+        bw = b * (w1 * c2 ** 0.5)[:, None, None]
+        g = np.dot(a.reshape(h * rank, n_in).T, bw.reshape(h * rank, n_out))
+        g1[wo:wo + n_in * n_out] = g.reshape(-1)
+        g1[bo:bo + n_out] = np.dot(w1, e)
+        if w2 is not None:
+            ga = np.matmul(a, a.transpose(0, 2, 1))  # (h, r, r)
+            gb = np.matmul(b, b.transpose(0, 2, 1))
+            fro = (ga * gb).sum(axis=(1, 2)) * c2  # ||Z_i||_F**2
+            g2[wo:wo + n_in * n_out] = float(np.dot(w2, fro)) / (n_in * n_out)
+            g2[bo:bo + n_out] = np.dot(w2, e * e)
+
+
+# ------------------------------------------------- structured evaluation
+@njit(inline="always", **OPTS)
+def _act_block(a, n_rows, nb, act_id, red):
+    """Activation of a[:n_rows, :nb] laid out (neuron, sample); softmax over
+    the neurons of each sample."""
+    if act_id == LINEAR:
+        return
+    if act_id == SOFTMAX:
+        for c in range(nb):
+            red[c] = a[0, c]
+        for r in range(1, n_rows):
+            for c in range(nb):
+                red[c] = max(red[c], a[r, c])
+        for r in range(n_rows):
+            for c in range(nb):
+                a[r, c] = exp32(a[r, c] - red[c])
+        for c in range(nb):
+            red[c] = a[0, c]
+        for r in range(1, n_rows):
+            for c in range(nb):
+                red[c] += a[r, c]
+        for c in range(nb):
+            red[c] = _F(1.0) / red[c]
+        for r in range(n_rows):
+            for c in range(nb):
+                a[r, c] *= red[c]
+        return
+    for r in range(n_rows):
+        if act_id == RELU:
+            for c in range(nb):
+                a[r, c] = max(a[r, c], _F(0.0))
+        elif act_id == TANH:
+            for c in range(nb):
+                a[r, c] = tanh32(a[r, c])
+        else:
+            for c in range(nb):
+                a[r, c] = elementwise(a[r, c], act_id)
+
+
+@njit(inline="always", **OPTS)
+def _dense_lowrank(src, dst, ha, mean, scale, z, i, sign, meta, offs, rank, layer):
+    """dst = (W + sign s A.T B / sqrt(r)).T @ src + b + sign s e for layer
+    ``layer`` of sample ``i``; ``src`` (in, nb), ``dst`` (out, nb), ``ha``
+    (r, nb), all C-contiguous.  The centre's product is one single-threaded
+    BLAS call (the caller holds BLAS at one thread)."""
+    n_in, n_out = meta[layer, 0], meta[layer, 1]
+    wo, bo = meta[layer, 2], meta[layer, 3]
+    ao, bfo, eo = offs[layer, 0], offs[layer, 1], offs[layer, 2]
+    nb = src.shape[1]
+    for k in range(n_out):
+        bk = mean[bo + k] + sign * scale[bo + k] * z[i, eo + k]
+        for c in range(nb):
+            dst[k, c] = bk
+    # four input rows per pass over a row of dst: a quarter of the loads and
+    # stores of dst, which bound this loop
+    n4 = n_in - n_in % 4
+    for j in range(0, n4, 4):
+        for k in range(n_out):
+            w0 = mean[wo + j * n_out + k]
+            w1 = mean[wo + (j + 1) * n_out + k]
+            w2 = mean[wo + (j + 2) * n_out + k]
+            w3 = mean[wo + (j + 3) * n_out + k]
+            for c in range(nb):
+                dst[k, c] += (w0 * src[j, c] + w1 * src[j + 1, c]
+                              + w2 * src[j + 2, c] + w3 * src[j + 3, c])
+    for j in range(n4, n_in):
+        for k in range(n_out):
+            w = mean[wo + j * n_out + k]
+            for c in range(nb):
+                dst[k, c] += w * src[j, c]
+    # the member's own product ha = A @ src: r x in x nb
+    for q in range(rank):
+        for c in range(nb):
+            ha[q, c] = _F(0.0)
+        for j in range(n_in):
+            a = z[i, ao + q * n_in + j]
+            for c in range(nb):
+                ha[q, c] += a * src[j, c]
+    s = sign * scale[wo] / _F(math.sqrt(rank))
+    for k in range(n_out):
+        for q in range(rank):
+            bq = s * z[i, bfo + q * n_out + k]
+            for c in range(nb):
+                dst[k, c] += bq * ha[q, c]
+
+
+@njit(inline="always", **OPTS)
+def _loss_block(o, n_out, nb, s0, kind, probabilities, eps, yi, yf, red, red2):
+    """Sum over the samples of a block of the per-sample score (hits, log
+    likelihood, minus the squared error), float64.  The log-sum-exp of
+    logits runs in float32 (:func:`exp32`, vectorised over samples) with
+    one float64 log per sample."""
+    total = 0.0
+    if kind == ACCURACY:
+        for c in range(nb):
+            best = 0
+            for k in range(1, n_out):
+                if o[k, c] > o[best, c]:  # first maximum, as np.argmax
+                    best = k
+            if best == yi[s0 + c]:
+                total += 1.0
+    elif kind == CROSS_ENTROPY:
+        if probabilities:
+            for c in range(nb):
+                total += np.log(max(_F64(o[yi[s0 + c], c]), eps))
+        else:
+            for c in range(nb):
+                red[c] = o[0, c]
+            for k in range(1, n_out):
+                for c in range(nb):
+                    red[c] = max(red[c], o[k, c])
+            for c in range(nb):
+                red2[c] = _F(0.0)
+            for k in range(n_out):
+                for c in range(nb):
+                    red2[c] += exp32(o[k, c] - red[c])
+            for c in range(nb):
+                total -= (_F64(red[c]) + np.log(_F64(red2[c]))
+                          - _F64(o[yi[s0 + c], c]))
+    else:
+        for c in range(nb):
+            for k in range(n_out):
+                d = _F64(o[k, c]) - _F64(yf[s0 + c, k])
+                total -= d * d
+    return total
+
+
+@njit(**OPTS)
+def _fitness_rows(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
+                  probabilities, eps, yi, yf, width, fitness, i0, i1):
+    h = z.shape[0]
+    n_layers = meta.shape[0]
+    n1 = meta[0, 1]
+    n_samples = h0t.shape[1]
+    n_out = meta[n_layers - 1, 1]
+    bo0 = meta[0, 3]
+    bf0, e0 = offs[0, 1], offs[0, 2]
+    s0w = scale[meta[0, 2]] / _F(math.sqrt(rank))
+    buf_a = np.empty(width * _NB, np.float32)
+    buf_b = np.empty(width * _NB, np.float32)
+    hbuf = np.empty(rank * _NB, np.float32)
+    dk = np.empty(n1, np.float32)
+    bq = np.empty((rank, n1), np.float32)
+    red = np.empty(_NB, np.float32)
+    red2 = np.empty(_NB, np.float32)
+    n_signs = 2 if antithetic else 1
+    for i in range(i0, i1):
+        # the member's first-layer perturbation: bias noise and s * B factor
+        for k in range(n1):
+            dk[k] = scale[bo0 + k] * z[i, e0 + k]
+        for q in range(rank):
+            for k in range(n1):
+                bq[q, k] = s0w * z[i, bf0 + q * n1 + k]
+        tot_p = 0.0
+        tot_m = 0.0
+        for s0 in range(0, n_samples, _NB):
+            nb = min(_NB, n_samples - s0)
+            ha = hbuf[:rank * nb].reshape((rank, nb))
+            for si in range(n_signs):
+                sign = _F(1.0) if si == 0 else _F(-1.0)
+                # first layer: centre (shared GEMM) + sign * low-rank delta
+                # (from the shared X @ A): B * out * (r + 1), not B * in * out
+                cur = buf_a[:n1 * nb].reshape((n1, nb))
+                for k in range(n1):
+                    d = sign * dk[k] + mean[bo0 + k]
+                    for c in range(nb):
+                        cur[k, c] = h0t[k, s0 + c] + d
+                for q in range(rank):
+                    row = i * rank + q
+                    for k in range(n1):
+                        b = sign * bq[q, k]
+                        for c in range(nb):
+                            cur[k, c] += b * xat[row, s0 + c]
+                _act_block(cur, n1, nb, meta[0, 4], red)
+                in_a = True
+                for layer in range(1, n_layers):
+                    n_in, m = meta[layer, 0], meta[layer, 1]
+                    if in_a:
+                        src = buf_a[:n_in * nb].reshape((n_in, nb))
+                        cur = buf_b[:m * nb].reshape((m, nb))
+                    else:
+                        src = buf_b[:n_in * nb].reshape((n_in, nb))
+                        cur = buf_a[:m * nb].reshape((m, nb))
+                    _dense_lowrank(src, cur, ha, mean, scale, z, i, sign, meta, offs,
+                                   rank, layer)
+                    _act_block(cur, m, nb, meta[layer, 4], red)
+                    in_a = not in_a
+                t = _loss_block(cur, n_out, nb, s0, kind, probabilities, eps, yi, yf,
+                                red, red2)
+                if si == 0:
+                    tot_p += t
+                else:
+                    tot_m += t
+        div = n_samples * (n_out if kind == MSE else 1)
+        fitness[i] = tot_p / div
+        if antithetic:
+            fitness[h + i] = tot_m / div
+
+
+@njit(**OPTS)
+def _fitness_seq(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
+                 probabilities, eps, yi, yf, width, fitness):
+    _fitness_rows(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
+                  probabilities, eps, yi, yf, width, fitness, 0, z.shape[0])
+
+
+@njit(parallel=True, **OPTS)
+def _fitness_par(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
+                 probabilities, eps, yi, yf, width, fitness, n_chunks):
+    h = z.shape[0]
+    for ch in prange(n_chunks):
+        _fitness_rows(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
+                      probabilities, eps, yi, yf, width, fitness,
+                      ch * h // n_chunks, (ch + 1) * h // n_chunks)
+
+
+def structured_fitness(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
+                       probabilities, eps, yi, yf, fitness, n_chunks=1):
+    """Fitness of every member of a low-rank population on shared inputs.
+
+    h0t: float32 (h1, B), ``(X @ W0).T`` of the centre; xat: float32
+    (h r, B), ``(X @ A0_i.T).T`` of every sample's first factor side by side
+    (rows ``i r .. i r + r - 1``); mean, scale: float32 (N,) centre and
+    per-coordinate scale; z: float32 (h, m) noise rows; meta, offs: int64
+    layer tables; kind: :data:`ACCURACY` (fraction of argmax hits),
+    :data:`CROSS_ENTROPY` (minus the mean; ``probabilities`` reads the
+    outputs as probabilities clipped at ``eps``, else as logits) or
+    :data:`MSE` (minus the mean squared error); yi: int64 (B,) labels; yf:
+    float32 (B, n_out) targets; fitness: float64 (P,) output.
+    """
+    width = int(meta[:, 1].max())
+    if n_chunks <= 1:
+        _fitness_seq(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
+                     probabilities, eps, yi, yf, width, fitness)
+    else:
+        _fitness_par(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
+                     probabilities, eps, yi, yf, width, fitness, n_chunks)
+
+
+# ------------------------------------------------------ shared products
+#: rows of ``a`` per BLAS call of :func:`products`: fixed, so that which
+#: products BLAS computes together (hence the last bits) never depends on
+#: the thread count
+_GEMM_ROWS = 64
+
+
+@njit(**OPTS)
+def _products_blocks(a, xt, out, b0, b1):
+    n_rows, n_in = a.shape
+    n_samples = xt.shape[1]
+    af = a.reshape(-1)
+    of = out.reshape(-1)
+    for bl in range(b0, b1):
+        r0 = bl * _GEMM_ROWS
+        r1 = min(n_rows, r0 + _GEMM_ROWS)
+        blk = af[r0 * n_in:r1 * n_in].reshape((r1 - r0, n_in))
+        dst = of[r0 * n_samples:r1 * n_samples].reshape((r1 - r0, n_samples))
+        np.dot(blk, xt, dst)
+
+
+@njit(**OPTS)
+def _products_seq(a, xt, out):
+    _products_blocks(a, xt, out, 0, (a.shape[0] + _GEMM_ROWS - 1) // _GEMM_ROWS)
+
+
+@njit(parallel=True, **OPTS)
+def _products_par(a, xt, out, n_chunks):
+    n_blocks = (a.shape[0] + _GEMM_ROWS - 1) // _GEMM_ROWS
+    for ch in prange(n_chunks):
+        _products_blocks(a, xt, out, ch * n_blocks // n_chunks,
+                         (ch + 1) * n_blocks // n_chunks)
+
+
+def products(a, X, out, n_chunks=1):
+    """``out = a @ X.T`` (a float32 (R, in) C, X float32 (B, in) C, out
+    float32 (R, B) C) by single-threaded BLAS calls on fixed blocks of rows,
+    ``n_chunks`` runs of blocks in parallel.  The caller holds BLAS at one
+    thread."""
+    n_blocks = -(-a.shape[0] // _GEMM_ROWS)
+    if n_chunks <= 1 or n_blocks <= 1:
+        _products_seq(a, X.T, out)
+    else:
+        _products_par(a, X.T, out, min(n_chunks, n_blocks))
