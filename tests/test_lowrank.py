@@ -239,6 +239,10 @@ def test_bad_input():
         pn.OpenES(50, rank=1, network=net)
     with pytest.raises(TypeError, match="'network' parameter of OpenES must be a"):
         pn.OpenES(net.n_params, rank=1, network=[6, 3, 4])
+    conv = pn.Network(layers=[pn.Conv2D(2, 3), pn.Flatten(), pn.Dense(3)],
+                      input_shape=(1, 5, 5))
+    with pytest.raises(ValueError, match="Dense layers only"):
+        pn.OpenES(conv.n_params, rank=1, network=conv)
     with pytest.raises(TypeError):
         pn.SepCMAES(net.n_params, rank=1, network=net)  # no low-rank analogue
     es = make_es(net, 1, pop_size=8)

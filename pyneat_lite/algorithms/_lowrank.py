@@ -50,6 +50,12 @@ def check_lowrank(network: Any, rank: Any, n_params: int, caller: str) -> None:
             f"The 'network' parameter of {caller} is required with rank={rank} "
             "(the low-rank noise is laid out per weight matrix). Got None instead."
         )
+    if network.meta.ndim != 2 or network.meta.shape[1] != 5:
+        raise ValueError(
+            f"The 'network' parameter of {caller} must have Dense layers only with "
+            f"rank={rank} (the low-rank noise perturbs weight matrices). Got a "
+            "network with convolution or pooling layers instead."
+        )
     smallest = min(min(lay.w_shape) for lay in network.layout)
     if rank > smallest:
         raise ValueError(
