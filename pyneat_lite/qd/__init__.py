@@ -10,6 +10,8 @@ genome (pyribs' archives + emitters + scheduler, on the library's buffers).
   improvement ranking: CMA-ME, CMA-MAE; restarts).
 - :mod:`.scheduler`: :class:`Scheduler` (``ask()`` / ``tell(objective,
   measures)``, ``run``, checkpoints).
+- :mod:`.novelty`: :class:`NoveltyArchive` (k-nearest-neighbour novelty, novelty
+  with local competition) as the ranking of any ES or GA.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from .emitters import (
     GaussianEmitter,
     IsoLineEmitter,
 )
+from .novelty import NoveltyArchive, NoveltyInfo, non_dominated_rank
 from .scheduler import QD_HISTORY_KEYS, QDResult, Scheduler
 
 __all__ = [
@@ -39,6 +42,8 @@ __all__ = [
     "EvolutionStrategyEmitter",
     "GaussianEmitter",
     "IsoLineEmitter",
+    "NoveltyArchive",
+    "NoveltyInfo",
     "QDResult",
     "Scheduler",
     "ArchiveStats",
@@ -46,4 +51,5 @@ __all__ = [
     "Elite",
     "GridArchive",
     "k_means_centroids",
+    "non_dominated_rank",
 ]
