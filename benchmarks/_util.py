@@ -57,3 +57,37 @@ def copy_bandwidth_gbs(n_bytes: int = 512 * 2**20, repeats: int = 7) -> float:
 def fmt_row(cols: list[object], widths: list[int]) -> str:
     """Left-aligned fixed-width row for the benchmark tables."""
     return "  ".join(str(c).ljust(w) for c, w in zip(cols, widths, strict=False))
+
+
+def median_cpu_time(fn: Callable[[], object], repeats: int = 7, warmup: int = 1,
+                    min_time: float = 0.0) -> float:
+    """:func:`median_time` in process CPU seconds (all threads): on a loaded
+    machine the time a one-thread call spends descheduled is not counted, so
+    one-thread figures compare fairly within a run (spinning threads count)."""
+    for _ in range(warmup):
+        fn()
+    samples = []
+    for _ in range(repeats):
+        n = 0
+        t0 = time.process_time()
+        w0 = time.perf_counter()
+        while True:
+            fn()
+            n += 1
+            if time.perf_counter() - w0 >= min_time:
+                break
+        samples.append((time.process_time() - t0) / n)
+    return statistics.median(samples)
+
+
+def gemm_peak_gflops_cpu(n: int = 1024, repeats: int = 7) -> float:
+    """:func:`gemm_peak_gflops` on one BLAS thread, in CPU time."""
+    import threadpoolctl
+
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((n, n), dtype=np.float32)
+    b = rng.standard_normal((n, n), dtype=np.float32)
+    c = np.empty((n, n), np.float32)
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        t = median_cpu_time(lambda: np.matmul(a, b, out=c), repeats=repeats)
+    return 2.0 * n**3 / t / 1e9

@@ -46,7 +46,13 @@ import textwrap
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _util import copy_bandwidth_gbs, gemm_peak_gflops, median_time  # noqa: E402
+from _util import (  # noqa: E402
+    copy_bandwidth_gbs,
+    gemm_peak_gflops,
+    gemm_peak_gflops_cpu,
+    median_cpu_time,
+    median_time,
+)
 
 import pyneat_lite as pn  # noqa: E402
 
@@ -296,6 +302,8 @@ def main(argv=None):
               f"{r[6]:.1f} | {r[7]:.0f}% | {r[8]:.0f}% | {r[9]} | {_fmt_t(r[10])} | "
               f"{r[11]:.1f}x | {r[12]} |")
 
+    if "A" in wanted:
+        breakdown_a(peak, args.repeats, rng)
     print("\nload average after the timings: " + _load())
     if args.spin:
         spin_profile()
@@ -310,6 +318,75 @@ def main(argv=None):
             print(f"| {label} | {r['import']:.2f} | {r['forward_gemm']:.2f} | "
                   f"{r['forward_loops']:.2f} | {r['forward_each']:.2f} | "
                   f"{r['warmup_after']:.2f} |")
+
+
+def breakdown_a(peak, repeats, rng):
+    """Case A as a fitness (Classification, cross-entropy): fused (the
+    outputs reduced per genome as they are computed) against the forward
+    followed by the loss kernel; then a one-thread breakdown of the forward:
+    the BLAS block products alone against the whole pass."""
+    import threadpoolctl
+
+    from pyneat_lite._kernels import forward as kernels
+
+    net = pn.Network([64, 32, 10], ["tanh", "softmax"])
+    P, B = 256, 1797
+    pop = net.init_population(P, seed=0)
+    X = rng.standard_normal((B, 64)).astype(np.float32)
+    y = rng.integers(0, 10, B)
+    flops = 2 * (64 * 32 + 32 * 10) * P * B
+    fused = pn.tasks.Classification(net, X, y, metric="cross_entropy")
+    plain = pn.tasks.Classification(net, X, y, metric="cross_entropy")
+    plain._fused = lambda *a: False
+    assert np.array_equal(fused(pop), plain(pop))  # same numbers, bit for bit
+    t_f = median_time(lambda: fused.evaluate(pop), repeats=repeats)
+    t_p = median_time(lambda: plain.evaluate(pop), repeats=repeats)
+    print("\nCase A as a fitness (Classification cross-entropy, P=256, B=1797):\n")
+    print("| way | time | % of GEMM peak | vs forward + loss kernel |")
+    print("|---|---|---|---|")
+    for label, t in (("fused (outputs never written)", t_f),
+                     ("forward into a buffer + loss kernel", t_p)):
+        print(f"| {label} | {_fmt_t(t)} | {100 * flops / t / 1e9 / peak:.0f}% | "
+              f"{t_p / t:.2f}x |")
+
+    # one thread, CPU time (robust to a loaded machine): BLAS products of the
+    # same blocks vs the whole forward vs the fused fitness
+    g = kernels.block_genomes(P, 32, B)
+    wblocks = [np.ascontiguousarray(
+        pop[p0:p0 + g, :64 * 32].reshape(-1, 64, 32).transpose(1, 0, 2).reshape(64, -1))
+        for p0 in range(0, P, g)]
+    hbuf = np.empty((g * 32, B), np.float32)
+    out = np.empty((P, B, 10), np.float32)
+    peak1 = gemm_peak_gflops_cpu(repeats=repeats)
+
+    def products():
+        for w in wblocks:
+            np.dot(w.T, X.T, out=hbuf[: w.shape[1]])
+
+    with threadpoolctl.threadpool_limits(1, user_api="blas"):
+        t_gemm = median_cpu_time(products, repeats=repeats)
+    t_all = median_cpu_time(lambda: net.forward(pop, X, out=out, n_threads=1),
+                            repeats=repeats)
+    fit1 = pn.tasks.Classification(net, X, y, metric="cross_entropy", n_threads=1)
+    plain1 = pn.tasks.Classification(net, X, y, metric="cross_entropy", n_threads=1)
+    plain1._fused = lambda *a: False
+    t_fit1 = median_cpu_time(lambda: fit1.evaluate(pop), repeats=repeats)
+    t_plain1 = median_cpu_time(lambda: plain1.evaluate(pop), repeats=repeats)
+    f1 = 2 * 64 * 32 * P * B
+    print(f"\nCase A on one thread, CPU time (one-thread GEMM peak {peak1:.1f} "
+          f"GFLOP/s, same measure), blocks of {g} genomes:\n")
+    print("| part | CPU time | share of the forward | GFLOP/s | % of 1-thread peak |")
+    print("|---|---|---|---|---|")
+    print(f"| first-layer BLAS products ({-(-P // g)} blocks) | {_fmt_t(t_gemm)} | "
+          f"{100 * t_gemm / t_all:.0f}% | {f1 / t_gemm / 1e9:.1f} | "
+          f"{100 * f1 / t_gemm / 1e9 / peak1:.0f}% |")
+    print(f"| gather, bias+tanh, layer 2, softmax, write | {_fmt_t(t_all - t_gemm)} | "
+          f"{100 * (t_all - t_gemm) / t_all:.0f}% | - | - |")
+    for label, t in (("whole forward (outputs written)", t_all),
+                     ("fitness: forward into a buffer + loss kernel", t_plain1),
+                     ("fitness: fused (no output written)", t_fit1)):
+        print(f"| {label} | {_fmt_t(t)} | {100 * t / t_all:.0f}% | "
+              f"{flops / t / 1e9:.1f} | {100 * flops / t / 1e9 / peak1:.0f}% |")
 
 
 def forced_two_threads(net, pop, X, out):

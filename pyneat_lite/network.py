@@ -576,6 +576,43 @@ class Network:
         with numba_threads(nt if nt > 1 else None), single_threaded_blas():
             kernels.forward_shared_gemm(pop, X, self.meta, out, g, wcat, ht, nt)
 
+    def _fitness_unchecked(self, pop: np.ndarray, X: np.ndarray, y: np.ndarray,
+                           metric: str, fitness: np.ndarray,
+                           n_threads: int | None = None,
+                           chunk_size: int | None = None) -> bool:
+        """Classification fitness of every genome without writing its outputs.
+
+        ``metric`` "accuracy" or "cross_entropy" (probabilities when the last
+        activation is softmax, clipped at 1e-7, else logits), exactly as
+        :class:`pyneat_lite.tasks.Classification` with the loss kernels, bit
+        for bit.  ``y`` int64 (B,) valid labels; ``fitness`` float64 (P,);
+        arrays as in :meth:`_forward_unchecked`.  Returns False, doing
+        nothing, where the fused path does not apply (layered networks; few
+        samples, where the loops path is used): the caller then runs the
+        forward and the loss kernels itself.
+        """
+        from ._kernels import forward as kernels
+
+        n_pop, n_samples = pop.shape[0], X.shape[0]
+        h1 = self.sizes[1]
+        if self._stack is not None or not kernels.use_gemm(self.n_in, h1, n_samples):
+            return False
+        if metric == "accuracy":
+            mode = kernels.ACCURACY
+        elif self.activations[-1] == "softmax":
+            mode = kernels.CROSS_ENTROPY_PROBS
+        else:
+            mode = kernels.CROSS_ENTROPY_LOGITS
+        g = kernels.block_genomes(n_pop, h1, n_samples, chunk_size)
+        nt = numba_thread_count(n_threads, n_pop * n_samples * self._n_weights,
+                                -(-n_pop // g), FORWARD_PARALLEL_MIN_WORK)
+        wcat = self._scratch.get("wcat", nt * self.n_in * g * h1).reshape(nt, -1)
+        ht = self._scratch.get("ht", nt * g * h1 * n_samples).reshape(nt, -1)
+        with numba_threads(nt if nt > 1 else None), single_threaded_blas():
+            kernels.fitness_shared_gemm(pop, X, self.meta, y, mode, 1e-7, fitness, g,
+                                        wcat, ht, nt)
+        return True
+
     def _stack_forward(self, pop: np.ndarray, X: np.ndarray, out: np.ndarray,
                        n_threads: int | None, method: str,
                        chunk_size: int | None) -> None:

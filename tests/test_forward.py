@@ -543,3 +543,65 @@ def test_single_threaded_blas_is_reference_counted():
         second.__exit__(None, None, None)
         assert max(counts()) == 2
     assert counts() == before
+
+
+def _ce_ref(out, y, probabilities):
+    """NumPy float64 reference of minus the mean cross-entropy per genome."""
+    o = out.astype(np.float64)
+    idx = np.arange(len(y))
+    if probabilities:
+        return np.log(np.maximum(o[:, idx, y], 1e-7)).mean(axis=1)
+    m = o.max(axis=2, keepdims=True)
+    lse = m[..., 0] + np.log(np.exp(o - m).sum(axis=2))
+    return -(lse - o[:, idx, y]).mean(axis=1)
+
+
+@pytest.mark.parametrize(("sizes", "acts"), [
+    ((64, 32, 10), ("tanh", "softmax")),
+    ((64, 32, 10), ("tanh", "linear")),
+    ((20, 7), ("softmax",)),
+    ((12, 24, 9, 3), ("relu", "sigmoid", "softmax")),
+])
+def test_fused_classification_fitness(sizes, acts):
+    """Classification on the GEMM path reduces each genome's outputs to its
+    fitness without writing them (issue 16): the same numbers, bit for bit,
+    as the forward followed by the loss kernels, and close to a NumPy
+    reference; chunk and block boundaries and minibatches included."""
+    from pyneat_lite.tasks import supervised
+
+    net = pn.Network(list(sizes), list(acts))
+    rng = np.random.default_rng(3)
+    pop, X = _data(net, 37, 150, seed=4)
+    y = rng.integers(0, net.n_out, 150)
+    ref_out = forward_population_ref(net.sizes, net.activations, pop, X)
+    for metric in ("accuracy", "cross_entropy"):
+        for chunk, batch in ((None, None), (5, None), (None, 60)):
+            fused = pn.tasks.Classification(net, X, y, metric=metric, chunk_size=chunk,
+                                            batch_size=batch, seed=1)
+            plain = pn.tasks.Classification(net, X, y, metric=metric, chunk_size=chunk,
+                                            batch_size=batch, seed=1)
+            plain._fused = lambda *a: False
+            f = fused(pop)
+            assert fused._buffer is None  # nothing written
+            np.testing.assert_array_equal(f, plain(pop))
+            if batch is None:
+                if metric == "accuracy":
+                    ref = (ref_out.argmax(axis=2) == y).mean(axis=1)
+                    # a near-tie may flip in float32: at most one sample
+                    assert np.abs(f - ref).max() <= 1 / len(y) + 1e-12
+                else:
+                    _close(f, _ce_ref(ref_out, y, acts[-1] == "softmax"), rtol=1e-4,
+                           atol=1e-5)
+    # the loops path (few samples) is not fused, and says so
+    out = np.empty(37)
+    assert not net._fitness_unchecked(pop, X[:4], y[:4], "accuracy", out)
+    assert supervised.Classification(net, X[:4], y[:4])(pop).shape == (37,)
+
+
+def test_fused_fitness_does_not_depend_on_threads():
+    net = pn.Network([64, 32, 10], ["tanh", "softmax"])
+    pop, X = _data(net, 40, 400, seed=5)  # 40 x 400 x 2368: parallel
+    y = np.random.default_rng(0).integers(0, 10, 400)
+    res = [pn.tasks.Classification(net, X, y, metric="cross_entropy",
+                                   n_threads=n)(pop) for n in (1, 2)]
+    np.testing.assert_array_equal(res[0], res[1])

@@ -162,8 +162,13 @@ def test_chunk_buffer_is_bounded(mnist):
     pop = net.init_population(64, seed=0)
     fit = pn.tasks.Classification(net, X, y, chunk_size=8)
     fit(pop)
+    # the fused path (issue 16) reduces each genome's outputs as they are
+    # computed: no output buffer at all
+    assert fit._buffer is None
+    reg = pn.tasks.Regression(net, X, np.eye(10, dtype=np.float32)[y], chunk_size=8)
+    reg(pop)
     # one chunk of outputs, not the whole population's
-    assert fit._buffer.size == 8 * len(y) * 10
+    assert reg._buffer.size == 8 * len(y) * 10
 
 
 def test_report_equals_sklearn(mnist):

@@ -61,7 +61,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._config import LINEAR, OPTS, RELU, SOFTMAX, TANH
+from ._config import EXACT_OPTS, LINEAR, OPTS, RELU, SOFTMAX, TANH
 from .math32 import activate, apply_activation, elementwise, exp32, tanh32
 
 _OPTS = OPTS
@@ -69,6 +69,7 @@ _OPTS = OPTS
 __all__ = [
     "apply_activation",
     "block_genomes",
+    "fitness_shared_gemm",
     "forward_each_kernel",
     "forward_one",
     "forward_shared_direct",
@@ -373,10 +374,54 @@ def _dense_rows(g, meta, layer, src, s_r0, s_c0, dst, nb):
                 dst[k, c] += w * src[r, s_c0 + c]
 
 
+#: ``mode`` codes of the GEMM path: write the outputs, or reduce them per
+#: genome to a fitness without writing them (the Classification path).
+WRITE, ACCURACY, CROSS_ENTROPY_PROBS, CROSS_ENTROPY_LOGITS = 0, 1, 2, 3
+
+
+@njit(**EXACT_OPTS)
+def _reduce_block(res, nb, n_out, y, s0, mode, eps, total):
+    """``total`` plus the loss terms of samples ``s0 .. s0 + nb`` of one
+    genome, in sample order, from ``res`` (n_out, nb): the arithmetic of
+    :mod:`.losses` (``_accuracy_one``, ``_cross_entropy_one``) term by term,
+    so that a fused fitness equals the unfused one bit for bit.  EXACT_OPTS:
+    float64, no contraction (as the loss kernels)."""
+    nb = np.int64(nb)
+    n_out = np.int64(n_out)
+    s0 = np.int64(s0)
+    for c in range(nb):
+        label = y[s0 + c]
+        if mode == ACCURACY:
+            best = 0
+            for j in range(1, n_out):
+                if res[j, c] > res[best, c]:  # first maximum, as np.argmax
+                    best = j
+            if best == label:
+                total += 1.0
+        elif mode == CROSS_ENTROPY_PROBS:
+            total -= np.log(max(np.float64(res[label, c]), eps))
+        else:  # logits: stable log-sum-exp in float64
+            m = np.float64(res[0, c])
+            for j in range(1, n_out):
+                m = max(m, np.float64(res[j, c]))
+            se = 0.0
+            for j in range(n_out):
+                se += np.exp(np.float64(res[j, c]) - m)
+            total += m + np.log(se) - np.float64(res[label, c])
+    return total
+
+
 @njit(**_OPTS)
-def _finish_genome(g, q, ht, meta, buf_a, buf_b, red, o):
-    """Finish one genome of a chunk (see :func:`finish_chunk`): ``g`` its
-    genome, ``q`` its index in the chunk, ``o`` its output (B, n_out)."""
+def _finish_genome(g, q, ht, meta, buf_a, buf_b, red, o, y, mode, eps):
+    """Finish one genome of a block: ``g`` its genome, ``q`` its index in the
+    block, ``ht`` the block's first-layer products (q*h1 + neuron, sample).
+
+    Per block of samples (``buf_a.shape[1]`` of them, in cache): the
+    first-layer bias and activation on the GEMM result (one pass over it,
+    fused), the later layers, then either the outputs written to ``o``
+    (B, n_out) (``mode`` WRITE) or their loss terms added to the genome's
+    total (see :func:`_reduce_block`); returns that total (0 when writing).
+    """
     n_layers = meta.shape[0]
     h1 = _U(meta[0, 1])
     n_samples = _U(ht.shape[1])
@@ -384,49 +429,55 @@ def _finish_genome(g, q, ht, meta, buf_a, buf_b, red, o):
     n_out = _U(meta[n_layers - 1, 1])
     r0 = _U(q) * h1
     z = _U(0)
-    # layer 0 in place on the GEMM result: long contiguous rows
     bo = _U(meta[0, 3])
-    for k in range(h1):
-        bk = g[bo + k]
-        for c in range(n_samples):
-            ht[r0 + k, c] += bk
-    _act_rows(ht, r0, h1, z, n_samples, meta[0, 4], red)
-    if n_layers == 1:
-        for c in range(n_samples):
-            for k in range(n_out):
-                o[c, k] = ht[r0 + k, c]
-        return
+    total = 0.0
     for s0 in range(z, n_samples, block):
         nb = min(block, n_samples - s0)
-        _dense_rows(g, meta, 1, ht, r0, s0, buf_a, nb)
-        _act_rows(buf_a, z, _U(meta[1, 1]), z, nb, meta[1, 4], red)
-        in_a = True
-        for layer in range(2, n_layers):
-            m = _U(meta[layer, 1])
-            if in_a:
-                _dense_rows(g, meta, layer, buf_a, z, z, buf_b, nb)
-                _act_rows(buf_b, z, m, z, nb, meta[layer, 4], red)
-            else:
-                _dense_rows(g, meta, layer, buf_b, z, z, buf_a, nb)
-                _act_rows(buf_a, z, m, z, nb, meta[layer, 4], red)
-            in_a = not in_a
-        res = buf_a if in_a else buf_b
-        for c in range(nb):
-            for k in range(n_out):
-                o[s0 + c, k] = res[k, c]
-
-
+        # layer 0 in place on the GEMM result
+        for k in range(h1):
+            bk = g[bo + k]
+            for c in range(nb):
+                ht[r0 + k, s0 + c] += bk
+        _act_rows(ht, r0, h1, s0, nb, meta[0, 4], red)
+        if n_layers == 1:  # (rare) through buf_a: one type for ``res``
+            for k in range(h1):
+                for c in range(nb):
+                    buf_a[k, c] = ht[r0 + k, s0 + c]
+            res = buf_a
+        else:
+            _dense_rows(g, meta, 1, ht, r0, s0, buf_a, nb)
+            _act_rows(buf_a, z, _U(meta[1, 1]), z, nb, meta[1, 4], red)
+            in_a = True
+            for layer in range(2, n_layers):
+                m = _U(meta[layer, 1])
+                if in_a:
+                    _dense_rows(g, meta, layer, buf_a, z, z, buf_b, nb)
+                    _act_rows(buf_b, z, m, z, nb, meta[layer, 4], red)
+                else:
+                    _dense_rows(g, meta, layer, buf_b, z, z, buf_a, nb)
+                    _act_rows(buf_a, z, m, z, nb, meta[layer, 4], red)
+                in_a = not in_a
+            res = buf_a if in_a else buf_b
+        if mode == WRITE:
+            for c in range(nb):
+                for k in range(n_out):
+                    o[s0 + c, k] = res[k, c]
+        else:
+            total = _reduce_block(res, nb, n_out, y, s0, mode, eps, total)
+    return total
 
 
 @njit(**_OPTS)
-def _gemm_blocks(population, X, meta, g, width, block, wcat, ht, slot, b0, b1, out):
+def _gemm_blocks(population, X, meta, g, width, block, wcat, ht, slot, b0, b1, out,
+                 y, mode, eps, fitness):
     """Blocks ``b0..b1`` of ``g`` genomes, with scratch row ``slot`` of
     ``wcat`` and ``ht``.
 
     Per block: the first-layer kernels of its ``pc`` genomes side by side in
     ``w`` (n_in, pc*h1), ``h = w.T @ X.T`` (pc*h1, B) in one BLAS call (single
     threaded: see the module notes), then bias, activation and later layers
-    per genome (:func:`_finish_genome`).
+    per genome (:func:`_finish_genome`), written to ``out`` or reduced to
+    ``fitness`` (accuracy: hits / B; cross-entropy: minus its mean).
     """
     n_pop = population.shape[0]
     n_in = X.shape[1]
@@ -450,24 +501,38 @@ def _gemm_blocks(population, X, meta, g, width, block, wcat, ht, slot, b0, b1, o
         h = ht[slot, : pc * h1 * n_samples].reshape((pc * h1, n_samples))
         np.dot(w.T, xt, h)
         for q in range(pc):
-            _finish_genome(population[p0 + q], q, h, meta, buf_a, buf_b, red,
-                           out[p0 + q])
+            o = out[p0 + q] if mode == WRITE else out[0]
+            total = _finish_genome(population[p0 + q], q, h, meta, buf_a, buf_b, red,
+                                   o, y, mode, eps)
+            if mode == ACCURACY:
+                fitness[p0 + q] = total / n_samples
+            elif mode != WRITE:
+                fitness[p0 + q] = -total / n_samples
 
 
 @njit(**_OPTS)
-def _gemm_serial(population, X, meta, g, width, block, wcat, ht, out):
+def _gemm_serial(population, X, meta, g, width, block, wcat, ht, out, y, mode, eps,
+                 fitness):
     n_blocks = (population.shape[0] + g - 1) // g
-    _gemm_blocks(population, X, meta, g, width, block, wcat, ht, 0, 0, n_blocks, out)
+    _gemm_blocks(population, X, meta, g, width, block, wcat, ht, 0, 0, n_blocks, out,
+                 y, mode, eps, fitness)
 
 
 @njit(parallel=True, **_OPTS)
-def _gemm_parallel(population, X, meta, g, width, block, wcat, ht, out, n_chunks):
+def _gemm_parallel(population, X, meta, g, width, block, wcat, ht, out, y, mode, eps,
+                   fitness, n_chunks):
     n_blocks = (population.shape[0] + g - 1) // g
     for c in prange(n_chunks):
         # a contiguous run of whole blocks per thread: which thread runs a
         # block changes nothing in its arithmetic
         _gemm_blocks(population, X, meta, g, width, block, wcat, ht, c,
-                     c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks, out)
+                     c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks, out,
+                     y, mode, eps, fitness)
+
+
+_NO_LABELS = np.zeros(1, np.int64)
+_NO_FITNESS = np.zeros(1, np.float64)
+_NO_OUT = np.zeros((1, 1, 1), np.float32)
 
 
 def forward_shared_gemm(population, X, meta, out, g, wcat, ht, n_chunks):
@@ -479,9 +544,33 @@ def forward_shared_gemm(population, X, meta, out, g, wcat, ht, n_chunks):
     float32 (n_chunks, g*h1*B).  ``n_chunks`` <= the number of blocks.  The
     caller holds BLAS at one thread while this runs.
     """
+    _gemm_dispatch(population, X, meta, out, g, wcat, ht, n_chunks, _NO_LABELS,
+                   WRITE, 0.0, _NO_FITNESS)
+
+
+def fitness_shared_gemm(population, X, meta, y, mode, eps, fitness, g, wcat, ht,
+                        n_chunks):
+    """fitness[p] = score of net(population[p], X) against labels ``y``,
+    without writing the (P, B, n_out) outputs.
+
+    ``y`` int64 (B,) labels in [0, n_out); ``mode`` :data:`ACCURACY`
+    (fraction of first-maximum hits), :data:`CROSS_ENTROPY_PROBS` (minus the
+    mean of ``-log(max(p_y, eps))``) or :data:`CROSS_ENTROPY_LOGITS` (minus
+    the mean of a float64 log-sum-exp minus the label's logit); ``fitness``
+    float64 (P,).  The same numbers, bit for bit, as :func:`forward_shared_gemm`
+    followed by the loss kernels of :mod:`.losses`; other arguments as
+    :func:`forward_shared_gemm`.
+    """
+    _gemm_dispatch(population, X, meta, _NO_OUT, g, wcat, ht, n_chunks, y, mode,
+                   eps, fitness)
+
+
+def _gemm_dispatch(population, X, meta, out, g, wcat, ht, n_chunks, y, mode, eps,
+                   fitness):
     width = int(meta[:, 1].max())
     if n_chunks <= 1:
-        _gemm_serial(population, X, meta, g, width, FINISH_BLOCK, wcat, ht, out)
+        _gemm_serial(population, X, meta, g, width, FINISH_BLOCK, wcat, ht, out, y,
+                     mode, eps, fitness)
     else:
-        _gemm_parallel(population, X, meta, g, width, FINISH_BLOCK, wcat, ht, out,
-                       n_chunks)
+        _gemm_parallel(population, X, meta, g, width, FINISH_BLOCK, wcat, ht, out, y,
+                       mode, eps, fitness, n_chunks)

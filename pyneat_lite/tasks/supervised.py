@@ -209,16 +209,25 @@ class _Supervised:
         per = self.chunk_size or max(1, _CHUNK_VALUES // (n_samples * n_out))
         per = min(per, n_pop)
         need = per * n_samples * n_out
-        if self._buffer is None or self._buffer.size < need:
-            self._buffer = np.empty(need, np.float32)
         fitness = np.empty(n_pop)
         for lo in range(0, n_pop, per):
             hi = min(n_pop, lo + per)
+            # the same chunks either way: they fix the GEMM blocks, hence bits
+            if self._fused(pop[lo:hi], X, y, fitness[lo:hi]):
+                continue
+            if self._buffer is None or self._buffer.size < need:
+                self._buffer = np.empty(need, np.float32)
             out = self._buffer[: (hi - lo) * n_samples * n_out].reshape(
                 hi - lo, n_samples, n_out)
             _forward_unchecked(self.net, pop[lo:hi], X, out, self.n_threads)
             self._reduce(out, y, fitness, lo)
         return fitness
+
+    def _fused(self, pop: np.ndarray, X: np.ndarray, y: np.ndarray,
+               fitness: np.ndarray) -> bool:
+        """Fitness of a chunk in one pass that never writes its outputs, when
+        the task and the network allow it (False: use the buffer)."""
+        return False
 
     def __call__(self, population: Any) -> np.ndarray:
         """Fitness of ``population`` (genomes, or a strategy's
@@ -313,6 +322,13 @@ class Classification(_Supervised):
         self._probabilities = net.activations[-1] == "softmax"
         self._kind = (_lowrank.ACCURACY if metric == "accuracy"
                       else _lowrank.CROSS_ENTROPY)
+
+    def _fused(self, pop, X, y, fitness):
+        # per genome: first layer by GEMM, later layers and the loss terms in
+        # one pass over blocks of samples; bit-identical to the buffer path
+        fit = getattr(self.net, "_fitness_unchecked", None)
+        return fit is not None and fit(pop, X, y, self.metric, fitness,
+                                       self.n_threads)
 
     def _reduce(self, out, y, fitness, lo):
         if self.metric == "accuracy":
