@@ -39,7 +39,7 @@ from numba import njit, prange
 from ._config import EXACT_OPTS, LINEAR, OPTS, RELU, SOFTMAX, TANH
 from .math32 import elementwise, exp32, tanh32
 
-__all__ = ["ACCURACY", "CROSS_ENTROPY", "MSE", "noise_offsets", "materialize",
+__all__ = ["ACCURACY", "BLOCK", "CROSS_ENTROPY", "MSE", "noise_offsets", "materialize",
            "products", "structured_fitness", "weight_moments"]
 
 #: ``kind`` codes of :func:`structured_fitness`
@@ -258,12 +258,18 @@ def _loss_block(o, n_out, nb, s0, kind, probabilities, eps, yi, yf, red, red2):
     one float64 log per sample."""
     total = 0.0
     if kind == ACCURACY:
+        # running max and its first index, vectorised over samples
         for c in range(nb):
-            best = 0
-            for k in range(1, n_out):
-                if o[k, c] > o[best, c]:  # first maximum, as np.argmax
-                    best = k
-            if best == yi[s0 + c]:
+            red[c] = o[0, c]
+            red2[c] = _F(0.0)
+        for k in range(1, n_out):
+            kf = _F(k)
+            for c in range(nb):
+                if o[k, c] > red[c]:  # first maximum, as np.argmax
+                    red[c] = o[k, c]
+                    red2[c] = kf
+        for c in range(nb):
+            if red2[c] == _F(yi[s0 + c]):
                 total += 1.0
     elif kind == CROSS_ENTROPY:
         if probabilities:
@@ -292,12 +298,11 @@ def _loss_block(o, n_out, nb, s0, kind, probabilities, eps, yi, yf, red, red2):
 
 
 @njit(**OPTS)
-def _fitness_rows(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
-                  probabilities, eps, yi, yf, width, fitness, i0, i1):
+def _fitness_rows(h0b, xab, n_samples, mean, scale, z, meta, offs, rank, antithetic,
+                  kind, probabilities, eps, yi, yf, width, fitness, i0, i1):
     h = z.shape[0]
     n_layers = meta.shape[0]
     n1 = meta[0, 1]
-    n_samples = h0t.shape[1]
     n_out = meta[n_layers - 1, 1]
     bo0 = meta[0, 3]
     bf0, e0 = offs[0, 1], offs[0, 2]
@@ -319,24 +324,29 @@ def _fitness_rows(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
                 bq[q, k] = s0w * z[i, bf0 + q * n1 + k]
         tot_p = 0.0
         tot_m = 0.0
-        for s0 in range(0, n_samples, _NB):
+        for blk in range(h0b.shape[0]):
+            s0 = blk * _NB
             nb = min(_NB, n_samples - s0)
+            hb = h0b[blk]  # (h1, _NB), C-contiguous: the loops below vectorise
+            xb = xab[blk]
             ha = hbuf[:rank * nb].reshape((rank, nb))
             for si in range(n_signs):
                 sign = _F(1.0) if si == 0 else _F(-1.0)
                 # first layer: centre (shared GEMM) + sign * low-rank delta
                 # (from the shared X @ A): B * out * (r + 1), not B * in * out
                 cur = buf_a[:n1 * nb].reshape((n1, nb))
-                for k in range(n1):
+                row = i * rank
+                for k in range(n1):  # with the first factor's term, one pass
                     d = sign * dk[k] + mean[bo0 + k]
+                    b = sign * bq[0, k]
                     for c in range(nb):
-                        cur[k, c] = h0t[k, s0 + c] + d
-                for q in range(rank):
+                        cur[k, c] = hb[k, c] + d + b * xb[row, c]
+                for q in range(1, rank):
                     row = i * rank + q
                     for k in range(n1):
                         b = sign * bq[q, k]
                         for c in range(nb):
-                            cur[k, c] += b * xat[row, s0 + c]
+                            cur[k, c] += b * xb[row, c]
                 _act_block(cur, n1, nb, meta[0, 4], red)
                 in_a = True
                 for layer in range(1, n_layers):
@@ -364,86 +374,96 @@ def _fitness_rows(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
 
 
 @njit(**OPTS)
-def _fitness_seq(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
-                 probabilities, eps, yi, yf, width, fitness):
-    _fitness_rows(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
-                  probabilities, eps, yi, yf, width, fitness, 0, z.shape[0])
+def _fitness_seq(h0b, xab, n_samples, mean, scale, z, meta, offs, rank, antithetic,
+                 kind, probabilities, eps, yi, yf, width, fitness):
+    _fitness_rows(h0b, xab, n_samples, mean, scale, z, meta, offs, rank, antithetic,
+                  kind, probabilities, eps, yi, yf, width, fitness, 0, z.shape[0])
 
 
 @njit(parallel=True, **OPTS)
-def _fitness_par(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
-                 probabilities, eps, yi, yf, width, fitness, n_chunks):
+def _fitness_par(h0b, xab, n_samples, mean, scale, z, meta, offs, rank, antithetic,
+                 kind, probabilities, eps, yi, yf, width, fitness, n_chunks):
     h = z.shape[0]
     for ch in prange(n_chunks):
-        _fitness_rows(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
-                      probabilities, eps, yi, yf, width, fitness,
+        _fitness_rows(h0b, xab, n_samples, mean, scale, z, meta, offs, rank,
+                      antithetic, kind, probabilities, eps, yi, yf, width, fitness,
                       ch * h // n_chunks, (ch + 1) * h // n_chunks)
 
 
-def structured_fitness(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
-                       probabilities, eps, yi, yf, fitness, n_chunks=1):
+def structured_fitness(h0b, xab, n_samples, mean, scale, z, meta, offs, rank,
+                       antithetic, kind, probabilities, eps, yi, yf, fitness,
+                       n_chunks=1):
     """Fitness of every member of a low-rank population on shared inputs.
 
-    h0t: float32 (h1, B), ``(X @ W0).T`` of the centre; xat: float32
-    (h r, B), ``(X @ A0_i.T).T`` of every sample's first factor side by side
-    (rows ``i r .. i r + r - 1``); mean, scale: float32 (N,) centre and
-    per-coordinate scale; z: float32 (h, m) noise rows; meta, offs: int64
-    layer tables; kind: :data:`ACCURACY` (fraction of argmax hits),
-    :data:`CROSS_ENTROPY` (minus the mean; ``probabilities`` reads the
-    outputs as probabilities clipped at ``eps``, else as logits) or
-    :data:`MSE` (minus the mean squared error); yi: int64 (B,) labels; yf:
+    The products come in blocks of :data:`BLOCK` samples (see
+    :func:`products`): h0b float32 (n_blocks, h1, BLOCK), ``(X @ W0).T`` of
+    the centre per block; xab float32 (n_blocks, h r, BLOCK), ``X`` times
+    every sample's first factor ``A0_i`` (rows ``i r .. i r + r - 1``);
+    ``n_samples`` real samples (the last block may be padded).  mean, scale:
+    float32 (N,) centre and per-coordinate scale; z: float32 (h, m) noise
+    rows; meta, offs: int64 layer tables; kind: :data:`ACCURACY` (fraction
+    of argmax hits), :data:`CROSS_ENTROPY` (minus the mean; ``probabilities``
+    reads the outputs as probabilities clipped at ``eps``, else as logits)
+    or :data:`MSE` (minus the mean squared error); yi: int64 (B,) labels; yf:
     float32 (B, n_out) targets; fitness: float64 (P,) output.
     """
     width = int(meta[:, 1].max())
     if n_chunks <= 1:
-        _fitness_seq(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
-                     probabilities, eps, yi, yf, width, fitness)
+        _fitness_seq(h0b, xab, n_samples, mean, scale, z, meta, offs, rank,
+                     antithetic, kind, probabilities, eps, yi, yf, width, fitness)
     else:
-        _fitness_par(h0t, xat, mean, scale, z, meta, offs, rank, antithetic, kind,
-                     probabilities, eps, yi, yf, width, fitness, n_chunks)
+        _fitness_par(h0b, xab, n_samples, mean, scale, z, meta, offs, rank,
+                     antithetic, kind, probabilities, eps, yi, yf, width, fitness,
+                     n_chunks)
 
 
 # ------------------------------------------------------ shared products
+#: samples per block of the structured kernel's inputs
+BLOCK = _NB
 #: rows of ``a`` per BLAS call of :func:`products`: fixed, so that which
 #: products BLAS computes together (hence the last bits) never depends on
 #: the thread count
-_GEMM_ROWS = 64
+_GEMM_ROWS = 256
 
 
 @njit(**OPTS)
-def _products_blocks(a, xt, out, b0, b1):
+def _products_items(a, xp, out, t0, t1):
     n_rows, n_in = a.shape
-    n_samples = xt.shape[1]
+    n_rb = (n_rows + _GEMM_ROWS - 1) // _GEMM_ROWS
     af = a.reshape(-1)
-    of = out.reshape(-1)
-    for bl in range(b0, b1):
-        r0 = bl * _GEMM_ROWS
+    for t in range(t0, t1):
+        sb = t // n_rb
+        r0 = (t % n_rb) * _GEMM_ROWS
         r1 = min(n_rows, r0 + _GEMM_ROWS)
         blk = af[r0 * n_in:r1 * n_in].reshape((r1 - r0, n_in))
-        dst = of[r0 * n_samples:r1 * n_samples].reshape((r1 - r0, n_samples))
-        np.dot(blk, xt, dst)
+        xs = xp[sb * _NB:(sb + 1) * _NB]
+        of = out[sb].reshape(-1)
+        dst = of[r0 * _NB:r1 * _NB].reshape((r1 - r0, _NB))
+        np.dot(blk, xs.T, dst)
 
 
 @njit(**OPTS)
-def _products_seq(a, xt, out):
-    _products_blocks(a, xt, out, 0, (a.shape[0] + _GEMM_ROWS - 1) // _GEMM_ROWS)
+def _products_seq(a, xp, out):
+    n_items = out.shape[0] * ((a.shape[0] + _GEMM_ROWS - 1) // _GEMM_ROWS)
+    _products_items(a, xp, out, 0, n_items)
 
 
 @njit(parallel=True, **OPTS)
-def _products_par(a, xt, out, n_chunks):
-    n_blocks = (a.shape[0] + _GEMM_ROWS - 1) // _GEMM_ROWS
+def _products_par(a, xp, out, n_chunks):
+    n_items = out.shape[0] * ((a.shape[0] + _GEMM_ROWS - 1) // _GEMM_ROWS)
     for ch in prange(n_chunks):
-        _products_blocks(a, xt, out, ch * n_blocks // n_chunks,
-                         (ch + 1) * n_blocks // n_chunks)
+        _products_items(a, xp, out, ch * n_items // n_chunks,
+                        (ch + 1) * n_items // n_chunks)
 
 
-def products(a, X, out, n_chunks=1):
-    """``out = a @ X.T`` (a float32 (R, in) C, X float32 (B, in) C, out
-    float32 (R, B) C) by single-threaded BLAS calls on fixed blocks of rows,
-    ``n_chunks`` runs of blocks in parallel.  The caller holds BLAS at one
-    thread."""
-    n_blocks = -(-a.shape[0] // _GEMM_ROWS)
-    if n_chunks <= 1 or n_blocks <= 1:
-        _products_seq(a, X.T, out)
+def products(a, xp, out, n_chunks=1):
+    """``out[s] = a @ xp[s BLOCK:(s + 1) BLOCK].T`` for every block ``s`` of
+    samples: a float32 (R, in) C, xp float32 (n_blocks BLOCK, in) C (the
+    inputs, zero-padded to whole blocks), out float32 (n_blocks, R, BLOCK)
+    C.  Single-threaded BLAS calls on fixed (block, rows) tiles, ``n_chunks``
+    runs of tiles in parallel; the caller holds BLAS at one thread."""
+    n_items = out.shape[0] * -(-a.shape[0] // _GEMM_ROWS)
+    if n_chunks <= 1 or n_items <= 1:
+        _products_seq(a, xp, out)
     else:
-        _products_par(a, X.T, out, min(n_chunks, n_blocks))
+        _products_par(a, xp, out, min(n_chunks, n_items))

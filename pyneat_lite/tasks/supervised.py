@@ -164,8 +164,17 @@ class _Supervised:
         w0t = np.ascontiguousarray(mean[:n0 * n1].reshape(n0, n1).T)
         a0 = int(pop.offsets[0, 0])
         a = np.ascontiguousarray(z[:, a0:a0 + r * n0]).reshape(h * r, n0)
-        h0t = np.empty((n1, n_samples), np.float32)
-        xat = np.empty((h * r, n_samples), np.float32)
+        # the products in blocks of samples, so that the kernel's loops read
+        # contiguous rows (the last block zero-padded)
+        bs = _lowrank.BLOCK
+        n_blocks = -(-n_samples // bs)
+        if n_blocks * bs == n_samples:
+            xp = X
+        else:
+            xp = np.zeros((n_blocks * bs, n0), np.float32)
+            xp[:n_samples] = X
+        h0b = np.empty((n_blocks, n1, bs), np.float32)
+        xab = np.empty((n_blocks, h * r, bs), np.float32)
         if self._kind == _lowrank.MSE:
             yi, yf = np.zeros(1, np.int64), np.ascontiguousarray(y, np.float32)
         else:
@@ -176,11 +185,12 @@ class _Supervised:
         work = pop.shape[0] * n_samples * (n1 * (r + 1) + later)
         nt = numba_thread_count(self.n_threads, work, h)
         with numba_threads(nt if nt > 1 else None), single_threaded_blas():
-            _lowrank.products(w0t, X, h0t, nt)
-            _lowrank.products(a, X, xat, nt)
+            _lowrank.products(w0t, xp, h0b, nt)
+            _lowrank.products(a, xp, xab, nt)
             _lowrank.structured_fitness(
-                h0t, xat, mean, scale, z, net.meta, pop.offsets, r, pop.antithetic,
-                self._kind, self._probabilities, 1e-7, yi, yf, fitness, nt)
+                h0b, xab, n_samples, mean, scale, z, net.meta, pop.offsets, r,
+                pop.antithetic, self._kind, self._probabilities, 1e-7, yi, yf,
+                fitness, nt)
         return fitness
 
     def evaluate(self, population: Any, generation: int = 0) -> np.ndarray:
