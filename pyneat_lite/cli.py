@@ -74,6 +74,7 @@ BENCHMARKS: dict[str, str] = {
     "operators": "bench_operators.py",
     "rl": "bench_rl.py",
     "quality": "bench_quality.py",
+    "envs": "bench_envs.py",
 }
 _ALGORITHMS = ("ga", "openes", "snes", "sepcma", "cem", "pgpe")
 _DATA_ENV = "PYNEAT_LITE_MNIST"
@@ -203,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="all",
         choices=(*BENCHMARKS, "all"),
         help="which benchmark (default all: forward, operators and rl; quality "
-        "runs only when named, it takes minutes)",
+        "and envs run only when named, they take minutes)",
     )
     bench.add_argument(
         "script_args",

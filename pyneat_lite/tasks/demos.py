@@ -226,7 +226,7 @@ def _control(name: str, env: Any, net: Any, algorithm: str, pop: int,
              generations: int, episodes: int, threshold: float | None,
              seed: int, out: Path | None, *, scale: Any = None,
              es_kwargs: dict[str, Any] | None = None, gym_check: bool = True,
-             margin: float = 3.0) -> Demo:
+             margin: float = 3.0, check_episodes: int = 100) -> Demo:
     """A control task on a Numba environment, checked at the end on 100 new
     episodes (and on gymnasium's own environment when it has one)."""
     from .envs import Rollout, rollout, scale_inputs
@@ -235,7 +235,7 @@ def _control(name: str, env: Any, net: Any, algorithm: str, pop: int,
     # the check stops a little above the goal, so that 100 other episodes
     # (gymnasium's, in the report) pass too
     solved = None if threshold is None else Solved(
-        net, env, threshold + margin, scale=scale, seed=seed)
+        net, env, threshold + margin, episodes=check_episodes, scale=scale, seed=seed)
 
     def policy(genomes: np.ndarray) -> np.ndarray:
         return genomes if scale is None else scale_inputs(net, genomes, scale)
