@@ -331,18 +331,22 @@ def mountaincar(seed: int = 0, out: Path | None = None) -> Demo:
     matters for pumping energy.  So the search evolves a policy for inputs
     divided by ``(0.9, 0.07)`` (:func:`pyneat_lite.envs.scale_inputs`), in
     which many random policies already reach the goal and the returns rank
-    them; SNES (population 64, ``sigma = 0.5``) on 10 episodes per
-    generation, until a policy averages -107 or more on 100 fresh episodes
-    (MountainCar-v0 counts as solved at -110).  The report checks the
-    policy (for the raw observations) as :func:`acrobot` does.
+    them; SNES (population 64, ``sigma = 0.5``) on 30 episodes per
+    generation (common start states), until a policy averages -105.5 or more
+    on 200 fresh episodes (MountainCar-v0 counts as solved at -110).  The
+    margin is wide because a 100-episode mean of a good car policy still
+    varies by about 2 and the check, passed by the first lucky candidate,
+    is optimistic.  The report checks the policy (for the raw
+    observations) as :func:`acrobot` does.
     """
     from ..network import Network
     from .envs import MountainCar
 
     seed = _seed(seed, "mountaincar")
     net = Network([2, 16, 3], ["tanh", "linear"])
-    return _control("mountaincar", MountainCar(), net, "snes", 64, 300, 10, -110.0,
-                    seed, out, scale=_CAR_SCALE, es_kwargs={"sigma": 0.5})
+    return _control("mountaincar", MountainCar(), net, "snes", 64, 300, 30, -110.0,
+                    seed, out, scale=_CAR_SCALE, es_kwargs={"sigma": 0.5},
+                    margin=4.5, check_episodes=200)
 
 
 def mountaincar_continuous(seed: int = 0, out: Path | None = None) -> Demo:
