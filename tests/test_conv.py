@@ -257,3 +257,30 @@ def test_env_rollout_refuses_a_convnet():
     with pytest.raises(ValueError, match="stack of dense layers"):
         pn.envs.rollout(net, net.init_population(2, seed=0), pn.envs.CartPole(),
                         max_steps=5)
+
+
+def test_es_on_a_convnet_resumes_from_a_checkpoint(tmp_path):
+    net = pn.Network(layers=[Conv2D(3, 3, activation="relu"), MaxPool2D(2), Flatten(),
+                             Dense(3, "softmax")], input_shape=(1, 8, 8))
+    rng = np.random.default_rng(0)
+    X = rng.random((40, 64), dtype=np.float32)
+    y = rng.integers(0, 3, 40)
+    fit = pn.tasks.Classification(net, X, y, metric="cross_entropy")
+    es = pn.OpenES(n_params=net.n_params, pop_size=8, seed=0,
+                   x0=net.init_genome(seed=0))
+    for _ in range(2):
+        es.tell(fit(es.ask()))
+    es.save(tmp_path / "run.ckpt")
+    for _ in range(3):
+        es.tell(fit(es.ask()))
+    again = pn.load(tmp_path / "run.ckpt")
+    for _ in range(3):
+        again.tell(fit(again.ask()))
+    np.testing.assert_array_equal(again.mean, es.mean)
+
+
+def test_forward_each_threads_do_not_change_results():
+    net = convnet()
+    pop, X = _data(net, 6, 6)
+    np.testing.assert_array_equal(net.forward_each(pop, X, n_threads=2),
+                                  net.forward_each(pop, X, n_threads=1))

@@ -25,79 +25,79 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import OPTS
-from .conv import DENSE, RNN
+from .conv import GRU, RNN
 from .math32 import activate, sigmoid32, tanh32
 
 __all__ = ["step_each"]
 
 _F = np.float32
+_U = np.uint64
 
 
 @njit(**OPTS)
-def _affine(w, p, wo, stride, n_cols, src, n_src, dst):
+def _affine(g, wo, stride, n_cols, src, n_src, dst):
     """dst[:n_cols] += src[:n_src] @ W[:n_src, :n_cols] for the row-major
-    matrix ``W`` at ``w[p, wo]`` with rows of ``stride`` values (rows scaled
-    and added: vectorised over the outputs)."""
+    matrix ``W`` at ``g[wo]`` with rows of ``stride`` values (rows scaled and
+    added: vectorised over the outputs).  Offsets are uint64: with signed
+    ones Numba must wrap negative indices, which keeps LLVM from vectorising
+    (see :mod:`.forward`)."""
     for j in range(n_src):
         v = src[j]
         base = wo + j * stride
         for k in range(n_cols):
-            dst[k] += v * w[p, base + k]
+            dst[k] += v * g[base + k]
 
 
 @njit(**OPTS)
-def _step_row(w, p, meta, x, state, buf_a, buf_b, gi, gh):
-    """One step of genome ``w[p]`` on input ``x``; updates ``state[p]``.
-    Returns the buffer holding the output."""
+def _step_row(g, p, meta, x, state, buf_a, buf_b, gi, gh):
+    """One step of genome ``g`` (row ``p``) on input ``x[p]``; updates
+    ``state[p]``.  Returns the buffer holding the output."""
     src = buf_a
     dst = buf_b
-    n_x = x.shape[1]
-    for j in range(n_x):
+    hs = state[p]
+    for j in range(x.shape[1]):
         src[j] = x[p, j]
-    s0 = 0
+    s0 = _U(0)
     for layer in range(meta.shape[0]):
-        m = meta[layer]
-        kind = m[0]
-        n_in = m[1] * m[2] * m[3]
-        u = m[4]
-        wo, bo, act = m[13], m[14], m[15]
-        if kind == DENSE:
+        kind = meta[layer, 0]
+        n_in = _U(meta[layer, 1] * meta[layer, 2] * meta[layer, 3])
+        u = _U(meta[layer, 4])
+        wo = _U(meta[layer, 13])
+        bo = _U(meta[layer, 14])
+        act = meta[layer, 15]
+        if kind != GRU:  # Dense or RNN
             for k in range(u):
-                dst[k] = w[p, bo + k]
-            _affine(w, p, wo, u, u, src, n_in, dst)
+                dst[k] = g[bo + k]
+            _affine(g, wo, u, u, src, n_in, dst)
+            if kind == RNN:
+                for j in range(u):
+                    v = hs[s0 + j]
+                    base = wo + (n_in + j) * u
+                    for k in range(u):
+                        dst[k] += v * g[base + k]
             activate(dst, u, act)
-        elif kind == RNN:
-            for k in range(u):
-                dst[k] = w[p, bo + k]
-            _affine(w, p, wo, u, u, src, n_in, dst)
-            for j in range(u):
-                v = state[p, s0 + j]
-                base = wo + (n_in + j) * u
+            if kind == RNN:
                 for k in range(u):
-                    dst[k] += v * w[p, base + k]
-            activate(dst, u, act)
-            for k in range(u):
-                state[p, s0 + k] = dst[k]
-            s0 += u
+                    hs[s0 + k] = dst[k]
+                s0 += u
         else:  # GRU: gi = x W_x + b_i, gh = h W_h + b_h over the gates r, z, n
-            u3 = 3 * u
+            u3 = _U(3) * u
             for k in range(u3):
-                gi[k] = w[p, bo + k]
-                gh[k] = w[p, bo + u3 + k]
-            _affine(w, p, wo, u3, u3, src, n_in, gi)
+                gi[k] = g[bo + k]
+                gh[k] = g[bo + u3 + k]
+            _affine(g, wo, u3, u3, src, n_in, gi)
             for j in range(u):
-                v = state[p, s0 + j]
+                v = hs[s0 + j]
                 base = wo + (n_in + j) * u3
                 for k in range(u3):
-                    gh[k] += v * w[p, base + k]
+                    gh[k] += v * g[base + k]
             for k in range(u):
                 r = sigmoid32(gi[k] + gh[k])
                 z = sigmoid32(gi[u + k] + gh[u + k])
-                n = tanh32(gi[2 * u + k] + r * gh[2 * u + k])
-                h = state[p, s0 + k]
-                dst[k] = (_F(1.0) - z) * n + z * h
+                n = tanh32(gi[_U(2) * u + k] + r * gh[_U(2) * u + k])
+                dst[k] = (_F(1.0) - z) * n + z * hs[s0 + k]
             for k in range(u):
-                state[p, s0 + k] = dst[k]
+                hs[s0 + k] = dst[k]
             s0 += u
         src, dst = dst, src
     return src
@@ -111,7 +111,7 @@ def _range(w, x, meta, state, width, out, lo, hi):
     gh = np.empty(3 * width, np.float32)
     n_out = out.shape[1]
     for p in range(lo, hi):
-        res = _step_row(w, p, meta, x, state, buf_a, buf_b, gi, gh)
+        res = _step_row(w[p], p, meta, x, state, buf_a, buf_b, gi, gh)
         for k in range(n_out):
             out[p, k] = res[k]
 
