@@ -65,6 +65,7 @@ _LAZY_ATTRS: dict[str, str] = {
     "OpenES": ".algorithms",
     "SNES": ".algorithms",
     "SepCMAES": ".algorithms",
+    "CMAES": ".algorithms",
     "CEM": ".algorithms",
     "PGPE": ".algorithms",
     "Result": ".algorithms",

@@ -322,7 +322,11 @@ def test_ray_cancels_outstanding_chunks_on_first_failure(ray_session, population
 # --------------------------------------------------------------------------
 # Seeds-only evolution strategies: workers rebuild their rows from the seed
 # --------------------------------------------------------------------------
-ES_NAMES = [name for name in pn.ALGORITHMS if name != "ga"]
+# the strategies whose population is a function of a centre, a per-coordinate
+# scale and the noise key (a full covariance, as CMAES's, cannot travel so)
+ES_NAMES = [name for name in pn.ALGORITHMS
+            if pn.ALGORITHMS[name](n_params=2, pop_size=4)._seeds_only_spec()
+            is not None]
 
 
 def _spec(es) -> ESSpec:

@@ -1,12 +1,13 @@
 """Search algorithms with one ask/tell interface.
 
 Every algorithm -- the genetic algorithm :class:`GA` and the evolution
-strategies :class:`OpenES`, :class:`SNES`, :class:`SepCMAES`, :class:`CEM`
-and :class:`PGPE` -- has ``ask() -> (pop_size, n_params)`` float32 genomes,
-``tell(fitness)``, ``best``, ``best_fitness``, ``generation``, ``run(...)``
-returning a :class:`Result`, and ``save(path)`` (resume with
-``pyneat_lite.load``).  :data:`ALGORITHMS` maps short names to classes
-and drives the contract tests (``tests/test_algorithm_contract.py``).
+strategies :class:`OpenES`, :class:`SNES`, :class:`SepCMAES`, :class:`CEM`,
+:class:`PGPE` and :class:`CMAES` -- has ``ask() -> (pop_size, n_params)``
+float32 genomes, ``tell(fitness)``, ``best``, ``best_fitness``,
+``generation``, ``run(...)`` returning a :class:`Result`, and
+``save(path)`` (resume with ``pyneat_lite.load``).  :data:`ALGORITHMS` maps
+short names to classes and drives the contract tests
+(``tests/test_algorithm_contract.py``).
 
 Layout: ``base.py`` (the ask/tell template), ``params.py`` (parameters
 declared once per algorithm), ``loop.py`` (``run``), ``halloffame.py``,
@@ -19,6 +20,7 @@ from __future__ import annotations
 from ._lowrank import LowRankPopulation
 from .base import DEFAULT_GENERATIONS, Algorithm, NonFiniteFitnessWarning
 from .cem import CEM
+from .cmaes import CMAES
 from .ga import GA
 from .openes import OpenES
 from .pgpe import PGPE
@@ -34,12 +36,14 @@ ALGORITHMS: dict[str, type[Algorithm]] = {
     "sepcma": SepCMAES,
     "cem": CEM,
     "pgpe": PGPE,
+    "cmaes": CMAES,
 }
 
 __all__ = [
     "ALGORITHMS",
     "Algorithm",
     "CEM",
+    "CMAES",
     "DEFAULT_GENERATIONS",
     "GA",
     "HallOfFame",
