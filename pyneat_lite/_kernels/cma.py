@@ -20,13 +20,11 @@ from numba import njit, prange
 from .._threads import kernel_threads
 from ._config import INLINE_OPTS, OPTS
 
-# Work is counted in multiply-adds over contiguous columns, which vectorise
-# (4 per AVX2 instruction, no memory stall): 16 of them cost about what one
-# gene costs the memory-bound kernels that the shared threshold of
-# pyneat_lite._threads was set for.  Measured: a 17 x 100 x 100 sampling
-# (170,000 multiply-adds, ~40 us) ran 10x slower on two woken threads of a
-# loaded 2-core machine than on one.
-_MADDS_PER_WORK = 16
+# Below this many multiply-adds a kernel runs on one thread (about 0.3 ms of
+# vectorised serial work; the forward passes use the same bound).  Measured:
+# a 17 x 100 x 100 sampling (170,000 multiply-adds, ~40 us) ran 10x slower on
+# two woken threads of the loaded 2-core machine than on one.
+_MIN_MADDS = 1 << 20
 
 __all__ = ["jacobi_eigh", "rank_update", "recombine", "sample_transformed"]
 
@@ -67,7 +65,7 @@ def sample_transformed(mean, step, BT, d, z, y, out, n_threads=None):
     (P, N).  Serial or parallel over rows (``n_threads`` already valid).
     """
     p, n = z.shape
-    nt = kernel_threads(n_threads, p * n * n // _MADDS_PER_WORK, p)
+    nt = kernel_threads(n_threads, p * n * n, p, min_work=_MIN_MADDS)
     if nt == 1:
         _sample_seq(mean, step, BT, d, z, y, out)
     else:
@@ -111,7 +109,8 @@ def rank_update(C, decay, c1, pc, w, Y, rows, n_threads=None):
     float32 (P, N); rows: int64 (k,).  Serial or parallel over rows of ``C``.
     """
     n = C.shape[0]
-    nt = kernel_threads(n_threads, (rows.shape[0] + 1) * n * n // _MADDS_PER_WORK, n)
+    nt = kernel_threads(n_threads, (rows.shape[0] + 1) * n * n, n,
+                        min_work=_MIN_MADDS)
     if nt == 1:
         _rank_seq(C, decay, c1, pc, w, Y, rows)
     else:
