@@ -75,29 +75,41 @@ def noise_offsets(meta: np.ndarray, rank: int) -> tuple[np.ndarray, int]:
 def _materialize_rows(mean, scale, z, meta, offs, rank, antithetic, out, i0, i1):
     h = z.shape[0]
     c = 1.0 / math.sqrt(rank)
+    acc = np.empty(int(meta[:, 1].max()), np.float64)
     for i in range(i0, i1):
+        zi = z[i]
+        op = out[i]
+        om = out[h + i] if antithetic else out[i]
         for layer in range(meta.shape[0]):
             n_in, n_out = meta[layer, 0], meta[layer, 1]
             wo, bo = meta[layer, 2], meta[layer, 3]
             ao, bfo, eo = offs[layer, 0], offs[layer, 1], offs[layer, 2]
             s = scale[wo] * c
             for j in range(n_in):
+                # row j of s A.T B in float64, then mean +- it rounded once;
+                # row views keep the inner loops free of index arithmetic
                 for k in range(n_out):
-                    acc = 0.0
-                    for q in range(rank):
-                        acc += (_F64(z[i, ao + q * n_in + j])
-                                * _F64(z[i, bfo + q * n_out + k]))
-                    d = s * acc
-                    p = wo + j * n_out + k
-                    out[i, p] = mean[p] + d
-                    if antithetic:
-                        out[h + i, p] = mean[p] - d
+                    acc[k] = 0.0
+                for q in range(rank):
+                    a = s * _F64(zi[ao + q * n_in + j])
+                    bq = zi[bfo + q * n_out:bfo + (q + 1) * n_out]
+                    for k in range(n_out):
+                        acc[k] += a * _F64(bq[k])
+                base = wo + j * n_out
+                mrow = mean[base:base + n_out]
+                prow = op[base:base + n_out]
+                for k in range(n_out):
+                    prow[k] = mrow[k] + acc[k]
+                if antithetic:
+                    nrow = om[base:base + n_out]
+                    for k in range(n_out):
+                        nrow[k] = mrow[k] - acc[k]
             for k in range(n_out):
                 p = bo + k
-                d = scale[p] * _F64(z[i, eo + k])
-                out[i, p] = mean[p] + d
+                d = scale[p] * _F64(zi[eo + k])
+                op[p] = mean[p] + d
                 if antithetic:
-                    out[h + i, p] = mean[p] - d
+                    om[p] = mean[p] - d
 
 
 @njit(parallel=True, **EXACT_OPTS)

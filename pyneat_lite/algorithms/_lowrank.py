@@ -122,6 +122,8 @@ class LowRankPopulation:
         h = noise.shape[0]
         self.shape = (2 * h if antithetic else h, network.n_params)
         self.dtype = np.dtype(np.float32)
+        # rows already written (the hall of fame reads its candidates twice)
+        self._cache: dict[int, np.ndarray] = {}
 
     def __len__(self) -> int:
         return self.shape[0]
@@ -159,23 +161,30 @@ class LowRankPopulation:
         n = self.shape[0]
         if rows.size and (rows.min() < -n or rows.max() >= n):
             raise IndexError(f"row index out of range for a population of {n}")
-        rows = np.where(rows < 0, rows + n, rows)
-        # sample rows and signs: member h + i is the mirror of sample i
-        mirror = rows >= h
-        z = np.ascontiguousarray(self.noise[np.where(mirror, rows - h, rows)])
-        plus = np.empty((rows.size, self.shape[1]), np.float32)
-        _lr.materialize(self.mean, self.scale, z, net.meta, self.offsets, self.rank,
-                        False, plus, 1)
-        if mirror.any():
-            # mean - d = 2 mean - (mean + d) would round twice: recompute
-            neg = np.empty_like(plus)
-            _lr.materialize(self.mean, -self.scale, z, net.meta, self.offsets,
-                            self.rank, False, neg, 1)
-            plus[mirror] = neg[mirror]
-        if out is not None:
-            out[...] = plus
-            return out
-        return plus
+        rows = np.where(rows < 0, rows + n, rows).tolist()
+        todo = sorted({r for r in rows if r not in self._cache})
+        if todo:
+            t = np.array(todo, dtype=np.int64)
+            # sample rows and signs: member h + i is the mirror of sample i;
+            # mean - d is written as mean + (-s) * (a b), the same rounding as
+            # the antithetic kernel's mean - s * (a b)
+            mirror = t >= h
+            z = np.ascontiguousarray(self.noise[np.where(mirror, t - h, t)])
+            new = np.empty((t.size, self.shape[1]), np.float32)
+            for sign, sel in ((1.0, ~mirror), (-1.0, mirror)):
+                if sel.any():
+                    part = np.empty((int(sel.sum()), self.shape[1]), np.float32)
+                    _lr.materialize(self.mean, sign * self.scale,
+                                    np.ascontiguousarray(z[sel]), net.meta,
+                                    self.offsets, self.rank, False, part, 1)
+                    new[sel] = part
+            for r, g in zip(todo, new, strict=True):
+                self._cache[r] = g
+        res = out if out is not None else np.empty((len(rows), self.shape[1]),
+                                                   np.float32)
+        for k, r in enumerate(rows):
+            res[k] = self._cache[r]
+        return res
 
     def __getitem__(self, index: Any) -> Float32Array:
         """Genome ``index`` (an int: 1-D) or genomes (a list or int array:

@@ -1,0 +1,171 @@
+"""Test accuracy against wall time on MNIST: low-rank vs full-rank ES (issue 10).
+
+Protocol of ``bench_quality.py``'s MNIST rows: the 10,000 images of
+``--mnist DIR`` split 8,000 / 2,000 stratified with seed 0, pixels in [0, 1],
+a fresh 512-image minibatch each generation, relu hidden layer and linear
+outputs, fitness minus the minibatch cross-entropy, test accuracy of the
+centre (``es.mean``) measured at fixed wall times with the test evaluation
+excluded from the clock.  Also: digits 64-32-10 time to 0.95 test accuracy.
+
+Each configuration runs ``--seconds`` of wall time; the process CPU time it
+got is printed too (on a loaded machine it is what the run really had).
+Writes a markdown table and a PNG plot (accuracy vs wall time, every
+algorithm and mode) to ``--out``.
+
+Run:  python benchmarks/bench_lowrank_quality.py [--only m2,m1,digits]
+      [--seconds 60] [--seeds 0,1] [--out benchmarks/results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+
+import pyneat_lite as pn
+
+MNIST = os.path.join(os.path.dirname(__file__), "..", "..", "shared", "data", "mnist")
+
+
+def configs(net: pn.Network, task: str):
+    """(label, constructor) pairs; the constructor takes a seed."""
+    n = net.n_params
+
+    def x0(seed):
+        return net.init_genome(seed=seed)
+
+    out = [
+        ("OpenES rank 1 (P 2000, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
+            n, 2000, sigma=0.01, lr=0.01, rank=1, network=net, x0=x0(s), seed=s)),
+        ("PGPE rank 1 (P 2000, sigma 0.01, Adam lr 0.01)", lambda s: pn.PGPE(
+            n, 2000, sigma=0.01, lr=0.01, optimizer="adam", rank=1, network=net,
+            x0=x0(s), seed=s)),
+        ("OpenES full rank (P 200, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
+            n, 200, sigma=0.01, lr=0.01, x0=x0(s), seed=s)),
+        ("SNES full rank (defaults)", lambda s: pn.SNES(n, x0=x0(s), seed=s)),
+    ]
+    if task == "digits":
+        out[0] = ("OpenES rank 1 (P 200, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
+            n, 200, sigma=0.01, lr=0.01, rank=1, network=net, x0=x0(s), seed=s))
+        out[1] = ("PGPE rank 1 (P 200, sigma 0.01, Adam lr 0.01)", lambda s: pn.PGPE(
+            n, 200, sigma=0.01, lr=0.01, optimizer="adam", rank=1, network=net,
+            x0=x0(s), seed=s))
+        out[2] = ("OpenES full rank (defaults)", lambda s: pn.OpenES(
+            n, x0=x0(s), seed=s))
+    return out
+
+
+def curve(es, fit, test, seconds, marks, target=None):
+    """Run ``es`` on ``fit`` for ``seconds`` of wall time (test evaluations
+    excluded); test accuracy at each mark, and the time to ``target``."""
+    es.run(fit, generations=1)  # compile / warm the kernels off the clock
+    clock = 0.0
+    cpu0 = time.process_time()
+    times, accs = [0.0], [float(test(es.mean[None])[0])]
+    hit = None
+    step = 0.25 if target is not None else 1.0
+    while clock < seconds:
+        t0 = time.perf_counter()
+        es.run(fit, time_limit=min(step, seconds - clock))
+        clock += time.perf_counter() - t0
+        acc = float(test(es.mean[None])[0])
+        times.append(clock)
+        accs.append(acc)
+        if target is not None and hit is None and acc >= target:
+            hit = clock
+            break
+    cpu = time.process_time() - cpu0
+    at = {m: _at(times, accs, m) for m in marks}
+    return times, accs, at, hit, cpu, es.generation
+
+
+def _at(times, accs, mark):
+    """Accuracy of the centre at wall time ``mark`` (the last test before it)."""
+    best = accs[0]
+    for t, a in zip(times, accs, strict=True):
+        if t <= mark + 1e-9:
+            best = a
+    return best
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--mnist", default=MNIST)
+    ap.add_argument("--only", default="m2,m1,digits")
+    ap.add_argument("--seconds", type=float, default=None,
+                    help="wall seconds per run (default: M2 60, M1 30, digits 5)")
+    ap.add_argument("--seeds", default="0")
+    ap.add_argument("--algos", default=None,
+                    help="comma-separated indices of the configurations (default all)")
+    ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
+    args = ap.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = [int(s) for s in args.seeds.split(",")]
+    print(f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    lines = ["| task | algorithm | seed | test acc. at marks | time to 0.95 | "
+             "generations | CPU s |", "|---|---|---|---|---|---|---|"]
+    curves = {}
+    for task in args.only.split(","):
+        if task == "digits":
+            X, y = pn.datasets.load_digits()
+            Xtr, Xte, ytr, yte = pn.datasets.train_test_split(X, y, test_size=0.2,
+                                                              seed=0)
+            net = pn.Network([64, 32, 10], ["relu", "linear"])
+            seconds = args.seconds or 5.0
+            marks, batch, target = (1.0, 2.0, 5.0), None, 0.95
+        else:
+            X, y = pn.datasets.load_mnist(args.mnist)
+            Xtr, Xte, ytr, yte = pn.datasets.train_test_split(X, y, test_size=2000,
+                                                              seed=0)
+            hidden = 128 if task == "m2" else 32
+            net = pn.Network([784, hidden, 10], ["relu", "linear"])
+            seconds = args.seconds or (60.0 if task == "m2" else 30.0)
+            marks = (10.0, 30.0, 60.0) if task == "m2" else (10.0, 30.0)
+            batch, target = 512, None
+        test = pn.tasks.Classification(net, Xte, yte)
+        cfgs = configs(net, task)
+        if args.algos:
+            cfgs = [cfgs[int(i)] for i in args.algos.split(",")]
+        for label, make in cfgs:
+            for seed in seeds:
+                fit = pn.tasks.Classification(net, Xtr, ytr, metric="cross_entropy",
+                                              batch_size=batch, seed=seed)
+                es = make(seed)
+                times, accs, at, hit, cpu, gens = curve(es, fit, test, seconds,
+                                                        marks, target)
+                curves[(task, label, seed)] = (times, accs)
+                marks_s = ", ".join(f"{m:g} s: {a:.4f}" for m, a in at.items())
+                hit_s = "-" if hit is None else f"{hit:.2f} s"
+                row = (f"| {task} {list(net.sizes)} | {label} | {seed} | {marks_s} | "
+                       f"{hit_s} | {gens} | {cpu:.0f} |")
+                print(row, flush=True)
+                lines.append(row)
+    stem = "lowrank_quality_" + "_".join(sorted({k[0] for k in curves}))
+    (out / f"{stem}.md").write_text(
+        f"load {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} cores\n\n"
+        + "\n".join(lines) + "\n")
+    try:
+        from matplotlib.figure import Figure
+    except ImportError:  # pragma: no cover - matplotlib is a test dependency
+        return
+    tasks = sorted({k[0] for k in curves})
+    fig = Figure(figsize=(6 * len(tasks), 4.5))
+    axes = fig.subplots(1, len(tasks), squeeze=False)[0]
+    for ax, task in zip(axes, tasks, strict=True):
+        for (t, label, seed), (times, accs) in curves.items():
+            if t == task:
+                ax.plot(times, accs, label=f"{label}, seed {seed}")
+        ax.set_title(task)
+        ax.set_xlabel("wall time (s, test evaluations excluded)")
+        ax.set_ylabel("test accuracy of the centre")
+        ax.set_ylim(0.5, 1.0)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+    fig.savefig(out / f"{stem}.png", dpi=90, bbox_inches="tight")
+    print(f"saved {out / stem}.png and .md")
+
+
+if __name__ == "__main__":
+    main()
