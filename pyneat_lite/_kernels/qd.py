@@ -160,55 +160,75 @@ def archive_sums(occupied, objective):
 
 
 @njit(**EXACT_OPTS)
-def _knn_rows(queries, points, n_points, k, skip_self, out, i0, i1):
+def _knn_rows(queries, points, n_points, k, skip_self, out, nn, i0, i1):
     m = queries.shape[1]
     kk = min(k, n_points - (1 if skip_self else 0))
-    dist = np.empty(n_points, np.float64)
+    buf = np.empty(max(kk, 1), np.float64)
+    idx = np.empty(max(kk, 1), np.int64)
     for i in range(i0, i1):
+        for t in range(nn.shape[1]):
+            nn[i, t] = -1
         if kk <= 0:
             out[i] = 0.0
             continue
+        filled = 0
         for p in range(n_points):
+            if skip_self and p == i:
+                continue
             s = 0.0
             for d in range(m):
                 e = queries[i, d] - points[p, d]
                 s += e * e
-            dist[p] = s
-        if skip_self:
-            dist[i] = np.inf
-        part = np.partition(dist[:n_points], kk - 1)[:kk]
+            if filled == kk and s >= buf[kk - 1]:
+                continue
+            # insertion into the sorted k best (an equal distance keeps the
+            # earlier point first)
+            pos = filled if filled < kk else kk - 1
+            while pos > 0 and buf[pos - 1] > s:
+                if pos < kk:
+                    buf[pos] = buf[pos - 1]
+                    idx[pos] = idx[pos - 1]
+                pos -= 1
+            buf[pos] = s
+            idx[pos] = p
+            if filled < kk:
+                filled += 1
         tot = 0.0
-        for p in np.sort(part):
-            tot += math.sqrt(p)
+        for t in range(kk):
+            tot += math.sqrt(buf[t])
+            if t < nn.shape[1]:
+                nn[i, t] = idx[t]
         out[i] = tot / kk
 
 
 @njit(**EXACT_OPTS)
-def _knn_seq(queries, points, n_points, k, skip_self, out):
-    _knn_rows(queries, points, n_points, k, skip_self, out, 0, queries.shape[0])
+def _knn_seq(queries, points, n_points, k, skip_self, out, nn):
+    _knn_rows(queries, points, n_points, k, skip_self, out, nn, 0, queries.shape[0])
 
 
 @njit(parallel=True, **EXACT_OPTS)
-def _knn_par(queries, points, n_points, k, skip_self, out, n_chunks):
+def _knn_par(queries, points, n_points, k, skip_self, out, nn, n_chunks):
     n = queries.shape[0]
     for c in prange(n_chunks):
-        _knn_rows(queries, points, n_points, k, skip_self, out, c * n // n_chunks,
-                  (c + 1) * n // n_chunks)
+        _knn_rows(queries, points, n_points, k, skip_self, out, nn,
+                  c * n // n_chunks, (c + 1) * n // n_chunks)
 
 
-def knn_mean_distance(queries, points, n_points, k, skip_self, out, n_threads):
+def knn_mean_distance(queries, points, n_points, k, skip_self, out, nn, n_threads):
     """Mean Euclidean distance of each query to its ``k`` nearest of
-    ``points[:n_points]`` (fewer when there are fewer points; 0 with none).
+    ``points[:n_points]`` (fewer when there are fewer points; 0 with none),
+    and their indices in ``nn`` (int64 (Q, k) or (Q, 0); -1 where fewer),
+    nearest first, an equal distance to the earlier point first.
 
     With ``skip_self`` query ``i`` is point ``i`` and is left out.  The
     distances are summed in increasing order, so the result does not depend
     on the thread count (rows are independent).
     """
     if n_threads > 1:
-        _knn_par(queries, points, n_points, k, skip_self, out,
+        _knn_par(queries, points, n_points, k, skip_self, out, nn,
                  min(n_threads, queries.shape[0]))
     else:
-        _knn_seq(queries, points, n_points, k, skip_self, out)
+        _knn_seq(queries, points, n_points, k, skip_self, out, nn)
 
 
 @njit(**EXACT_OPTS)

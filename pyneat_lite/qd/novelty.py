@@ -223,28 +223,22 @@ class NoveltyArchive:
             nov[finite] = self._threshold
             return nov, lc
         out = np.empty(nq)
+        nn = np.empty((nq, self._k if obj is not None else 0), dtype=np.int64)
         nt = numba_thread_count(self._n_threads, nq * points.shape[0] * self._m, nq)
         _k.knn_mean_distance(q, np.ascontiguousarray(points), points.shape[0],
-                             self._k, skip, out, nt)
+                             self._k, skip, out, nn, nt)
         nov[finite] = out
         if obj is not None:
-            lc[finite] = self._local_competition(q, points, obj, finite, skip)
+            # local competition: neighbours with a lower objective
+            if skip:
+                pobj = np.concatenate([obj[finite], self._objective[: self._n]])
+            else:
+                pobj = self._objective[: self._n]
+            valid = nn >= 0
+            with np.errstate(invalid="ignore"):
+                lower = pobj[np.where(valid, nn, 0)] < obj[finite][:, None]
+            lc[finite] = (lower & valid).sum(axis=1)
         return nov, lc
-
-    def _local_competition(self, q: np.ndarray, points: np.ndarray,
-                           obj: np.ndarray, finite: np.ndarray,
-                           skip: bool) -> np.ndarray:
-        if skip:
-            pobj = np.concatenate([obj[finite], self._objective[: self._n]])
-        else:
-            pobj = self._objective[: self._n]
-        d = ((q[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
-        if skip:
-            np.fill_diagonal(d[:, : q.shape[0]], np.inf)
-        k = min(self._k, points.shape[0] - (1 if skip else 0))
-        nn = np.argsort(d, axis=1, kind="stable")[:, :k]
-        with np.errstate(invalid="ignore"):
-            return (pobj[nn] < obj[finite][:, None]).sum(axis=1)
 
     def novelty(self, measures: Any) -> Float64Array:
         """Novelty of each row of ``measures`` (float64 (batch,)); a row with

@@ -11,6 +11,10 @@
   digit images built from real data, independent of any optimised model.
 - :mod:`~pyneat_lite.tasks.images`: image genomes (:class:`~.images.PCABasis`,
   a decoder of principal-component coefficients) and priors as fitness terms.
+- :mod:`~pyneat_lite.tasks.maze`: :class:`~.maze.DeceptiveMaze`, a point robot
+  in a deceptive maze (novelty search, issue 12).
+- :mod:`~pyneat_lite.tasks.behavior`: rollouts that also return behaviour
+  measures, ``(objective, measures)`` for quality diversity.
 
 Submodules are imported on first use, so ``import pyneat_lite.tasks`` does
 not import gymnasium.
@@ -23,10 +27,11 @@ from typing import Any
 
 from .supervised import Classification, Regression, Report, report
 
-__all__ = ["Classification", "Regression", "Report", "report", "datasets", "envs",
-           "gym", "images", "judges"]
+__all__ = ["Classification", "Regression", "Report", "report", "behavior",
+           "datasets", "envs", "gym", "images", "judges", "maze"]
 
-_SUBMODULES = ("datasets", "envs", "gym", "images", "judges", "supervised")
+_SUBMODULES = ("behavior", "datasets", "envs", "gym", "images", "judges", "maze",
+               "supervised")
 
 
 def __getattr__(name: str) -> Any:
