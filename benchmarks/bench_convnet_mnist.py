@@ -74,6 +74,7 @@ def main() -> None:
                  seed=a.seed)
     fit.generation = 0
     trained = 0.0
+    cpu0 = time.process_time()
     next_eval = a.eval_every
     gen = 0
     fwd_time = 0.0
@@ -89,8 +90,11 @@ def main() -> None:
         gen += 1
         if trained >= next_eval or trained >= a.time_limit:
             next_eval += a.eval_every
-            print(f"  {trained:6.1f} s  gen {gen:5d}  train -CE {f.mean():.3f}  "
-                  f"test acc {test_acc():.4f}  load {os.getloadavg()[0]:.1f}", flush=True)
+            cpu = time.process_time() - cpu0
+            print(f"  {trained:6.1f} s  (CPU {cpu:6.1f} s)  gen {gen:5d}  train -CE "
+                  f"{f.mean():.3f}  test acc {test_acc():.4f}  "
+                  f"load {os.getloadavg()[0]:.1f}", flush=True)
+            cpu0 += time.process_time() - cpu0 - cpu  # the test pass is not counted
     acc = test_acc()
     flops = 2.0 * net._n_weights * a.pop * a.batch * gen
     peak = gemm_peak_gflops(1024, repeats=3)
