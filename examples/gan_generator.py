@@ -102,7 +102,7 @@ class Game:
         self.d_real = self.d_fake = float("nan")
         self.real_coef = np.ascontiguousarray(basis.encode(real), np.float32)
         self.real_sq = (self.real_coef**2).sum(1)
-        if args.density > 0:
+        if args.density > 0 or args.coverage > 0:
             # the same statistic among real digits (a sample of them, leave-one-out)
             c = self.real_coef[:500]
             d2 = (c**2).sum(1)[:, None] + self.real_sq[None, :] - 2.0 * (
@@ -156,8 +156,22 @@ class Game:
             fitness += a.diversity * np.minimum(spread / self.real_spread, 1.0)
         if a.density > 0:
             fitness -= a.density * self.density_penalty(coef)
+        if a.coverage > 0:
+            fitness -= a.coverage * self.coverage_penalty(coef)
         self.train_discriminator(x)
         return fitness
+
+    def coverage_penalty(self, coef: np.ndarray) -> np.ndarray:
+        """Mean distance of 256 real digits (new ones each generation, the
+        discriminator's half) to the nearest of each genome's samples, in
+        coefficient space and in units of the real digits' k-NN distance: a
+        generator whose samples leave some kind of real digit far from all of
+        them pays (the recall side of the density term)."""
+        r = self.real_coef[self.rng.integers(0, len(self.real_coef), 256)]
+        c = coef.astype(np.float32)  # (P, B, d)
+        d2 = ((c**2).sum(2)[:, None, :] + (r**2).sum(1)[None, :, None]
+              - 2.0 * np.einsum("rd,pbd->prb", r, c))
+        return np.sqrt(np.maximum(d2.min(2), 0.0)).mean(1) / self.real_knn_dist
 
     def density_penalty(self, coef: np.ndarray) -> np.ndarray:
         """Mean distance of each genome's samples to their ``--density-k``
@@ -199,7 +213,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--pop", type=int, default=32)
     ap.add_argument("--batch", type=int, default=10, help="latents per genome")
     ap.add_argument("--latent", type=int, default=14)
-    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--hidden", type=int, default=32,
+                    help="tanh hidden units (0: a linear map of the latent)")
     ap.add_argument("--components", type=int, default=30, help="PCA decoder basis")
     ap.add_argument("--sigma", type=float, default=0.1, help="SNES initial sigma")
     ap.add_argument("--diversity", type=float, default=1.0,
@@ -209,6 +224,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--density", type=float, default=0.0,
                     help="weight of the real-digit density term (0: off)")
     ap.add_argument("--density-k", type=int, default=20)
+    ap.add_argument("--coverage", type=float, default=0.0,
+                    help="weight of the real-digit coverage term (0: off)")
     ap.add_argument("--codes", type=int, default=10,
                     help="one-hot categorical latents among the --latent inputs")
     ap.add_argument("--d-steps", type=int, default=1)
@@ -240,7 +257,8 @@ def run(args: argparse.Namespace, torch) -> dict[str, float]:
     Xm, Xj, ym, yj = judge_split(X, y)
     basis = im.PCABasis(Xm, args.components)
     real_coef = basis.encode(Xm)
-    net = pn.Network([args.latent, args.hidden, args.components], ["tanh", "linear"])
+    net = (pn.Network([args.latent, args.hidden, args.components], ["tanh", "linear"])
+           if args.hidden else pn.Network([args.latent, args.components], "linear"))
     game = Game(net, basis, Xm, args, torch)
     es = pn.SNES(n_params=net.n_params, pop_size=args.pop, sigma=args.sigma,
                  seed=args.seed, x0=net.init_genome(seed=args.seed))

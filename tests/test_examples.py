@@ -124,7 +124,8 @@ def test_evolve_digit_image_example(tmp_path):
 def test_gan_generator_example(tmp_path):
     argv = ["--data", MNIST, "--generations", "30", "--pop", "16", "--batch", "10",
             "--codes", "10", "--latent", "14", "--feature-matching", "1",
-            "--density", "0.5", "--select-every", "5", "--n-samples", "50", "--out", str(tmp_path)]
+            "--density", "0.5", "--coverage", "0.5", "--select-every", "5",
+            "--n-samples", "50", "--out", str(tmp_path)]
     fig = _load("gan_generator").main(argv)
     assert fig["generations"] == 30
     assert 0.0 < fig["d_fake"] < fig["d_real"] < 1.0
