@@ -331,3 +331,23 @@ def test_cli_runs_the_control_tasks(capsys):
     assert "100 gymnasium MountainCarContinuous-v0 episodes" in out
     assert main(["run", "swingup", "--quiet", "--generations", "2"]) == 0
     assert "100 new episodes" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("env_id", sorted(pn.envs.ENVS))
+def test_rollout_does_not_depend_on_threads(env_id):
+    env = pn.envs.ENVS[env_id](max_steps=150)
+    n_out = env.n_actions if env.discrete else 1
+    net = pn.Network([env.obs_dim, n_out], "linear" if env.discrete else "tanh")
+    pop = net.init_population(40, seed=3) * np.float32(3.0)
+    # pumping policies (see above), so that episodes end at different steps
+    if env_id == "Acrobot-v1":
+        pop[:, 5 * 3 + 2] += np.linspace(0, 10, 40, dtype=np.float32)
+    elif env_id.startswith("MountainCar"):
+        pop[:, n_out:2 * n_out] *= np.float32(100.0)
+    one = pn.envs.rollout(net, pop, env, episodes=2, seed=1, same_starts=False,
+                          return_steps=True, n_threads=1)
+    two = pn.envs.rollout(net, pop, env, episodes=2, seed=1, same_starts=False,
+                          return_steps=True, n_threads=2)
+    np.testing.assert_array_equal(one[0], two[0])
+    np.testing.assert_array_equal(one[1], two[1])
+    assert np.unique(one[0]).size > 1
