@@ -295,9 +295,10 @@ class MountainCar(_Env):
     ``position ~ U(-0.6, -0.4)``, ``velocity = 0``.
 
     The reward is sparse: every policy that misses the goal scores
-    ``-max_steps``, so a search needs more than the return to start with;
-    :data:`pyneat_lite.tasks.demos` uses a policy whose inputs are scaled to
-    the state's range (the velocity is 30 times smaller than the position).
+    ``-max_steps``, so a search needs policies that reach it by chance to
+    start with; with raw inputs they are rare (the velocity is 30 times
+    smaller than the position), with inputs scaled by :func:`scale_inputs`
+    they are common (``pyneat-lite run mountaincar``).
 
     Parameters
     ----------
