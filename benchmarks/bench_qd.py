@@ -13,13 +13,19 @@ Run from the repository root::
    score of 63.22 and coverage of 80.82% in 1:45 (on its hardware).  We run
    the whole 10,000 iterations; pyribs (``pip install ribs``), when
    installed, runs the first ``--ribs-iters`` iterations of the same setup in
-   the same process, and the speed ratio is that of the same iterations.
+   lockstep with a second pyneat_lite run (one iteration of each in turn, so
+   that the machine's load hits both alike); the ratio is of those.
 2. ``arm``: pyribs' arm-repertoire tutorial -- a planar 12-joint arm, a CVT
    archive of 10,000 cells, 5 ES emitters x 30 ("2imp", CMA-ME, sigma 0.1,
    angles in [-pi, pi]), 700 iterations: pyribs publishes 7,928 elites in
-   about 2 s.  Both libraries use the same centroids (ours, computed once).
-3. ``maze``: novelty search on a deceptive maze (see ``maze_task``).
-4. ``cartpole``: a repertoire of CartPole policies (see ``cartpole_task``).
+   about 2 s.  Both libraries use the same centroids (ours, computed once)
+   and run in lockstep.
+3. ``maze``: ``pn.tasks.maze.DeceptiveMaze`` (a point robot below a cup
+   around the goal): the same SepCMAES told the objective, the novelty, or
+   novelty with local competition (``NoveltyArchive.rank``); solved counts.
+4. ``cartpole``: a repertoire of CartPole policies over (final cart
+   position, mean pole angle), CMA-ME emitters plus a Gaussian one; writes
+   the heatmap PNG (``--out``).
 
 The limit printed with each run is the time of the evaluation function alone
 on as many batches (what no library can remove); "overhead" is the rest.
@@ -97,7 +103,18 @@ def ours_sphere(iters: int, report_every: int = 0) -> tuple[Scheduler, float, fl
     return s, time.perf_counter() - t0, t_eval
 
 
-def ribs_sphere(iters: int) -> tuple[float, float, float]:
+def _ours_sphere_scheduler() -> Scheduler:
+    b = 100 / 2 * 5.12
+    a = GridArchive(100, (100, 100), [(-b, b)] * 2, learning_rate=0.01,
+                    threshold_min=0.0)
+    r = GridArchive(100, (100, 100), [(-b, b)] * 2)
+    em = [EvolutionStrategyEmitter(a, np.zeros(100), sigma0=0.5, ranker="imp",
+                                   restart_rule="basic", batch_size=36, seed=i)
+          for i in range(15)]
+    return Scheduler(a, em, r)
+
+
+def _ribs_sphere_scheduler() -> object:
     from ribs.archives import GridArchive as RGrid
     from ribs.emitters import EvolutionStrategyEmitter as REs
     from ribs.schedulers import Scheduler as RSched
@@ -108,13 +125,19 @@ def ribs_sphere(iters: int) -> tuple[float, float, float]:
     r = RGrid(solution_dim=100, dims=(100, 100), ranges=[(-b, b)] * 2)
     em = [REs(a, x0=np.zeros(100), sigma0=0.5, ranker="imp", selection_rule="mu",
               restart_rule="basic", batch_size=36, seed=i) for i in range(15)]
-    s = RSched(a, em, r)
-    t0 = time.perf_counter()
+    return RSched(a, em, r)
+
+
+def lockstep(steps: list, iters: int) -> list[float]:
+    """Run the schedulers' iterations alternately (one of each in turn), so
+    that a changing machine load hits them alike; seconds spent in each."""
+    spent = [0.0] * len(steps)
     for _ in range(iters):
-        sol = s.ask()
-        s.tell(*sphere(sol))
-    return (time.perf_counter() - t0, float(r.stats.coverage),
-            float(r.stats.norm_qd_score))
+        for j, step in enumerate(steps):
+            t0 = time.perf_counter()
+            step()
+            spent[j] += time.perf_counter() - t0
+    return spent
 
 
 def bench_sphere(quick: bool, ribs_iters: int) -> None:
@@ -123,8 +146,6 @@ def bench_sphere(quick: bool, ribs_iters: int) -> None:
           "coverage 80.82%, 10,000 iterations in 1:45")
     iters = 1000 if quick else 10_000
     ours_sphere(3)  # JIT warm-up
-    n = min(ribs_iters, iters)
-    _, t_n, _ = ours_sphere(n)
     s, t, t_eval = ours_sphere(iters, report_every=max(iters // 10, 1))
     st = s.stats
     print(f"   pyneat_lite: {iters} iterations in {t:.1f} s (evaluation alone "
@@ -134,11 +155,23 @@ def bench_sphere(quick: bool, ribs_iters: int) -> None:
           f"({100 * (st.coverage / 0.8082 - 1):+.1f}% vs 80.82%); "
           f"{sum(e.restarts for e in s.emitters)} restarts")
     if HAVE_RIBS:
-        tr, cov, qd = ribs_sphere(n)
-        print(f"   same first {n} iterations: pyneat_lite {t_n:.2f} s, pyribs "
-              f"{tr:.2f} s -> {tr / t_n:.1f}x faster (pyribs there: coverage "
-              f"{100 * cov:.2f}%, normalized QD {qd:.2f}); pyribs' 10,000 "
-              f"iterations extrapolated: {tr / n * 10_000:.0f} s")
+        n = min(ribs_iters, iters)
+        ours, theirs = _ours_sphere_scheduler(), _ribs_sphere_scheduler()
+
+        def step_ours() -> None:
+            ours.tell(*sphere(ours.ask()))
+
+        def step_ribs() -> None:
+            theirs.tell(*sphere(theirs.ask()))
+
+        t_o, t_r = lockstep([step_ours, step_ribs], n)
+        rs = theirs.result_archive.stats
+        print(f"   first {n} iterations in lockstep: pyneat_lite {t_o:.2f} s, "
+              f"pyribs {t_r:.2f} s -> {t_r / t_o:.1f}x faster; coverage "
+              f"{100 * ours.stats.coverage:.2f}% vs {100 * float(rs.coverage):.2f}%,"
+              f" normalized QD {ours.stats.norm_qd_score:.2f} vs "
+              f"{float(rs.norm_qd_score):.2f}; pyribs' 10,000 iterations at "
+              f"that rate: {t_r / n * 10_000:.0f} s")
     else:
         print("   pyribs not installed (pip install ribs): no same-machine ratio")
     print(f"   {load()}")
@@ -153,24 +186,15 @@ def arm(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return obj, np.stack([np.cos(cum).sum(1), np.sin(cum).sum(1)], axis=1)
 
 
-def ours_arm(centroids: np.ndarray, iters: int) -> tuple[CVTArchive, float, float]:
+def _ours_arm(centroids: np.ndarray) -> Scheduler:
     a = CVTArchive(12, centroids, [(-12, 12)] * 2)
     em = [EvolutionStrategyEmitter(a, np.zeros(12), sigma0=0.1, ranker="2imp",
                                    batch_size=30, bounds=(-np.pi, np.pi), seed=i)
           for i in range(5)]
-    s = Scheduler(a, em)
-    t_eval = 0.0
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        pop = s.ask()
-        te = time.perf_counter()
-        out = arm(pop)
-        t_eval += time.perf_counter() - te
-        s.tell(*out)
-    return a, time.perf_counter() - t0, t_eval
+    return Scheduler(a, em)
 
 
-def ribs_arm(centroids: np.ndarray, iters: int) -> tuple[int, float]:
+def _ribs_arm(centroids: np.ndarray) -> object:
     from ribs.archives import CVTArchive as RCvt
     from ribs.emitters import EvolutionStrategyEmitter as REs
     from ribs.schedulers import Scheduler as RSched
@@ -180,12 +204,7 @@ def ribs_arm(centroids: np.ndarray, iters: int) -> tuple[int, float]:
     em = [REs(archive=a, x0=np.zeros(12), sigma0=0.1, ranker="2imp",
               lower_bounds=np.full(12, -np.pi), upper_bounds=np.full(12, np.pi),
               batch_size=30, seed=i) for i in range(5)]
-    s = RSched(a, em)
-    t0 = time.perf_counter()
-    for _ in range(iters):
-        sol = s.ask()
-        s.tell(*arm(sol))
-    return len(a), time.perf_counter() - t0
+    return RSched(a, em)
 
 
 def bench_arm(quick: bool) -> None:
@@ -198,18 +217,100 @@ def bench_arm(quick: bool) -> None:
     cent = k_means_centroids(10_000, [(-12, 12)] * 2, seed=0)
     print(f"   centroids (k-means, 100,000 samples, 20 Lloyd iterations, once): "
           f"{time.perf_counter() - t0:.1f} s")
-    ours_arm(cent, 3)  # JIT warm-up
-    runs = [ours_arm(cent, 700) for _ in range(1 if quick else 3)]
-    times = sorted(r[1] for r in runs)
-    a, t, t_eval = runs[0]
-    med = times[len(times) // 2]
-    print(f"   pyneat_lite: {len(a)} elites in {med:.2f} s (median of "
-          f"{len(runs)}; evaluation alone {t_eval:.2f} s), best objective "
-          f"{a.stats.obj_max:.2e}")
+    warm = _ours_arm(cent)
+    for _ in range(3):  # JIT warm-up
+        warm.tell(*arm(warm.ask()))
+    ours = _ours_arm(cent)
+    t_eval = [0.0]
+
+    def step_ours() -> None:
+        pop = ours.ask()
+        te = time.perf_counter()
+        out = arm(pop)
+        t_eval[0] += time.perf_counter() - te
+        ours.tell(*out)
+
+    steps = [step_ours]
     if HAVE_RIBS:
-        n_r, t_r = ribs_arm(cent, 700)
-        print(f"   pyribs, same centroids, same machine: {n_r} elites in "
-              f"{t_r:.2f} s -> pyneat_lite {t_r / med:.1f}x faster")
+        theirs = _ribs_arm(cent)
+
+        def step_ribs() -> None:
+            theirs.tell(*arm(theirs.ask()))
+
+        steps.append(step_ribs)
+    spent = lockstep(steps, 700)
+    a = ours.archive
+    print(f"   pyneat_lite: {len(a)} elites in {spent[0]:.2f} s (evaluation alone "
+          f"{t_eval[0]:.2f} s), best objective {a.stats.obj_max:.2e}")
+    if HAVE_RIBS:
+        print(f"   pyribs, same centroids, in lockstep: {len(theirs.archive)} "
+              f"elites in {spent[1]:.2f} s -> pyneat_lite "
+              f"{spent[1] / spent[0]:.1f}x faster")
+    print(f"   {load()}")
+
+
+# ------------------------------------------------------------------ 3. maze
+def bench_maze(quick: bool) -> None:
+    import pyneat_lite as pn
+    from pyneat_lite.qd import NoveltyArchive
+    from pyneat_lite.tasks.maze import DeceptiveMaze
+
+    maze = DeceptiveMaze()
+    seeds = 3 if quick else 10
+    gens = 200
+    print(f"\n3. deceptive maze (point robot, cup around the goal), SepCMAES pop "
+          f"50, {gens} generations at most, {seeds} seeds")
+    maze(np.zeros((1, maze.n_params), np.float32))  # JIT warm-up
+    for mode in ("objective", "novelty", "nslc"):
+        solved, final, t0 = [], [], time.perf_counter()
+        for seed in range(seeds):
+            es = pn.SepCMAES(n_params=maze.n_params, pop_size=50, sigma=0.5,
+                             seed=seed)
+            nov = NoveltyArchive(2, k_neighbors=10, novelty_threshold=0.02)
+            best, when = np.inf, None
+            for g in range(gens):
+                pop = es.ask()
+                obj, meas = maze(pop)
+                best = min(best, float(-obj.max()))
+                if maze.solved(meas).any():
+                    when = g
+                    break
+                es.tell(obj if mode == "objective" else
+                        nov.rank(meas, obj, mode=mode))
+                nov.add(meas, obj)
+            solved.append(when)
+            final.append(best)
+        hits = [w for w in solved if w is not None]
+        med = f", median {int(np.median(hits))} generations" if hits else ""
+        print(f"   {mode:9s}: solved {len(hits)}/{seeds}{med}; closest distance "
+              f"median {np.median(final):.3f}; {time.perf_counter() - t0:.1f} s")
+    print(f"   {load()}")
+
+
+# -------------------------------------------------------------- 4. cartpole
+def bench_cartpole(quick: bool, out: str) -> None:
+    import pyneat_lite as pn
+    from pyneat_lite.qd import GaussianEmitter
+    from pyneat_lite.tasks.behavior import BehaviorRollout
+
+    net = pn.Network([4, 8, 2], ["tanh", "linear"])
+    task = BehaviorRollout(net, pn.envs.CartPole(), seed=0)
+    a = GridArchive(net.n_params, (20, 20), task.measure_ranges)
+    em = [EvolutionStrategyEmitter(a, np.zeros(net.n_params), sigma0=0.5,
+                                   batch_size=32, seed=i) for i in range(3)]
+    em.append(GaussianEmitter(a, np.zeros(net.n_params), sigma=0.3, batch_size=32,
+                              seed=9))
+    iters = 50 if quick else 300
+    print(f"\n4. CartPole repertoire: policies 4-8-2 over (final cart position, "
+          f"mean pole angle), 20x20 grid, {iters} iterations x 128")
+    task(net.init_population(2, seed=0))  # JIT warm-up
+    r = Scheduler(a, em).run(task, generations=iters)
+    d = a.data()
+    print(f"   {r.stats.num_elites} elites (coverage {100 * r.stats.coverage:.1f}%)"
+          f", {int((d['objective'] >= 500).sum())} of them balance the full 500 "
+          f"steps; {r.elapsed:.1f} s")
+    a.heatmap(out, labels=task.measure_names)
+    print(f"   heatmap: {out}")
     print(f"   {load()}")
 
 
@@ -217,7 +318,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", default="sphere,arm,maze,cartpole")
-    p.add_argument("--ribs-iters", type=int, default=500,
+    p.add_argument("--out", default="qd_cartpole_repertoire.png",
+                   help="where the CartPole repertoire heatmap goes")
+    p.add_argument("--ribs-iters", type=int, default=300,
                    help="iterations of pyribs' sphere run (its 10,000 take "
                         "15+ minutes on a loaded 2-core machine)")
     args = p.parse_args()
@@ -227,6 +330,10 @@ def main() -> None:
         bench_sphere(args.quick, args.ribs_iters)
     if "arm" in only:
         bench_arm(args.quick)
+    if "maze" in only:
+        bench_maze(args.quick)
+    if "cartpole" in only:
+        bench_cartpole(args.quick, args.out)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,7 @@ _LAZY_SUBMODULES: dict[str, str] = {
     "layers": ".layers",
     "operators": ".operators",
     "algorithms": ".algorithms",
+    "qd": ".qd",
     "evaluation": ".evaluation",
     "estimators": ".estimators",
     "tasks": ".tasks",

@@ -274,6 +274,10 @@ def test_archive_checkpoint_round_trip(tmp_path, kind):
 
 
 # --------------------------------------------------------------- bad input
+def test_facade_exposes_qd():
+    assert pn.qd.GridArchive is GridArchive and "qd" in dir(pn)
+
+
 def test_bad_construction():
     with pytest.raises(ValueError, match="'ranges'"):
         GridArchive(2, (3, 3), [(0, 1)])
@@ -317,7 +321,8 @@ def test_bad_batches_raise_before_any_change():
 def test_heatmaps(tmp_path):
     a = GridArchive(1, (4, 3), [(0, 1), (0, 1)])
     a.add([[0.0], [1.0]], [1.0, 2.0], [[0.1, 0.1], [0.9, 0.9]])
-    fig = a.heatmap(tmp_path / "g.png")
+    fig = a.heatmap(tmp_path / "g.png", labels=("x", "y"))
+    assert fig.axes[0].get_xlabel() == "x" and fig.axes[0].get_ylabel() == "y"
     img = fig.axes[0].images[0].get_array()
     assert img.shape == (3, 4)  # rows: the second measure
     assert img[0, 0] == 1.0 and img[2, 3] == 2.0 and np.ma.is_masked(img[1, 1])

@@ -561,7 +561,8 @@ class GridArchive(_ArchiveBase):
         return cls(p.pop("solution_dim"), p.pop("dims"), p.pop("ranges"), **p)
 
     def heatmap(self, path: Any = None, *, ax: Any = None, cmap: str = "viridis",
-                vmin: float | None = None, vmax: float | None = None) -> Any:
+                vmin: float | None = None, vmax: float | None = None,
+                labels: tuple[str, str] = ("measure 0", "measure 1")) -> Any:
         """Draw a 2-D archive's objectives as an image (empty cells blank).
 
         Parameters
@@ -572,6 +573,8 @@ class GridArchive(_ArchiveBase):
             Draw into this axes instead of a new figure.
         cmap, vmin, vmax
             Colour map and its limits (default: the elites' range).
+        labels : (str, str), default=("measure 0", "measure 1")
+            Axis labels.
 
         Returns
         -------
@@ -596,8 +599,8 @@ class GridArchive(_ArchiveBase):
                        aspect="auto", cmap=cmap, vmin=vmin, vmax=vmax,
                        interpolation="nearest")
         fig.colorbar(im, ax=ax, label="objective")
-        ax.set_xlabel("measure 0")
-        ax.set_ylabel("measure 1")
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
         s = self.stats
         ax.set_title(f"{s.num_elites} elites, coverage {100 * s.coverage:.1f}%")
         if path is not None:
@@ -767,6 +770,7 @@ class CVTArchive(_ArchiveBase):
 
     def heatmap(self, path: Any = None, *, ax: Any = None, cmap: str = "viridis",
                 vmin: float | None = None, vmax: float | None = None,
+                labels: tuple[str, str] = ("measure 0", "measure 1"),
                 marker_size: float = 4.0) -> Any:
         """Draw a 2-D archive's elites at their centroids, coloured by
         objective (see :meth:`GridArchive.heatmap`)."""
@@ -785,8 +789,8 @@ class CVTArchive(_ArchiveBase):
         (x0, x1), (y0, y1) = self._ranges
         ax.set_xlim(x0, x1)
         ax.set_ylim(y0, y1)
-        ax.set_xlabel("measure 0")
-        ax.set_ylabel("measure 1")
+        ax.set_xlabel(labels[0])
+        ax.set_ylabel(labels[1])
         s = self.stats
         ax.set_title(f"{s.num_elites} elites, coverage {100 * s.coverage:.1f}%")
         if path is not None:
