@@ -217,14 +217,18 @@ def jit_times():
 
 # ------------------------------------------------------------------ main
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=7)
     ap.add_argument("--no-jit", action="store_true", help="skip the fresh-process JIT timing")
     ap.add_argument("--cases", default="A,B,C,C1,C2",
                     help="comma-separated cases to run (default: all)")
     ap.add_argument("--spin", action="store_true",
                     help="also profile which thread pool spins (fresh process)")
+    ap.add_argument("--quick", action="store_true",
+                    help="3 repeats and no fresh-process JIT timing (a smoke run)")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.repeats, args.no_jit = min(args.repeats, 3), True
 
     import numba
     import threadpoolctl

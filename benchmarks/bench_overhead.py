@@ -49,7 +49,7 @@ def _algorithms() -> dict[str, object]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="fewer repeats")
     args = ap.parse_args()
     reps = 3 if args.quick else 9

@@ -315,7 +315,7 @@ def bench_cartpole(quick: bool, out: str) -> None:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true")
     p.add_argument("--only", default="sphere,arm,maze,cartpole")
     p.add_argument("--out", default="qd_cartpole_repertoire.png",

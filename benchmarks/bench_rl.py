@@ -307,7 +307,7 @@ def bench_overhead(repeats: int, n_workers: int = 2) -> list[tuple[str, float, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     repeats = 3 if args.quick else 7

@@ -141,7 +141,7 @@ def _gb(n: float) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true",
                     help="P=256, N=100,000 and fewer repeats")
     ap.add_argument("--pop", type=int, default=None, help="population size")

@@ -16,7 +16,6 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
@@ -26,18 +25,8 @@ import numpy as np
 import pyneat_lite as pn
 
 
-def save_policy(path: Path, net: pn.Network, genome: np.ndarray) -> None:
-    """A policy is its architecture (JSON) plus its genome (float32)."""
-    np.savez(path, genome=genome, network=json.dumps(net.to_config()))
-
-
-def load_policy(path: Path) -> tuple[pn.Network, np.ndarray]:
-    with np.load(path) as f:
-        return pn.Network.from_config(json.loads(str(f["network"]))), f["genome"]
-
-
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--generations", type=int, default=50)
     ap.add_argument("--pop", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)
@@ -86,8 +75,8 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     out = Path(args.out) if args.out else Path(tempfile.mkdtemp())
     out.mkdir(parents=True, exist_ok=True)
     path = out / "cartpole_policy.npz"
-    save_policy(path, net, best)
-    net2, genome2 = load_policy(path)
+    pn.save_policy(path, net, best)  # the format `pyneat-lite run --out` writes
+    net2, genome2 = pn.load_policy(path)
     assert net2 == net and np.array_equal(genome2, best)
     reloaded = pn.gym.evaluate(
         net2, genome2[None], "CartPole-v1", episodes=10, seed=args.seed + 2

@@ -152,7 +152,7 @@ def save_curves(curves: dict, path: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="directory of the MNIST IDX files")
     ap.add_argument("--seeds", type=int, default=10, help="runs per search and kind")
     ap.add_argument("--prior", type=float, default=1.0,

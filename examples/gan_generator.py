@@ -206,7 +206,7 @@ class Game:
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="directory of the MNIST IDX files")
     ap.add_argument("--time-limit", type=float, default=600.0, help="seconds")
     ap.add_argument("--generations", type=int, default=100_000)

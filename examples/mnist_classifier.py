@@ -41,7 +41,7 @@ import pyneat_lite as pn
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", required=True, help="directory of the MNIST IDX files")
     ap.add_argument(
         "--hidden",

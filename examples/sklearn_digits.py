@@ -34,7 +34,7 @@ import pyneat_lite as pn
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--hidden", type=int, default=32, help="hidden units (default 32)")
     ap.add_argument("--generations", type=int, default=300,
                     help="generations of the evolution (default 300)")

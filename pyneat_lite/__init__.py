@@ -72,6 +72,9 @@ _LAZY_ATTRS: dict[str, str] = {
     "ALGORITHMS": ".algorithms",
     # checkpoints
     "load": ".checkpoint",
+    # saved policies: a network and one genome
+    "save_policy": ".policy",
+    "load_policy": ".policy",
     # evaluators
     "Vectorized": ".evaluation",
     "Serial": ".evaluation",

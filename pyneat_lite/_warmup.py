@@ -11,11 +11,32 @@ compiling at once.
 
 from __future__ import annotations
 
+import os
 import time
+from typing import Any
 
 import numpy as np
 
-__all__ = ["warmup"]
+__all__ = ["warmup", "kernels_cached"]
+
+
+def kernels_cached(*dispatchers: Any) -> bool:
+    """Whether Numba's on-disk cache has an entry for every dispatcher (so
+    their first calls load machine code instead of compiling it).
+
+    Reads where Numba keeps each kernel's cache index (``NUMBA_CACHE_DIR``
+    or ``__pycache__``); when that cannot be told (a Numba without these
+    internals, a kernel without ``cache=True``) it answers True, so that
+    callers only ever announce a compilation that will happen.
+    """
+    for d in dispatchers:
+        try:
+            index = d._cache._cache_file._index_path
+        except AttributeError:
+            continue
+        if not os.path.exists(index):
+            return False
+    return True
 
 
 def warmup(verbose: bool = False) -> float:

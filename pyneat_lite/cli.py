@@ -78,6 +78,8 @@ BENCHMARKS: dict[str, str] = {
 }
 _ALGORITHMS = ("ga", "openes", "snes", "sepcma", "cem", "pgpe")
 _DATA_ENV = "PYNEAT_LITE_MNIST"
+_CONTROL_TASKS = ("cartpole", "acrobot", "mountaincar", "mountaincar-continuous",
+                  "swingup")
 
 
 class UsageError(Exception):
@@ -224,6 +226,11 @@ def _data_dir(args: argparse.Namespace) -> Path:
             f"{_DATA_ENV}"
         )
     p = Path(path)
+    if p.is_file():
+        raise UsageError(
+            f"--data must name the folder that holds the MNIST IDX files, not a "
+            f"file: got {str(p)!r} (try {str(p.parent)!r})"
+        )
     stem = "t10k-images-idx3-ubyte"
     found = p.is_dir() and any(
         (p / name).is_file()
@@ -244,7 +251,8 @@ def _import_torch(task: str) -> None:
         import torch  # noqa: F401
     except ImportError:
         raise UsageError(
-            f"task {task!r} needs PyTorch: pip install pyneat_lite[torch]"
+            f'task {task!r} needs PyTorch: pip install "pyneat_lite[torch]" '
+            '(from a checkout: pip install ".[torch]")'
         ) from None
 
 
@@ -261,6 +269,12 @@ def _build_task(args: argparse.Namespace) -> Demo:
     if name in control:
         return control[name](seed=args.seed, out=out)
     if name == "digits":
+        if importlib.util.find_spec("sklearn") is None:
+            raise UsageError(
+                'task \'digits\' needs scikit-learn: pip install scikit-learn (or '
+                'pip install "pyneat_lite[sklearn]"; from a checkout: '
+                'pip install ".[sklearn]")'
+            )
         return demos.digits(seed=args.seed)
     if name in ("image7", "gan"):
         _import_torch(name)
@@ -302,12 +316,57 @@ class _TextProgress:
         now = time.perf_counter()
         if now - self.last >= self.interval:
             self.last = now
+            f = algo.fitness
+            last = np.fmin.reduce(f) if algo.minimize else np.fmax.reduce(f)
             print(
                 f"  generation {algo.generation:5d}  best {algo.best_fitness:.6g}  "
-                f"({now - self.t0:.1f} s)",
+                f"this generation {last:.6g}  ({now - self.t0:.1f} s)",
                 flush=True,
             )
         return False
+
+
+def _check_output_paths(args: argparse.Namespace) -> None:
+    """Fail before the run, not after it, on paths the run will write."""
+    for option, value in (("--checkpoint", args.checkpoint), ("--plot", args.plot)):
+        if value is None:
+            continue
+        p = Path(value)
+        if p.is_dir():
+            raise UsageError(f"{option} must name a file, not the directory {value!r}")
+        parent = p.resolve().parent
+        if not parent.is_dir():
+            raise UsageError(
+                f"{option} {value!r}: the directory {str(parent)!r} does not exist"
+            )
+        if not os.access(parent, os.W_OK):
+            raise UsageError(
+                f"{option} {value!r}: the directory {str(parent)!r} is not writable"
+            )
+    if args.plot and importlib.util.find_spec("matplotlib") is None:
+        raise UsageError(
+            '--plot needs matplotlib: pip install matplotlib (or pip install '
+            '"pyneat_lite[plot]"; from a checkout: pip install ".[plot]")'
+        )
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+def _first_run_notice(task: str) -> None:
+    """Say so when the kernels the task needs are not in Numba's cache yet:
+    the first run spends its first tens of seconds compiling, in silence
+    otherwise."""
+    from ._warmup import kernels_cached
+
+    if task in _CONTROL_TASKS:
+        from ._kernels.rollout import rollout_serial as kernel
+    else:
+        from ._kernels.forward import forward_shared_gemm as kernel
+    if not kernels_cached(kernel):
+        print("compiling kernels (first run only: later runs load them from "
+              "Numba's cache) ...", flush=True)
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -315,14 +374,28 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.resume and not Path(args.resume).is_file():
         raise UsageError(f"no checkpoint at {args.resume!r}")
+    _check_output_paths(args)
     task = _build_task(args)
     for line in task.notes:
         print(line)
     if args.resume:
         try:
             algo = load(args.resume)
-        except ValueError as exc:
-            raise UsageError(f"cannot resume from {args.resume!r}: {exc}") from None
+        except (ValueError, TypeError, OSError) as exc:
+            raise UsageError(
+                f"cannot resume from {args.resume!r}: {_one_line(exc)}"
+            ) from None
+        if args.algorithm and args.algorithm != algo.name:
+            raise UsageError(
+                f"--algorithm {args.algorithm} does not match the checkpoint "
+                f"{args.resume!r}, which holds a {algo.name} run (leave "
+                "--algorithm out to resume it)"
+            )
+        if args.pop and args.pop != algo.pop_size:
+            raise UsageError(
+                f"--pop {args.pop} does not match the checkpoint {args.resume!r}, "
+                f"whose population is {algo.pop_size} (leave --pop out to resume it)"
+            )
         if algo.n_params != task.n_params:
             raise UsageError(
                 f"the checkpoint {args.resume!r} holds genomes of {algo.n_params} "
@@ -335,7 +408,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
         name = algo.name
     else:
         name = args.algorithm or task.algorithm
-        algo = _make_algorithm(task, name, args.pop or task.pop, args.seed)
+        pop = args.pop or task.pop
+        try:
+            algo = _make_algorithm(task, name, pop, args.seed)
+        except (ValueError, TypeError) as exc:
+            # e.g. --pop 1, or an odd --pop for an antithetic ES
+            raise UsageError(
+                f"--algorithm {name} --pop {pop}: {_one_line(exc)}"
+            ) from None
     generations = args.generations or (None if args.time_limit else task.generations)
     ckpt = args.checkpoint or args.resume
     print(
@@ -343,6 +423,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         f"{algo.pop_size}, {task.n_params} parameters"
         + (f", resumed at generation {algo.generation}" if args.resume else "")
     )
+    _first_run_notice(args.task)
     # tqdm is optional ([progress] extra): without it, print plain lines.
     use_bar = not args.quiet and importlib.util.find_spec("tqdm") is not None
     callbacks = () if args.quiet or use_bar else (_TextProgress(),)

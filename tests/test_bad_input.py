@@ -169,6 +169,63 @@ def _mnist_file_not_dir(tmp):
     pn.datasets.load_mnist(tmp / "f")
 
 
+# -------------------------------------------------------------- the command
+class CommandUsageError(Exception):
+    """``pyneat-lite`` exited with status 2 and one line on stderr (the line),
+    before the run started."""
+
+
+def _cli(*argv, hide=None):
+    """Run ``pyneat-lite argv``; raise CommandUsageError(its one-line message) if it
+    refused them as promised (exit 2, one line, no generation run), else fail.
+    ``hide``: a module the command must believe is not installed."""
+    import contextlib
+    import importlib.util
+    import io
+    from unittest import mock
+
+    from pyneat_lite.cli import main
+
+    real = importlib.util.find_spec
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.ExitStack() as stack:
+        if hide is not None:
+            stack.enter_context(mock.patch.object(
+                importlib.util, "find_spec",
+                lambda name, *a: None if name == hide else real(name, *a)))
+        stack.enter_context(contextlib.redirect_stdout(out))
+        stack.enter_context(contextlib.redirect_stderr(err))
+        try:
+            rc = main([str(a) for a in argv])
+        except SystemExit as exc:  # argparse's own errors
+            rc = exc.code
+    lines = err.getvalue().strip().splitlines()
+    assert rc == 2 and len(lines) == 1, (rc, err.getvalue())
+    assert "generations in" not in out.getvalue()  # refused before the run
+    raise CommandUsageError(lines[0])
+
+
+def _cli_resume_other_algorithm(tmp):
+    path = tmp / "snes.ckpt"
+    pn.SNES(n_params=114, pop_size=8, seed=0).save(path)
+    _cli("run", "cartpole", "--algorithm", "ga", "--resume", path)
+
+
+def _cli_resume_npy(tmp):
+    np.save(tmp / "x.npy", np.ones(3))
+    _cli("run", "cartpole", "--resume", tmp / "x.npy")
+
+
+def _cli_resume_text(tmp):
+    (tmp / "notes.txt").write_text("not a checkpoint")
+    _cli("run", "cartpole", "--resume", tmp / "notes.txt")
+
+
+def _cli_data_file(tmp):
+    (tmp / "t10k-images-idx3-ubyte").write_bytes(b"")
+    _cli("run", "mnist", "--data", tmp / "t10k-images-idx3-ubyte")
+
+
 # one row per case: (id, call, exception type, text the message must hold)
 CASES = [
     ("network-sizes-overflow", lambda t: pn.Network([2**40, 2**40, 1], "tanh"),
@@ -229,6 +286,30 @@ CASES = [
     ("load-mnist-overflowing-header", _mnist_overflowing_header,
      ValueError, "t10k-images-idx3-ubyte"),
     ("load-mnist-file-not-dir", _mnist_file_not_dir, FileNotFoundError, "'path'"),
+    ("cli-pop-1", lambda t: _cli("run", "cartpole", "--pop", "1"),
+     CommandUsageError, "--pop 1"),
+    ("cli-openes-odd-pop", lambda t: _cli("run", "cartpole", "--algorithm", "openes",
+                                          "--pop", "3"),
+     CommandUsageError, "--pop 3"),
+    ("cli-resume-npy", _cli_resume_npy, CommandUsageError, "x.npy"),
+    ("cli-resume-text-file", _cli_resume_text, CommandUsageError, "notes.txt"),
+    ("cli-resume-other-algorithm", _cli_resume_other_algorithm,
+     CommandUsageError, "--algorithm ga"),
+    ("cli-checkpoint-missing-dir",
+     lambda t: _cli("run", "cartpole", "--checkpoint", t / "missing" / "run.ckpt"),
+     CommandUsageError, "--checkpoint"),
+    ("cli-plot-missing-dir",
+     lambda t: _cli("run", "cartpole", "--plot", t / "missing" / "fit.png"),
+     CommandUsageError, "--plot"),
+    ("cli-plot-onto-dir", lambda t: _cli("run", "cartpole", "--plot", t),
+     CommandUsageError, "--plot"),
+    ("cli-plot-without-matplotlib",
+     lambda t: _cli("run", "cartpole", "--plot", t / "fit.png", hide="matplotlib"),
+     CommandUsageError, "--plot needs matplotlib"),
+    ("cli-digits-without-scikit-learn",
+     lambda t: _cli("run", "digits", hide="sklearn"),
+     CommandUsageError, "needs scikit-learn"),
+    ("cli-data-names-a-file", _cli_data_file, CommandUsageError, "--data"),
 ]
 
 

@@ -155,7 +155,8 @@ def test_bad_arguments_exit_2_with_one_line(argv, match, capsys):
     [
         (["run", "mnist"], "needs MNIST IDX files"),
         (["run", "image7", "--data", "/nonexistent/mnist"], "no MNIST data at"),
-        (["run", "gan", "--data", str(Path(__file__))], "no MNIST data at"),
+        (["run", "gan", "--data", str(Path(__file__))],
+         "--data must name the folder that holds the MNIST IDX files, not a file"),
         (["run", "cartpole", "--resume", "/nonexistent.ckpt"], "no checkpoint at"),
     ],
 )

@@ -156,5 +156,6 @@ def test_demos_import_without_torch(monkeypatch):
     monkeypatch.delitem(sys.modules, "pyneat_lite.tasks.demos")
     fresh = importlib.import_module("pyneat_lite.tasks.demos")
     assert fresh.digits().n_params == 2410
-    with pytest.raises(ImportError, match=r"pip install pyneat_lite\[torch\]"):
+    with pytest.raises(ImportError, match=r'pip install "pyneat_lite\[torch\]" '
+                       r'\(from a checkout: pip install "\.\[torch\]"\)'):
         fresh.train_digit_cnn(np.zeros((2, 784)), np.zeros(2, int))

@@ -51,6 +51,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "pyneat_lite._init_schemes",  # Network's initialisers
         "pyneat_lite.operators",
         "pyneat_lite._warmup",
+        "pyneat_lite.policy",        # save_policy / load_policy (issue 15)
     )),
     ("algorithms", (
         "pyneat_lite.algorithms",

@@ -9,6 +9,20 @@ Kernels do no validation: the wrappers of :mod:`pyneat_lite.operators` and
 :mod:`pyneat_lite._rng` do.
 """
 
+try:
+    from . import _evolution  # noqa: F401  (the compiled extension)
+except ImportError as exc:  # an unbuilt source tree shadows the installed one
+    from pathlib import Path
+
+    _here = Path(__file__).resolve().parent
+    raise ImportError(
+        f"pyneat_lite's compiled operators are missing from {_here}: Python is "
+        "importing an unbuilt source tree (this happens when it runs from the "
+        "root of a checkout after `pip install .`). Run it from another "
+        "directory to use the installed copy, or build this tree with "
+        "`pip install -e .` (or `python setup.py build_ext --inplace`)."
+    ) from exc
+
 from ._evolution import (
     MAX_CUTS,
     N_PRM,

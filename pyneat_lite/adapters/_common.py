@@ -51,7 +51,8 @@ def missing_framework(adapter: str, package: str, extra: str) -> ImportError:
     """The error raised when an adapter's framework cannot be imported."""
     return ImportError(
         f"pyneat_lite.adapters.{adapter} needs {package}, which could not be "
-        f"imported. Install it with: pip install pyneat_lite[{extra}]"
+        f'imported. Install it with: pip install "pyneat_lite[{extra}]" '
+        f'(from a checkout: pip install ".[{extra}]")'
     )
 
 

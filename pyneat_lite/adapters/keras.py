@@ -75,7 +75,8 @@ except ImportError as exc:  # pragma: no cover - exercised with keras hidden
 if not keras.__version__.startswith("3"):  # pragma: no cover - Keras 2 installed
     raise ImportError(
         "pyneat_lite.adapters.keras needs Keras 3, found Keras "
-        f"{keras.__version__}. Install it with: pip install pyneat_lite[keras]"
+        f'{keras.__version__}. Install it with: pip install "pyneat_lite[keras]" '
+        '(from a checkout: pip install ".[keras]")'
     )
 
 

@@ -7,9 +7,12 @@ algorithm.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from .._typing import Float32Array
 from .._validation import check_int, check_scalar
@@ -23,6 +26,45 @@ __all__ = ["run", "DEFAULT_GENERATIONS"]
 
 #: Generations run by :meth:`Algorithm.run` when no stop criterion is given.
 DEFAULT_GENERATIONS = 100
+
+
+def _generation_best(algorithm: Algorithm) -> float:
+    """Best told fitness of the last generation (NaN when none is finite)."""
+    f = algorithm._fitness  # NaN where non-finite; no copy
+    return float(np.fmin.reduce(f) if algorithm.minimize else np.fmax.reduce(f))
+
+
+class _TextBar:
+    """What ``run(progress=True)`` shows without tqdm: the part of tqdm's
+    interface the loop uses, printing one line at most every ``interval``
+    seconds to stderr (where tqdm draws its bar)."""
+
+    def __init__(self, name: str, total: int | None, interval: float = 0.5) -> None:
+        self.name, self.total, self.interval = name, total, interval
+        self.n, self.best, self.now, self.shown = 0, "", "", 0
+        self.t0 = time.perf_counter()
+        self.last = -float("inf")
+
+    def update(self, n: int) -> None:
+        self.n += n
+
+    def set_postfix(self, best: str, now: str, refresh: bool = False) -> None:
+        self.best, self.now = best, now
+        now = time.perf_counter()
+        if now - self.last >= self.interval:
+            self.last = now
+            self._print(now)
+
+    def _print(self, now: float) -> None:
+        self.shown = self.n
+        of = f"/{self.total}" if self.total is not None else ""
+        print(f"{self.name}: generation {self.n}{of}  best {self.best}  "
+              f"(this generation {self.now}, {now - self.t0:.1f} s)",
+              file=sys.stderr, flush=True)
+
+    def close(self) -> None:
+        if self.n != self.shown:  # the final state, once
+            self._print(time.perf_counter())
 
 
 def run(
@@ -66,7 +108,9 @@ def run(
         and :attr:`history` describe the generation just told); a truthy
         return value stops the run with reason "callback".
     progress : bool, default=False
-        Show a tqdm progress bar with the best fitness (needs tqdm).
+        Show a tqdm progress bar with the best fitness; without tqdm, print a
+        plain line (generation, best fitness, seconds) to stderr at most
+        every half second, and one at the end.
     evaluator : object, optional
         Anything with ``evaluate(fitness, population) -> (pop_size,)``,
         e.g. :class:`pyneat_lite.ProcessPool`; None calls
@@ -155,12 +199,10 @@ def run(
     if progress:
         try:
             from tqdm.auto import tqdm
-        except ImportError as exc:
-            raise ImportError(
-                "run(progress=True) requires tqdm. Install it with "
-                "`pip install pyneat_lite[progress]`."
-            ) from exc
-        bar = tqdm(total=generations, unit="gen", desc=type(algorithm).__name__)
+        except ImportError:  # tqdm is optional: plain lines instead of a bar
+            bar = _TextBar(type(algorithm).__name__, generations)
+        else:
+            bar = tqdm(total=generations, unit="gen", desc=type(algorithm).__name__)
 
     minimize = algorithm.minimize
     t0 = time.perf_counter()
@@ -198,7 +240,12 @@ def run(
             best_now = algorithm.best_fitness
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(best=f"{best_now:.6g}", refresh=False)
+                # the best so far, and this generation's best: with a fitness
+                # that changes (new episodes, a GAN's discriminator) the
+                # first can stay at an early lucky value
+                bar.set_postfix(best=f"{best_now:.6g}",
+                                now=f"{_generation_best(algorithm):.6g}",
+                                refresh=False)
             if checkpoint_every is not None and (done + 1) % checkpoint_every == 0:
                 algorithm.save(checkpoint_path)
             if improved(best_now, best):

@@ -72,6 +72,17 @@ class Result:
     mean: Float32Array | None = None
     minimize: bool = False
 
+    def __repr__(self) -> str:
+        # a summary, as scikit-learn's reprs: the arrays are attributes
+        n = "None" if self.best is None else f"<{self.best.shape[0]} genes>"
+        return (
+            f"Result(best_fitness={self.best_fitness:.6g}, "
+            f"stop_reason={self.stop_reason!r}, generation={self.generation}, "
+            f"generations_run={self.generations_run}, "
+            f"evaluations={self.evaluations}, elapsed={self.elapsed:.3g}, best={n}, "
+            f"hall_of_fame=<{len(self.hall_of_fame)} genomes>)"
+        )
+
     def plot(self, path: str | None = None, *, ax: Any = None) -> Any:
         """Draw the fitness history (max, mean +- std, min per generation).
 
@@ -98,7 +109,8 @@ class Result:
         except ImportError as exc:
             raise ImportError(
                 "Result.plot requires matplotlib. Install it with "
-                "`pip install pyneat_lite[plot]`."
+                "`pip install \"pyneat_lite[plot]\"` (from a checkout: "
+                "`pip install \".[plot]\"`)."
             ) from exc
         h = self.history
         if ax is None:

@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._validation import check_array, check_int, check_population, check_scalar
+from ..policy import save_policy
 
 __all__ = ["Demo", "Solved", "cartpole", "acrobot", "mountaincar",
            "mountaincar_continuous", "swingup", "digits", "mnist", "image7", "gan",
@@ -78,8 +79,8 @@ def _torch() -> Any:
     try:
         import torch
     except ImportError:
-        raise ImportError("this demo needs PyTorch: pip install pyneat_lite[torch]"
-                          ) from None
+        raise ImportError('this demo needs PyTorch: pip install "pyneat_lite[torch]" '
+                          '(from a checkout: pip install ".[torch]")') from None
     return torch
 
 
@@ -116,11 +117,15 @@ def cartpole(seed: int = 0, out: Path | None = None) -> Demo:
     seed = _seed(seed, "cartpole")
     net = Network([4, 16, 2], ["tanh", "linear"])
     env = CartPole()
-    fitness = Rollout(net, env, episodes=10, seed=seed)
+    # One thread: the README's first command then compiles only the serial
+    # rollout kernel (its check of one policy below needs that one anyway),
+    # not the parallel one too -- a third less of the first run's compile
+    # time, for generations that take milliseconds either way.
+    fitness = Rollout(net, env, episodes=10, seed=seed, n_threads=1)
 
     def summary(best: np.ndarray) -> list[str]:
         check = rollout(net, best[None], env, episodes=100, seed=seed + 1,
-                        generation=10**6)
+                        generation=10**6, n_threads=1)
         lines = [f"check: mean return {check[0]:.1f} on 100 new episodes (Numba "
                  "env; CartPole-v1 counts as solved at 475)"]
         try:
@@ -134,9 +139,9 @@ def cartpole(seed: int = 0, out: Path | None = None) -> Demo:
         if out is not None:
             folder = Path(out)
             folder.mkdir(parents=True, exist_ok=True)
-            np.savez(folder / "cartpole_policy.npz", genome=best,
-                     sizes=np.array(net.sizes), activations=np.array(net.activations))
-            lines.append(f"saved the policy to {folder / 'cartpole_policy.npz'}")
+            save_policy(folder / "cartpole_policy.npz", net, best)
+            lines.append(f"saved the policy to {folder / 'cartpole_policy.npz'} "
+                         "(read it with pn.load_policy)")
         return lines
 
     # The GA starts from small N(0, 0.1) weights (its default), not from a
@@ -268,9 +273,8 @@ def _control(name: str, env: Any, net: Any, algorithm: str, pop: int,
             folder = Path(out)
             folder.mkdir(parents=True, exist_ok=True)
             path = folder / f"{name}_policy.npz"
-            np.savez(path, genome=genome, sizes=np.array(net.sizes),
-                     activations=np.array(net.activations))
-            lines.append(f"saved the policy to {path}")
+            save_policy(path, net, genome)
+            lines.append(f"saved the policy to {path} (read it with pn.load_policy)")
         return lines
 
     return Demo(net.n_params, fitness, algorithm, pop=pop, generations=generations,
