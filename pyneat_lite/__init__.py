@@ -69,6 +69,10 @@ _LAZY_ATTRS: dict[str, str] = {
     "CEM": ".algorithms",
     "PGPE": ".algorithms",
     "Result": ".algorithms",
+    # run logs (callbacks of run)
+    "JSONLinesLogger": ".algorithms.logs",
+    "CSVLogger": ".algorithms.logs",
+    "TensorBoardLogger": ".algorithms.logs",
     "ALGORITHMS": ".algorithms",
     # checkpoints
     "load": ".checkpoint",

@@ -133,6 +133,14 @@ class History:
             self._columns[key].extend(values)
         self._pending_nan.clear()
 
+    def last(self) -> dict[str, float | int]:
+        """The last row as a dict of Python numbers (empty before any row):
+        what a per-generation logger writes, without copying the columns."""
+        if not len(self):
+            return {}
+        self._flush()
+        return {key: values[-1] for key, values in self._columns.items()}
+
     @property
     def last_time(self) -> float | None:
         """The ``time`` of the last row (None when empty)."""

@@ -83,6 +83,23 @@ class Result:
             f"hall_of_fame=<{len(self.hall_of_fame)} genomes>)"
         )
 
+    def history_frame(self) -> Any:
+        """:attr:`history` as a pandas DataFrame, one row per generation,
+        indexed by ``generation`` (needs pandas).
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+        """
+        try:
+            import pandas as pd
+        except ImportError as exc:
+            raise ImportError(
+                "Result.history_frame requires pandas: pip install pandas."
+            ) from exc
+        return pd.DataFrame(self.history).set_index("generation")
+
     def plot(self, path: str | None = None, *, ax: Any = None) -> Any:
         """Draw the fitness history (max, mean +- std, min per generation).
 
