@@ -308,6 +308,11 @@ def main(argv=None):
 
     if "A" in wanted:
         breakdown_a(peak, args.repeats, rng)
+    if "B" in wanted:
+        net = pn.Network([784, 128, 10], ["relu", "softmax"])
+        one_thread_breakdown("B", net, net.init_population(256, seed=0),
+                             rng.standard_normal((1024, 784)).astype(np.float32),
+                             rng.integers(0, 10, 1024), args.repeats)
     print("\nload average after the timings: " + _load())
     if args.spin:
         spin_profile()
@@ -329,38 +334,58 @@ def breakdown_a(peak, repeats, rng):
     outputs reduced per genome as they are computed) against the forward
     followed by the loss kernel; then a one-thread breakdown of the forward:
     the BLAS block products alone against the whole pass."""
-    import threadpoolctl
 
-    from pyneat_lite._kernels import forward as kernels
 
     net = pn.Network([64, 32, 10], ["tanh", "softmax"])
-    P, B = 256, 1797
+    P = 256
+    X, y = pn.datasets.load_digits()  # the real digits: B = 1797
+    X = X.astype(np.float32)
+    B = len(y)
     pop = net.init_population(P, seed=0)
-    X = rng.standard_normal((B, 64)).astype(np.float32)
-    y = rng.integers(0, 10, B)
     flops = 2 * (64 * 32 + 32 * 10) * P * B
+    batched = numpy_batched(net, pop, X)
+
+    def numpy_fitness():  # the best plain-NumPy way: batched matmul, then the loss
+        prob = batched()
+        return np.log(np.maximum(prob[:, np.arange(B), y], 1e-7)).mean(axis=1)
     fused = pn.tasks.Classification(net, X, y, metric="cross_entropy")
     plain = pn.tasks.Classification(net, X, y, metric="cross_entropy")
     plain._fused = lambda *a: False
     assert np.array_equal(fused(pop), plain(pop))  # same numbers, bit for bit
+    np.testing.assert_allclose(numpy_fitness(), fused(pop), rtol=1e-4)
     t_f = median_time(lambda: fused.evaluate(pop), repeats=repeats)
     t_p = median_time(lambda: plain.evaluate(pop), repeats=repeats)
-    print("\nCase A as a fitness (Classification cross-entropy, P=256, B=1797):\n")
-    print("| way | time | % of GEMM peak | vs forward + loss kernel |")
-    print("|---|---|---|---|")
+    t_n = median_time(numpy_fitness, repeats=repeats)
+    print("\nDigits fitness (Classification cross-entropy, 64-32-10, P=256, all "
+          "1797 samples), evaluations/s:\n")
+    print("| way | time | evaluations/s | % of GEMM peak | vs NumPy batched |")
+    print("|---|---|---|---|---|")
     for label, t in (("fused (outputs never written)", t_f),
-                     ("forward into a buffer + loss kernel", t_p)):
-        print(f"| {label} | {_fmt_t(t)} | {100 * flops / t / 1e9 / peak:.0f}% | "
-              f"{t_p / t:.2f}x |")
+                     ("forward into a buffer + loss kernel", t_p),
+                     ("NumPy batched matmul + NumPy loss", t_n)):
+        print(f"| {label} | {_fmt_t(t)} | {P / t:,.0f} | "
+              f"{100 * flops / t / 1e9 / peak:.0f}% | {t_n / t:.1f}x |")
 
-    # one thread, CPU time (robust to a loaded machine): BLAS products of the
-    # same blocks vs the whole forward vs the fused fitness
-    g = kernels.block_genomes(P, 32, B)
+    one_thread_breakdown("A", net, pop, X, y, repeats)
+
+
+def one_thread_breakdown(name, net, pop, X, y, repeats):
+    """One thread, CPU time (robust to a loaded machine): the BLAS products
+    of the GEMM path's blocks alone, against the whole forward and the two
+    ways to a cross-entropy fitness, all against the one-thread GEMM peak."""
+    import threadpoolctl
+
+    from pyneat_lite._kernels import forward as kernels
+
+    P, B = len(pop), len(X)
+    n_in, h1 = net.sizes[0], net.sizes[1]
+    flops = 2 * net._n_weights * P * B
+    g = kernels.block_genomes(P, h1, B)
     wblocks = [np.ascontiguousarray(
-        pop[p0:p0 + g, :64 * 32].reshape(-1, 64, 32).transpose(1, 0, 2).reshape(64, -1))
-        for p0 in range(0, P, g)]
-    hbuf = np.empty((g * 32, B), np.float32)
-    out = np.empty((P, B, 10), np.float32)
+        pop[p0:p0 + g, :n_in * h1].reshape(-1, n_in, h1).transpose(1, 0, 2)
+        .reshape(n_in, -1)) for p0 in range(0, P, g)]
+    hbuf = np.empty((g * h1, B), np.float32)
+    out = np.empty((P, B, net.n_out), np.float32)
     peak1 = gemm_peak_gflops_cpu(repeats=repeats)
 
     def products():
@@ -376,16 +401,17 @@ def breakdown_a(peak, repeats, rng):
     plain1._fused = lambda *a: False
     t_fit1 = median_cpu_time(lambda: fit1.evaluate(pop), repeats=repeats)
     t_plain1 = median_cpu_time(lambda: plain1.evaluate(pop), repeats=repeats)
-    f1 = 2 * 64 * 32 * P * B
-    print(f"\nCase A on one thread, CPU time (one-thread GEMM peak {peak1:.1f} "
-          f"GFLOP/s, same measure), blocks of {g} genomes:\n")
+    f1 = 2 * n_in * h1 * P * B
+    print(f"\nCase {name} ({'-'.join(map(str, net.sizes))}, P={P}, B={B}) on one "
+          f"thread, CPU time (one-thread GEMM peak {peak1:.1f} GFLOP/s, same "
+          f"measure), blocks of {g} genomes:\n")
     print("| part | CPU time | share of the forward | GFLOP/s | % of 1-thread peak |")
     print("|---|---|---|---|---|")
     print(f"| first-layer BLAS products ({-(-P // g)} blocks) | {_fmt_t(t_gemm)} | "
           f"{100 * t_gemm / t_all:.0f}% | {f1 / t_gemm / 1e9:.1f} | "
           f"{100 * f1 / t_gemm / 1e9 / peak1:.0f}% |")
-    print(f"| gather, bias+tanh, layer 2, softmax, write | {_fmt_t(t_all - t_gemm)} | "
-          f"{100 * (t_all - t_gemm) / t_all:.0f}% | - | - |")
+    print(f"| the rest: gather, bias+activation, later layers, write | "
+          f"{_fmt_t(t_all - t_gemm)} | {100 * (t_all - t_gemm) / t_all:.0f}% | - | - |")
     for label, t in (("whole forward (outputs written)", t_all),
                      ("fitness: forward into a buffer + loss kernel", t_plain1),
                      ("fitness: fused (no output written)", t_fit1)):

@@ -605,3 +605,31 @@ def test_fused_fitness_does_not_depend_on_threads():
     res = [pn.tasks.Classification(net, X, y, metric="cross_entropy",
                                    n_threads=n)(pop) for n in (1, 2)]
     np.testing.assert_array_equal(res[0], res[1])
+
+
+@pytest.mark.parametrize("act", ACTIVATION_NAMES)
+def test_tiled_forward_each_equals_genome_by_genome(act):
+    """forward_each of small networks runs layer-major over tiles of genomes
+    (issue 16): bit-identical to the genome-by-genome kernel, for every
+    activation, narrow and wide layers, tile and chunk boundaries; and close
+    to the NumPy reference."""
+    rng = np.random.default_rng(ACTIVATIONS[act])
+    for sizes in ([4, 16, 2], [3, 9, 7, 1], [5, 32, 8, 3]):
+        acts = [act] * (len(sizes) - 1)
+        net = pn.Network(sizes, acts)
+        assert net.max_width <= kernels.TILE_MAX_WIDTH
+        n = 2 * kernels.TILE_GENOMES + 37  # two full tiles and a partial one
+        pop, _ = _data(net, n, 1, seed=int(rng.integers(100)))
+        obs = (2 * rng.standard_normal((n, sizes[0]))).astype(np.float32)
+        ref = np.empty((n, net.n_out), np.float32)
+        kernels._each_serial(pop, obs, net.meta, net.max_width, ref)
+        tiled = np.empty_like(ref)
+        kernels.forward_each_kernel(pop, obs, net.meta, net.max_width, tiled, 1)
+        np.testing.assert_array_equal(tiled, ref)
+        for n_chunks in (2, 3):  # chunk edges inside tiles
+            par = np.empty_like(ref)
+            kernels.forward_each_kernel(pop, obs, net.meta, net.max_width, par,
+                                        n_chunks)
+            np.testing.assert_array_equal(par, ref)
+        full = forward_population_ref(net.sizes, net.activations, pop[:50], obs[:50])
+        _close(tiled[:50], full[np.arange(50), np.arange(50)], rtol=1e-4, atol=1e-4)

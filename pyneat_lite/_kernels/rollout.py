@@ -19,6 +19,7 @@ of ``Network.forward_each`` on the same observations, bit for bit.
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 from numba import njit, prange
 
@@ -216,6 +217,14 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
 
 
 @njit(parallel=True, **EXACT_OPTS)
+def _rollout_groups(population, meta, max_width, n_out, kind, obs_dim, state_dim,
+                    params, low, high, seeds, max_steps, n_groups, returns, steps):
+    for grp in prange(n_groups):
+        _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
+                       state_dim, params, low, high, seeds, max_steps, n_groups,
+                       returns, steps)
+
+
 def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_dim,
                      params, low, high, seeds, max_steps, n_groups, returns, steps,
                      n_chunks):
@@ -225,14 +234,24 @@ def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_di
     low, high float64; seeds uint64 (1 or P, episodes): the start state of
     episode ``e`` of genome ``p`` comes from ``seeds[0 or p, e]``; returns
     float64 (P,), steps int64 (P,) (outputs).  Genome ``p`` runs in group
-    ``p % n_groups``; groups ``c, c + n_chunks, ...`` form prange iteration
-    ``c``, so at most ``n_chunks`` threads run.
+    ``p % n_groups``; at most ``n_chunks`` threads run.
+
+    Groups are handed to threads one at a time as threads become free
+    (dynamic schedule, ``numba.set_parallel_chunksize(1)``), not split in
+    equal runs up front: on a shared machine a thread that is descheduled
+    holds back one group, not half of the work, and episodes of unequal
+    length balance out.  Which thread runs a group changes nothing in its
+    arithmetic.
     """
-    for c in prange(n_chunks):
-        for grp in range(c, n_groups, n_chunks):
-            _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
-                           state_dim, params, low, high, seeds, max_steps, n_groups,
-                           returns, steps)
+    prev = numba.get_num_threads()
+    prev_chunk = numba.set_parallel_chunksize(1)
+    numba.set_num_threads(max(1, min(n_chunks, prev)))
+    try:
+        _rollout_groups(population, meta, max_width, n_out, kind, obs_dim, state_dim,
+                        params, low, high, seeds, max_steps, n_groups, returns, steps)
+    finally:
+        numba.set_num_threads(prev)
+        numba.set_parallel_chunksize(prev_chunk)
 
 
 @njit(**EXACT_OPTS)
