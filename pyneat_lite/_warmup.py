@@ -82,8 +82,11 @@ def warmup(verbose: bool = False) -> float:
         ht = np.empty((n_chunks, g * 8 * 20), np.float32)
         with single_threaded_blas():
             kernels.forward_shared_gemm(pop, X, net.meta, out, g, wcat, ht, n_chunks)
-        kernels.forward_each_kernel(pop, inputs, net.meta, net.max_width, out_each,
-                                    n_chunks)
+        # both forward_each paths: tiled (small nets) and genome by genome
+        # (a max_width above the tiling bound selects it; scratch only grows)
+        for width in (net.max_width, kernels.TILE_MAX_WIDTH + 1):
+            kernels.forward_each_kernel(pop, inputs, net.meta, width, out_each,
+                                        n_chunks)
     buf_a = np.empty(net.max_width, np.float32)
     buf_b = np.empty(net.max_width, np.float32)
     kernels.forward_one(pop[0], inputs[0], net.meta, buf_a, buf_b, out_each[0])

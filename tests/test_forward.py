@@ -512,7 +512,8 @@ def test_warmup_compiles_every_entry_kernel():
         from pyneat_lite._kernels import forward as k
         seconds = pn.warmup()
         names = ["forward_one", "apply_activation", "_each_serial", "_each_parallel",
-                 "_shared_range", "_shared_parallel", "_gemm_serial", "_gemm_parallel"]
+                 "_each_tiled_serial", "_each_tiled_parallel", "_shared_range",
+                 "_shared_parallel", "_gemm_serial", "_gemm_parallel"]
         compiled = {n: len(getattr(k, n).signatures) for n in names}
         print(json.dumps({"seconds": seconds, "compiled": compiled}))
     """)
