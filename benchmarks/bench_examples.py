@@ -9,7 +9,7 @@ issue's goals, with the seeds, the times and the machine's load: the goals
 are stated for an idle 2-core machine, so quote the load with the figures.
 
 Run:  python benchmarks/bench_examples.py --data ../shared/data/mnist
-      [--only image7|gan] [--gan-seconds 600] [--out DIR]
+      [--only image7|gan|references] [--gan-seconds 600] [--out DIR]
 """
 
 from __future__ import annotations
@@ -81,10 +81,53 @@ def bench_gan(data: str, seconds: float, out: str | None) -> list[str]:
     return lines
 
 
+def bench_references(data: str) -> list[str]:
+    """What the judges say of reference sample sets (the GAN goals' scale).
+
+    Real digits the judge never saw, their reconstructions in the GAN's
+    30-component decoder basis, and class-conditional samples in that basis
+    (drawn with the labels, which the GAN never has): a generator confined
+    to the basis can at best approach these.
+    """
+    import numpy as np
+
+    import pyneat_lite as pn
+    from pyneat_lite.tasks import images as im
+    from pyneat_lite.tasks.judges import DigitJudge, judge_split
+
+    X, y = pn.datasets.load_mnist(data)
+    Xm, Xj, ym, yj = judge_split(X, y)
+    judge = DigitJudge(Xj, yj, seed=0)
+    basis = im.PCABasis(Xm, 30)
+    coef = basis.encode(Xm)
+    rng = np.random.default_rng(0)
+    fd_noise = judge.frechet_distance(rng.random((100, 784), dtype=np.float32))
+    real = Xm[rng.choice(len(Xm), 100, replace=False)]
+    means = np.stack([coef[ym == c].mean(0) for c in range(10)])
+    sets = {
+        "100 real digits": real,
+        "their 30-component reconstructions": basis.decode(basis.encode(real)),
+        "the 10 class means, 10 each": basis.decode(means[np.arange(100) % 10]),
+    }
+    for scale in (0.5, 1.0):
+        z = np.concatenate([rng.multivariate_normal(
+            coef[ym == c].mean(0), np.cov(coef[ym == c], rowvar=False) * scale**2, 10)
+            for c in range(10)])
+        sets[f"class Gaussians x{scale:g} std, 10 each"] = basis.decode(z)
+    lines = ["reference sample sets, judged as the GAN's samples:"]
+    for name, imgs in sets.items():
+        v = judge(imgs)
+        lines.append(f"  {name:>40}: {v.agree_fraction:4.0%} judged a digit, "
+                     f"{v.n_classes:2d} classes, FD ratio "
+                     f"{judge.frechet_distance(imgs) / fd_noise:.3f}, realism "
+                     f"{v.realism_fraction:.0%}")
+    return lines
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", required=True, help="folder of the MNIST IDX files")
-    ap.add_argument("--only", choices=("image7", "gan"), default=None)
+    ap.add_argument("--only", choices=("image7", "gan", "references"), default=None)
     ap.add_argument("--gan-seconds", type=float, default=600.0)
     ap.add_argument("--out", default=None, help="where the examples write PNGs")
     args = ap.parse_args(argv)
@@ -92,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     lines: list[str] = []
     if args.only in (None, "image7"):
         lines += bench_image7(args.data, args.out)
+    if args.only in (None, "references"):
+        lines += bench_references(args.data)
     if args.only in (None, "gan"):
         lines += bench_gan(args.data, args.gan_seconds, args.out)
     print("\n" + "\n".join(lines))
