@@ -255,3 +255,22 @@ def test_bad_input():
     task = pn.tasks.Regression(other, np.zeros((5, 6)), np.zeros((5, 4)))
     with pytest.raises(ValueError, match="LowRankPopulation of the network"):
         task(pop)
+
+
+def test_openes_lr_decay_equals_numpy_reference():
+    # learning rate of step t (1-based): max(lr * decay**(t - 1), limit)
+    n = 5
+    es = pn.OpenES(n, 8, sigma=0.1, lr=0.1, lr_decay=0.5, lr_limit=0.03,
+                   optimizer="sgd", momentum=0.0, seed=0)
+    for t, lr in enumerate([0.1, 0.05, 0.03, 0.03]):
+        pop = es.ask().astype(np.float64)
+        mean0 = es._mean.copy()
+        fitness = -np.sum((pop - 1.0) ** 2, axis=1)
+        es.tell(fitness)
+        z = (pop[:4] - mean0) / 0.1
+        u = ref_centered_ranks(fitness)
+        g = (u[:4] - u[4:]) @ z / (8 * 0.1)
+        np.testing.assert_allclose(es._mean, mean0 + lr * g, rtol=1e-5, atol=1e-7,
+                                   err_msg=f"step {t}")
+    with pytest.raises(ValueError, match="lr_decay"):
+        pn.OpenES(n, lr_decay=0.0)

@@ -147,9 +147,12 @@ class EvolutionStrategy(Algorithm):
 
     @classmethod
     def _from_params(cls, params: Any) -> Algorithm:
-        if "rank" in cls.Params.names() and "rank" not in params:
+        names = cls.Params.names()
+        if "rank" in names and "rank" not in params:
             # a checkpoint written before low-rank mode existed: full rank
             params = {**params, "rank": None, "network": None}
+        if "lr_decay" in names and "lr_decay" not in params:
+            params = {**params, "lr_decay": 1.0, "lr_limit": 0.0}  # constant lr
         return super()._from_params(params)
 
     def _structured(self) -> LowRankPopulation:

@@ -18,7 +18,16 @@ from .._typing import Float64Array
 from ._es import EvolutionStrategy
 from ._lowrank import check_lowrank, network_param, rank_param
 from .optim import adam_step, sgd_step
-from .params import DECAY, NON_NEGATIVE, POSITIVE, Bool, ESParams, OneOf, param
+from .params import (
+    DECAY,
+    FRACTION,
+    NON_NEGATIVE,
+    POSITIVE,
+    Bool,
+    ESParams,
+    OneOf,
+    param,
+)
 from .shaping import centered_ranks
 
 __all__ = ["OpenES", "OpenESParams"]
@@ -28,6 +37,8 @@ class OpenESParams(ESParams):
     """Parameters of :class:`OpenES` (see its docstring)."""
 
     lr: float = param(POSITIVE)
+    lr_decay: float = param(FRACTION)
+    lr_limit: float = param(NON_NEGATIVE)
     optimizer: str = param(OneOf(("adam", "sgd")))
     momentum: float = param(DECAY)
     beta1: float = param(DECAY)
@@ -59,6 +70,13 @@ class OpenES(EvolutionStrategy):
     lr : float, default=0.03
         Learning rate of the optimiser.  With Adam a step moves each
         coordinate by about ``lr``.
+    lr_decay : float, default=1.0
+        The learning rate of generation ``t`` is ``max(lr * lr_decay**t,
+        lr_limit)`` (evosax's ``lrate_decay``/``lrate_limit``); 1 keeps it
+        constant.  A slow decay (e.g. 0.998) lets a long run settle below
+        the noise floor of a minibatch fitness.
+    lr_limit : float, default=0.0
+        Floor of the decayed learning rate.
     optimizer : {"adam", "sgd"}, default="adam"
         "sgd" is SGD with heavy-ball ``momentum``.
     momentum : float, default=0.9
@@ -80,9 +98,11 @@ class OpenES(EvolutionStrategy):
         the population from it (:meth:`ask_structured`; :meth:`run` does
         this by itself) at a small fraction of a full-rank evaluation, and
         the update ``sum_k u_k A_k.T B_k`` is still full-rank.  ``None``:
-        full-rank noise.  On MNIST 784-128-10, rank 1 with ``pop_size=2000``,
-        ``sigma=0.01``, ``lr=0.01`` and fitness minus the minibatch
-        cross-entropy is the best setting measured (see the README).
+        full-rank noise.  On MNIST (784-32-10 and 784-128-10, fitness minus
+        the cross-entropy of 512-image minibatches) rank 1, ``pop_size``
+        1000-2000, ``sigma=0.01`` and ``lr=0.01`` are the settings measured
+        best (``benchmarks/sweep_lowrank.py``; table in the README); the
+        defaults of the other arguments stay those tuned on digits.
     network : Network, optional
         The network the genomes are weights of (required with ``rank``; its
         ``n_params`` must be ``n_params``).
@@ -133,6 +153,8 @@ class OpenES(EvolutionStrategy):
         *,
         sigma: float = 0.02,
         lr: float = 0.03,
+        lr_decay: float = 1.0,
+        lr_limit: float = 0.0,
         optimizer: str = "adam",
         momentum: float = 0.9,
         beta1: float = 0.9,
@@ -167,8 +189,11 @@ class OpenES(EvolutionStrategy):
         if p.weight_decay:
             grad -= p.weight_decay * self._mean
         self._t += 1
+        lr = p.lr
+        if p.lr_decay != 1.0:
+            lr = max(lr * p.lr_decay ** (self._t - 1), p.lr_limit)
         if p.optimizer == "adam":
-            adam_step(self._mean, grad, self._m, self._v, self._t, p.lr, p.beta1,
+            adam_step(self._mean, grad, self._m, self._v, self._t, lr, p.beta1,
                       p.beta2)
         else:
-            sgd_step(self._mean, grad, self._m, p.lr, p.momentum)
+            sgd_step(self._mean, grad, self._m, lr, p.momentum)
