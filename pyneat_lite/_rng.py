@@ -38,6 +38,7 @@ STREAMS = {
     "batch": 7,  # minibatch sampling of supervised tasks
     "env": 8,  # environment resets
     "shuffle": 9,
+    "restarts": 10,  # seeds and draws of restarted strategies (Restarts)
     # quality diversity (pyneat_lite.qd)
     "qd_select": 20,  # elites drawn as parents / restart points
     "qd_noise": 21,  # emitters' Gaussian noise

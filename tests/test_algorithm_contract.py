@@ -245,7 +245,7 @@ BIG_N = 8 * PARALLEL_MIN_WORK // BIG_P
 BIG_GENERATIONS = 6
 #: Full-covariance strategies keep n_params**2 values: their size here, still
 #: above the threshold (pop_size * n_params**2 multiply-adds per generation).
-BIG_N_FULL = {"cmaes": 512}
+BIG_N_FULL = {"cmaes": 512, "xnes": 512, "restarts": 512}
 
 _CHILD = textwrap.dedent(
     """

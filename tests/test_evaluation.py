@@ -357,8 +357,9 @@ def test_es_spec_rebuilds_ask_bit_for_bit(name, kw, shape):
         lo, hi = sorted(rng.integers(0, pop_size + 1, 2))
         np.testing.assert_array_equal(spec.rows(lo, hi, n_threads=1), pop[lo:hi])
         es.tell(fh.sphere_batch(pop) + rng.standard_normal(pop_size))
-    # after a tell the ES's scale is per-coordinate, except OpenES's fixed sigma
-    assert np.ndim(spec.scale) == (0 if name == "openes" else 1)
+    # after a tell the ES's scale is per-coordinate, except the fixed sigma of
+    # OpenES and ARS
+    assert np.ndim(spec.scale) == (0 if name in ("openes", "ars") else 1)
 
 
 def test_es_spec_independent_reference():

@@ -96,7 +96,7 @@ def test_registry_lists_every_operator_class():
                if isinstance(obj, type) and issubclass(obj, bases)
                and obj not in bases}
     assert classes == ops.OPERATORS
-    assert len(ops.OPERATORS) == 22
+    assert len(ops.OPERATORS) == 23
     for name, cls in ops.OPERATORS.items():
         assert getattr(pn, name) is cls  # also at the top level
     # abstract bases cannot be built
@@ -208,8 +208,10 @@ def test_bad_call_arguments_name_the_argument(name):
         direct(op, generation=-1)
     kw = dict(seed=0)
     if isinstance(op, ops.Selection):
+        # a multi-objective selection takes (P, n_obj): 3-D is its bad shape
+        shape = (5, 2, 5) if getattr(op, "multi_objective", False) else (5, 10)
         with pytest.raises(ValueError, match=f"'fitness' argument of {caller}"):
-            op.select(FITNESS.reshape(5, 10), 3, **kw)
+            op.select(FITNESS.reshape(shape), 3, **kw)
         with pytest.raises(ValueError, match=f"'n' parameter of {caller}"):
             op.select(FITNESS, -1, **kw)
     elif isinstance(op, ops.Crossover):

@@ -26,7 +26,15 @@ from ._config import INLINE_OPTS, OPTS
 # two woken threads of the loaded 2-core machine than on one.
 _MIN_MADDS = 1 << 20
 
-__all__ = ["jacobi_eigh", "rank_update", "recombine", "sample_transformed"]
+__all__ = [
+    "add_products",
+    "gram",
+    "jacobi_eigh",
+    "rank_update",
+    "recombine",
+    "sample_transformed",
+    "transpose_times",
+]
 
 
 # --------------------------------------------------------------- sampling
@@ -220,3 +228,71 @@ def jacobi_eigh(C, w, V):
         w[j] = d[idx[j]]
         for k in range(n):
             V[k, j] = U[k, idx[j]]
+
+
+# ------------------------------------------------------------------ xNES
+@njit(**OPTS)
+def gram(z, G):
+    """``G = z z^T`` in float64: z float32 (P, N), G float64 (P, P); each
+    entry summed over columns in order (serial: P * P * N / 2 values)."""
+    p, n = z.shape
+    for i in range(p):
+        for j in range(i + 1):
+            s = 0.0
+            for k in range(n):
+                s += np.float64(z[i, k]) * np.float64(z[j, k])
+            G[i, j] = s
+            G[j, i] = s
+
+
+@njit(**OPTS)
+def transpose_times(Q, Y, R):
+    """``R = Q^T Y``: Q float64 (P, P), Y float64 (P, N), R float64 (P, N);
+    each row an ordered sum of rows of ``Y`` (serial: P * P * N values)."""
+    p, n = Y.shape
+    for r in range(p):
+        for j in range(n):
+            R[r, j] = 0.0
+        for s in range(p):
+            c = Q[s, r]
+            for j in range(n):
+                R[r, j] += c * Y[s, j]
+
+
+@njit(**INLINE_OPTS)
+def _add_rows(M, scale, A, R, a0, a1):
+    n = M.shape[1]
+    for a in range(a0, a1):
+        for r in range(A.shape[0]):
+            c = np.float64(A[r, a])
+            for b in range(n):
+                M[a, b] += c * R[r, b]
+        for b in range(n):
+            M[a, b] *= scale
+
+
+@njit(**OPTS)
+def _add_seq(M, scale, A, R):
+    _add_rows(M, scale, A, R, 0, M.shape[0])
+
+
+@njit(parallel=True, **OPTS)
+def _add_par(M, scale, A, R, n_chunks):
+    n = M.shape[0]
+    for c in prange(n_chunks):
+        _add_rows(M, scale, A, R, c * n // n_chunks, (c + 1) * n // n_chunks)
+
+
+def add_products(M, scale, A, R, n_threads=None):
+    """In place: ``M = scale * (M + A^T R)``, each entry summed over the rows
+    of ``A`` in order.
+
+    M: float64 (N, N); A: float32 or float64 (P, N); R: float64 (P, N).
+    Serial or parallel over rows of ``M``.
+    """
+    n = M.shape[0]
+    nt = kernel_threads(n_threads, A.shape[0] * n * n, n, min_work=_MIN_MADDS)
+    if nt == 1:
+        _add_seq(M, scale, A, R)
+    else:
+        _add_par(M, scale, A, R, nt)

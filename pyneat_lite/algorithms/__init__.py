@@ -2,7 +2,8 @@
 
 Every algorithm -- the genetic algorithm :class:`GA` and the evolution
 strategies :class:`OpenES`, :class:`SNES`, :class:`SepCMAES`, :class:`CEM`,
-:class:`PGPE` and :class:`CMAES` -- has ``ask() -> (pop_size, n_params)``
+:class:`PGPE`, :class:`CMAES`, :class:`XNES`, :class:`ARS` and the restart wrapper
+:class:`Restarts` -- has ``ask() -> (pop_size, n_params)``
 float32 genomes, ``tell(fitness)``, ``best``, ``best_fitness``,
 ``generation``, ``run(...)`` returning a :class:`Result`, and
 ``save(path)`` (resume with ``pyneat_lite.load``).  :data:`ALGORITHMS` maps
@@ -18,15 +19,18 @@ share), one module per algorithm, ``shaping.py`` and ``optim.py``.
 from __future__ import annotations
 
 from ._lowrank import LowRankPopulation
+from .ars import ARS
 from .base import DEFAULT_GENERATIONS, Algorithm, NonFiniteFitnessWarning
 from .cem import CEM
 from .cmaes import CMAES
 from .ga import GA
 from .openes import OpenES
 from .pgpe import PGPE
+from .restarts import Restarts
 from .result import HallOfFame, Result
 from .sepcma import SepCMAES
 from .snes import SNES
+from .xnes import XNES
 
 #: short name -> algorithm class (drives parametrised tests and the CLI)
 ALGORITHMS: dict[str, type[Algorithm]] = {
@@ -37,10 +41,14 @@ ALGORITHMS: dict[str, type[Algorithm]] = {
     "cem": CEM,
     "pgpe": PGPE,
     "cmaes": CMAES,
+    "xnes": XNES,
+    "restarts": Restarts,
+    "ars": ARS,
 }
 
 __all__ = [
     "ALGORITHMS",
+    "ARS",
     "Algorithm",
     "CEM",
     "CMAES",
@@ -51,7 +59,9 @@ __all__ = [
     "NonFiniteFitnessWarning",
     "OpenES",
     "PGPE",
+    "Restarts",
     "Result",
     "SNES",
     "SepCMAES",
+    "XNES",
 ]

@@ -237,15 +237,16 @@ class Algorithm:
             )
         p = self._params
         fit = self._fitness
-        checked = check_fitness(fitness, p.pop_size, caller=self._tell_caller)
+        n_pop = fit.shape[0]  # pop_size, or the current size of a Restarts run
+        checked = check_fitness(fitness, n_pop, caller=self._tell_caller)
         self._check_told(checked)  # before any state changes
         np.copyto(fit, checked)
         finite = np.isfinite(fit)
-        n_bad = p.pop_size - int(np.count_nonzero(finite))
+        n_bad = n_pop - int(np.count_nonzero(finite))
         if n_bad:
             fit[~finite] = np.nan
             warnings.warn(
-                f"{n_bad} of {p.pop_size} fitness values of generation "
+                f"{n_bad} of {n_pop} fitness values of generation "
                 f"{self._generation} were NaN or infinite; they count as the "
                 "worst fitness.",
                 NonFiniteFitnessWarning,
@@ -260,7 +261,7 @@ class Algorithm:
         if has_nan:
             score[np.isnan(score)] = -np.inf
         self._archive.update(self._current_population(), score)
-        self._evaluations += p.pop_size
+        self._evaluations += n_pop
         now = time.perf_counter()
         start = self._clock_start if self._clock_start is not None else now
         self._history.record(self._generation, fit, n_bad, self._evaluations,

@@ -69,6 +69,13 @@ class History:
         self._pending = np.empty((rows, pop_size), dtype=np.float64)
         self._pending_nan: list[bool] = []
 
+    def resize(self, pop_size: int) -> None:
+        """Take ``pop_size`` fitness values per generation from now on (the
+        generations recorded so far keep their statistics)."""
+        self._flush()
+        rows = max(1, min(_MAX_ROWS, _MAX_PENDING // pop_size))
+        self._pending = np.empty((rows, pop_size), dtype=np.float64)
+
     def __len__(self) -> int:
         return len(self._columns["generation"])
 

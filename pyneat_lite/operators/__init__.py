@@ -116,6 +116,7 @@ from .functional import (
 # the GA's prepared generation (library-internal), importable from here
 from .generation import _GenerationPlan as _GenerationPlan
 from .generation import next_generation
+from .multiobjective import NSGA2
 from .mutation import (
     BitFlipMutation,
     BlockMutation,
@@ -147,6 +148,7 @@ __all__ = [
     # selection
     "Selection",
     "Tournament",
+    "NSGA2",
     "Truncation",
     "Roulette",
     "SUS",
