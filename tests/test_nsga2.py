@@ -91,6 +91,25 @@ def test_survivors_fill_fronts_then_cut_by_crowding():
     assert crowd[kept_last].min() >= crowd[dropped].max()
 
 
+def test_survivors_are_deaps_selnsga2_choice():
+    """The same set as DEAP's selNSGA2 (distinct continuous objectives, so
+    no tie can split them)."""
+    from deap import base, creator, tools
+
+    if not hasattr(creator, "NSGA2Min"):
+        creator.create("NSGA2Min", base.Fitness, weights=(-1.0, -1.0, -1.0))
+        creator.create("NSGA2Ind", list, fitness=creator.NSGA2Min)
+    F = np.random.default_rng(8).random((150, 3))
+    inds = []
+    for i, f in enumerate(F):
+        ind = creator.NSGA2Ind([i])
+        ind.fitness.values = tuple(f)
+        inds.append(ind)
+    theirs = sorted(ind[0] for ind in tools.selNSGA2(inds, 70))
+    ours = sorted(pn.NSGA2().survivors(F, 70, minimize=True).tolist())
+    assert ours == theirs
+
+
 def test_select_is_a_crowded_tournament():
     """Binary tournament on (front, crowding): individual i wins when drawn
     first against one no better, or second against one strictly worse, so
