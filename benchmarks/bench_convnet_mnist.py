@@ -8,12 +8,21 @@ machine (EvoJAX: > 0.98 in 5 minutes on a GPU, full training set).
 
 The fitness is minus the cross-entropy on a fresh minibatch each
 generation, shared by the whole population (``pn.tasks.Classification``);
-the search is PGPE with Adam, as EvoJAX's example.  The wall time of the
-training loop counts against the budget; the test evaluations printed along
-the way do not.  Also prints the forward's rate against the float32 GEMM
-peak measured in the same run, and the load.
+the search is PGPE with Adam and EvoJAX's rates (centre 0.006, sigma 0.09,
+initial sigma 0.04), on a smaller population and minibatch (32 x 64) so that
+a CPU gets many generations.  The wall time of the training loop counts
+against the budget; the test evaluations printed along the way do not.  The
+CPU time is printed too: on the shared machine it tells what an idle one
+would need (about CPU / 2 with both cores busy).  Also prints the forward's
+rate against the float32 GEMM peak measured in the same run, and the load.
 
-    python benchmarks/bench_convnet_mnist.py [--time-limit 300] [--pop 64]
+    python benchmarks/bench_convnet_mnist.py [--time-limit 300] [--pop 32]
+
+Measured (the 2 cores under a load of 9-19 from other jobs): with the default
+rates, test accuracy 0.79 after 255 generations (180 s wall, 67 s CPU), 0.85
+after 475 (360 s wall, 127 s CPU);
+with a centre rate of 0.03 instead, it stalled near 0.70 (0.69 after 1,373
+generations).  The 0.97 goal is not met.
 """
 
 from __future__ import annotations
@@ -42,11 +51,11 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--time-limit", type=float, default=300.0)
-    ap.add_argument("--pop", type=int, default=64)
-    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--pop", type=int, default=32)
+    ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--sigma", type=float, default=0.04)
-    ap.add_argument("--lr", type=float, default=0.01)
-    ap.add_argument("--sigma-lr", type=float, default=0.1)
+    ap.add_argument("--lr", type=float, default=0.006)
+    ap.add_argument("--sigma-lr", type=float, default=0.09)
     ap.add_argument("--eval-every", type=float, default=30.0,
                     help="seconds of training between test evaluations")
     ap.add_argument("--seed", type=int, default=0)
