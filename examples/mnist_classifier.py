@@ -16,7 +16,8 @@ Two searches get the same time budget:
 - SNES (separable natural evolution strategy) with its default settings,
   fitness = negative cross-entropy (a smooth signal suits an ES);
 - the headline: OpenES with rank-1 noise per weight matrix (EGGROLL; a relu
-  network with linear outputs, population 2000, sigma 0.01, Adam lr 0.01),
+  network with linear outputs, population 2000, sigma 0.01, Adam lr 0.015
+  decayed by 0.996 per generation down to 0.0005),
   fitness = negative cross-entropy; the minibatch task scores the whole
   population from the noise factors, for little more than one network's cost.
   The genome reported is the centre ``es.mean``.
@@ -121,7 +122,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
             n_params=lr_net.n_params,
             pop_size=args.pop or 2000,
             sigma=0.01,
-            lr=0.01,
+            lr=0.015,
+            lr_decay=0.996,
+            lr_limit=0.0005,
             rank=min(args.rank, args.hidden),
             network=lr_net,
             seed=args.seed,
