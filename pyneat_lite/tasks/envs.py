@@ -44,7 +44,7 @@ Examples
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal, overload
 
 import numpy as np
 
@@ -469,6 +469,24 @@ def _rollout(net: Any, pop: np.ndarray, env: _Env, episodes: int, max_steps: int
         # when possible; the grouping does not change any return
         rollout_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt)
     return returns, steps
+
+
+@overload
+def rollout(
+    net: Any, population: Any, env: _Env, episodes: int = ...,
+    max_steps: int | None = ..., seed: SeedLike = ..., *, generation: int = ...,
+    same_starts: bool = ..., return_steps: Literal[False] = ...,
+    n_threads: int | None = ...,
+) -> np.ndarray: ...
+
+
+@overload
+def rollout(
+    net: Any, population: Any, env: _Env, episodes: int = ...,
+    max_steps: int | None = ..., seed: SeedLike = ..., *, generation: int = ...,
+    same_starts: bool = ..., return_steps: Literal[True],
+    n_threads: int | None = ...,
+) -> tuple[np.ndarray, np.ndarray]: ...
 
 
 def rollout(
