@@ -132,12 +132,15 @@ if TYPE_CHECKING:
     from ._warmup import warmup as warmup
     from .activations import ACTIVATIONS as ACTIVATIONS
     from .algorithms import ALGORITHMS as ALGORITHMS
+    from .algorithms import ARS as ARS
     from .algorithms import CEM as CEM
     from .algorithms import CMAES as CMAES
     from .algorithms import GA as GA
     from .algorithms import PGPE as PGPE
     from .algorithms import SNES as SNES
+    from .algorithms import XNES as XNES
     from .algorithms import OpenES as OpenES
+    from .algorithms import Restarts as Restarts
     from .algorithms import Result as Result
     from .algorithms import SepCMAES as SepCMAES
     from .algorithms.logs import CSVLogger as CSVLogger
@@ -158,6 +161,7 @@ if TYPE_CHECKING:
     from .layers import Flatten as Flatten
     from .layers import MaxPool2D as MaxPool2D
     from .network import Network as Network
+    from .operators import NSGA2 as NSGA2
     from .operators import SUS as SUS
     from .operators import BitFlipMutation as BitFlipMutation
     from .operators import BlendCrossover as BlendCrossover
