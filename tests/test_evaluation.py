@@ -222,14 +222,18 @@ def test_default_timeout_and_bad_timeouts():
 
 
 def test_pool_hung_fitness_times_out_and_pool_stays_usable(population):
-    with pn.ProcessPool(2, timeout=1.5) as p:
-        p.evaluate(fh.sphere, population)  # workers up: time only the hang
+    with pn.ProcessPool(2, timeout=300.0) as p:
+        # workers up first (their start can take seconds on a loaded machine):
+        # time only the hang
+        p.evaluate(fh.sphere, population)
+        p.timeout = 1.5
         t0 = time.monotonic()
         with pytest.raises(TimeoutError, match=r"chunks were still running after "
                                                r"timeout=1\.5 s"):
             p.evaluate(fh.sleeps, population[:4])
         # the sleeping workers were killed at once, not after their 30 s
         assert time.monotonic() - t0 < 10.0
+        p.timeout = 300.0  # fresh workers start again
         np.testing.assert_allclose(p.evaluate(fh.sphere, population),
                                    fh.sphere_batch(population))
 
@@ -292,8 +296,9 @@ def test_pool_workers_and_shared_memory_go_with_a_killed_parent(tmp_path,
 
 
 def test_ray_hung_fitness_times_out(ray_session, population):
-    ev = pn.Ray(timeout=1.0)
-    ev.evaluate(fh.sphere, population)
+    ev = pn.Ray(timeout=300.0)
+    ev.evaluate(fh.sphere, population)  # workers up; time only the hang
+    ev.timeout = 1.0
     t0 = time.monotonic()
     with pytest.raises(TimeoutError, match=r"timeout=1\.0 s.*cancelled"):
         ev.evaluate(fh.sleeps, population[:4])
