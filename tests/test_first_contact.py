@@ -42,6 +42,26 @@ def test_progress_without_tqdm_prints_plain_lines(monkeypatch, capsys):
     assert float(last.group(3)) == pytest.approx(np.nanmax(ga.fitness), rel=1e-5)
 
 
+def test_qd_scheduler_progress_without_tqdm(monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    archive = pn.qd.GridArchive(solution_dim=3, dims=(5, 5),
+                                ranges=[(-1.0, 1.0), (-1.0, 1.0)])
+    emitter = pn.qd.GaussianEmitter(archive, np.zeros(3), sigma=0.3, batch_size=8,
+                                    seed=0)
+    sched = pn.qd.Scheduler(archive, [emitter])
+
+    def fn(pop):
+        return _sphere(pop), np.clip(pop[:, :2], -1.0, 1.0)
+
+    sched.run(fn, generations=3, progress=True)
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    m = re.fullmatch(r"Scheduler: iteration 3/3  coverage ([\d.]+)%  qd (\S+)  "
+                     r"\([\d.]+ s\)", last)
+    assert m, last
+    assert float(m.group(1)) == pytest.approx(100 * archive.stats.coverage, abs=0.01)
+
+
 def test_result_repr_is_one_short_line():
     result = pn.GA(n_params=1000, pop_size=16, seed=0).run(_sphere, generations=2)
     text = repr(result)

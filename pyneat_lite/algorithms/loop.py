@@ -36,20 +36,24 @@ def _generation_best(algorithm: Algorithm) -> float:
 
 class _TextBar:
     """What ``run(progress=True)`` shows without tqdm: the part of tqdm's
-    interface the loop uses, printing one line at most every ``interval``
-    seconds to stderr (where tqdm draws its bar)."""
+    interface the loops use, printing one line at most every ``interval``
+    seconds to stderr (where tqdm draws its bar).  ``unit`` names a step
+    ("generation", or "iteration" for the QD scheduler); the postfix fields
+    are printed in order, ``now`` (this step's best) last, in parentheses."""
 
-    def __init__(self, name: str, total: int | None, interval: float = 0.5) -> None:
-        self.name, self.total, self.interval = name, total, interval
-        self.n, self.best, self.now, self.shown = 0, "", "", 0
+    def __init__(self, name: str, total: int | None, interval: float = 0.5,
+                 unit: str = "generation") -> None:
+        self.name, self.total, self.interval, self.unit = name, total, interval, unit
+        self.n, self.shown = 0, 0
+        self.fields: dict[str, str] = {}
         self.t0 = time.perf_counter()
         self.last = -float("inf")
 
     def update(self, n: int) -> None:
         self.n += n
 
-    def set_postfix(self, best: str, now: str, refresh: bool = False) -> None:
-        self.best, self.now = best, now
+    def set_postfix(self, refresh: bool = False, **fields: str) -> None:
+        self.fields = fields
         now = time.perf_counter()
         if now - self.last >= self.interval:
             self.last = now
@@ -58,9 +62,12 @@ class _TextBar:
     def _print(self, now: float) -> None:
         self.shown = self.n
         of = f"/{self.total}" if self.total is not None else ""
-        print(f"{self.name}: generation {self.n}{of}  best {self.best}  "
-              f"(this generation {self.now}, {now - self.t0:.1f} s)",
-              file=sys.stderr, flush=True)
+        fields = dict(self.fields)
+        step = fields.pop("now", None)
+        shown = "".join(f"  {k} {v}" for k, v in fields.items())
+        where = f"this {self.unit} {step}, " if step is not None else ""
+        print(f"{self.name}: {self.unit} {self.n}{of}{shown}  "
+              f"({where}{now - self.t0:.1f} s)", file=sys.stderr, flush=True)
 
     def close(self) -> None:
         if self.n != self.shown:  # the final state, once

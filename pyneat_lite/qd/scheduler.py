@@ -23,6 +23,7 @@ import numpy as np
 from .. import checkpoint
 from .._typing import Float32Array
 from .._validation import check_int, check_scalar
+from ..algorithms.loop import _TextBar
 from .archives import ArchiveStats, CVTArchive, GridArchive, _ArchiveBase
 from .emitters import EMITTERS, Emitter
 
@@ -322,7 +323,8 @@ class Scheduler:
             ``callback(scheduler)`` after every iteration; a truthy return
             stops the run with reason "callback".
         progress : bool, default=False
-            A tqdm bar with coverage and normalized QD score.
+            A tqdm bar with coverage and normalized QD score; without tqdm,
+            plain lines on stderr.
         checkpoint_every, checkpoint_path
             Save every this many iterations (and at the end) to this path.
 
@@ -362,12 +364,10 @@ class Scheduler:
         if progress:
             try:
                 from tqdm.auto import tqdm
-            except ImportError as exc:
-                raise ImportError(
-                    "run(progress=True) requires tqdm. Install it with "
-                    "`pip install pyneat_lite[progress]`."
-                ) from exc
-            bar = tqdm(total=generations, unit="it", desc="Scheduler")
+            except ImportError:  # tqdm is optional: plain lines instead of a bar
+                bar = _TextBar("Scheduler", generations, unit="iteration")
+            else:
+                bar = tqdm(total=generations, unit="it", desc="Scheduler")
         t0 = time.perf_counter()
         start = self._generation
         best_qd = self.stats.qd_score
