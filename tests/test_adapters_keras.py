@@ -175,7 +175,8 @@ def test_population_fitness_matches_loop_and_restores():
 def test_missing_keras_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "keras", None)
     monkeypatch.delitem(sys.modules, "pyneat_lite.adapters.keras")
-    with pytest.raises(ImportError, match=r"pip install pyneat_lite\[keras\]"):
+    with pytest.raises(ImportError, match=r'pip install "pyneat_lite\[keras\]" '
+                       r'\(from a checkout: pip install "\.\[keras\]"\)'):
         importlib.import_module("pyneat_lite.adapters.keras")
 
 

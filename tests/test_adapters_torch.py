@@ -205,5 +205,6 @@ def test_population_fitness_matches_loop_and_restores():
 def test_missing_torch_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     monkeypatch.delitem(sys.modules, "pyneat_lite.adapters.torch")
-    with pytest.raises(ImportError, match=r"pip install pyneat_lite\[torch\]"):
+    with pytest.raises(ImportError, match=r'pip install "pyneat_lite\[torch\]" '
+                       r'\(from a checkout: pip install "\.\[torch\]"\)'):
         importlib.import_module("pyneat_lite.adapters.torch")
