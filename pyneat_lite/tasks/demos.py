@@ -28,14 +28,13 @@ import numpy as np
 
 from .._validation import check_array, check_int, check_population, check_scalar
 from ..policy import save_policy
+from ._demo_builders import _classifier, _control
+from ._demo_checks import _PIXELS, _SIDE, _images, _logits, _seed, _torch
 
 __all__ = ["Demo", "Solved", "cartpole", "acrobot", "mountaincar",
            "mountaincar_continuous", "swingup", "digits", "mnist", "image7", "gan",
            "mnist_split", "train_digit_cnn", "predict_digits", "class_probability",
            "GANGame", "save_grid"]
-
-_SIDE = 28  # MNIST images are 28x28
-_PIXELS = _SIDE * _SIDE
 
 
 @dataclass
@@ -73,31 +72,6 @@ class Demo:
     summary: Callable[[np.ndarray], list[str]] = lambda best: []
     notes: list[str] = field(default_factory=list)
     callbacks: list[Callable[[Any], bool]] = field(default_factory=list)
-
-
-def _torch() -> Any:
-    try:
-        import torch
-    except ImportError:
-        raise ImportError('this demo needs PyTorch: pip install "pyneat_lite[torch]" '
-                          '(from a checkout: pip install ".[torch]")') from None
-    return torch
-
-
-def _seed(seed: Any, caller: str) -> int:
-    return check_int(seed, "seed", caller=caller, min_val=0)
-
-
-def _images(images: Any, caller: str, name: str = "images") -> np.ndarray:
-    """``images`` as C-contiguous float32 ``(n, 784)`` (rows flattened)."""
-    arr = check_array(images, name, caller=caller, ndim=(1, 2, 3))
-    flat = arr.reshape(-1, arr.shape[-1]) if arr.ndim < 3 else arr.reshape(len(arr), -1)
-    if flat.shape[1] != _PIXELS:
-        raise ValueError(
-            f"The {name!r} argument of {caller} must hold 28x28 images ({_PIXELS} "
-            f"values each). Got shape {arr.shape} instead."
-        )
-    return flat
 
 
 # ------------------------------------------------------------- no-data demos
@@ -227,81 +201,6 @@ class Solved:
         return False
 
 
-def _control(name: str, env: Any, net: Any, algorithm: str, pop: int,
-             generations: int, episodes: int, threshold: float | None,
-             seed: int, out: Path | None, *, scale: Any = None,
-             es_kwargs: dict[str, Any] | None = None, gym_check: bool = True,
-             margin: float = 3.0, check_episodes: int = 100) -> Demo:
-    """A control task on a Numba environment, checked at the end on 100 new
-    episodes (and on gymnasium's own environment when it has one)."""
-    from .envs import Rollout, rollout, scale_inputs
-
-    fit = Rollout(net, env, episodes=episodes, seed=seed)
-    # the check stops a little above the goal, so that 100 other episodes
-    # (gymnasium's, in the report) pass too
-    solved = None if threshold is None else Solved(
-        net, env, threshold + margin, episodes=check_episodes, scale=scale, seed=seed)
-
-    def policy(genomes: np.ndarray) -> np.ndarray:
-        return genomes if scale is None else scale_inputs(net, genomes, scale)
-
-    fitness: Any = fit if scale is None else _ScaledFitness(fit, policy)
-
-    def summary(best: np.ndarray) -> list[str]:
-        passed = solved is not None and solved.genome is not None
-        genome = solved.genome if passed else policy(best)
-        goal = ("" if threshold is None else
-                f"; {env.id} counts as solved at {threshold:g}")
-        lines = []
-        if passed:
-            lines.append(f"solved check passed: mean return {solved.score:.1f} on "
-                         f"{solved.episodes} fresh episodes")
-        check = rollout(net, genome[None], env, episodes=100, seed=seed + 2,
-                        same_starts=False)
-        lines.append(f"check: mean return {check[0]:.1f} on 100 new episodes (Numba "
-                     f"env{goal})")
-        if gym_check:
-            try:
-                from .gym import evaluate
-
-                g = evaluate(net, genome[None], env.id, episodes=100, seed=seed + 3)
-                lines.append(f"check: mean return {g[0]:.1f} on 100 gymnasium "
-                             f"{env.id} episodes")
-            except ImportError:
-                lines.append("gymnasium not installed: skipped the gymnasium check")
-        if out is not None:
-            folder = Path(out)
-            folder.mkdir(parents=True, exist_ok=True)
-            path = folder / f"{name}_policy.npz"
-            save_policy(path, net, genome)
-            lines.append(f"saved the policy to {path} (read it with pn.load_policy)")
-        return lines
-
-    return Demo(net.n_params, fitness, algorithm, pop=pop, generations=generations,
-                x0=np.zeros(net.n_params, np.float32), es_kwargs=es_kwargs or {},
-                fitness_name="mean return", summary=summary,
-                callbacks=[] if solved is None else [solved])
-
-
-class _ScaledFitness:
-    """``fit(policy(pop))``, with ``fit``'s ``generation`` (for --resume)."""
-
-    def __init__(self, fit: Any, policy: Callable[[np.ndarray], np.ndarray]) -> None:
-        self.fit = fit
-        self.policy = policy
-
-    @property
-    def generation(self) -> int:
-        return self.fit.generation
-
-    @generation.setter
-    def generation(self, value: int) -> None:
-        self.fit.generation = value
-
-    def __call__(self, population: np.ndarray) -> np.ndarray:
-        return self.fit(self.policy(population))
-
-
 def acrobot(seed: int = 0, out: Path | None = None) -> Demo:
     """A 6-16-3 policy for Acrobot-v1 on the Numba environment.
 
@@ -385,26 +284,6 @@ def swingup(seed: int = 0, out: Path | None = None) -> Demo:
     net = Network([5, 16, 1], ["tanh", "tanh"])
     return _control("swingup", CartPoleSwingUp(), net, "snes", 64, 200, 5, None,
                     seed, out, es_kwargs={"sigma": 0.5}, gym_check=False)
-
-
-def _classifier(net: Any, split: tuple[np.ndarray, ...], batch_size: int | None,
-                seed: int, generations: int) -> Demo:
-    from .supervised import Classification, report
-
-    Xtr, Xte, ytr, yte = split
-    fitness = Classification(net, Xtr, ytr, metric="cross_entropy",
-                             batch_size=batch_size, seed=seed)
-
-    def summary(best: np.ndarray) -> list[str]:
-        rep = report(net, best, Xte, yte)
-        train = report(net, best, Xtr, ytr).accuracy
-        return [f"train accuracy {train:.4f}, test accuracy {rep.accuracy:.4f} "
-                f"({len(yte)} test samples)", str(rep)]
-
-    return Demo(net.n_params, fitness, "snes", pop=100, generations=generations,
-                init_population=lambda p, s: net.init_population(p, seed=s),
-                x0=net.init_genome(seed=seed), fitness_name="-cross-entropy",
-                summary=summary)
 
 
 def digits(seed: int = 0) -> Demo:
@@ -502,13 +381,6 @@ def train_digit_cnn(X: Any, y: Any, *, epochs: int = 2, seed: int = 0) -> Any:
             nn.functional.cross_entropy(cnn(Xt[idx]), yt[idx]).backward()
             opt.step()
     return cnn.eval()
-
-
-def _logits(cnn: Any, images: Any, caller: str) -> Any:
-    torch = _torch()
-    flat = _images(images, caller)
-    with torch.no_grad():
-        return cnn(torch.from_numpy(flat.reshape(-1, 1, _SIDE, _SIDE)))
 
 
 def predict_digits(cnn: Any, images: Any) -> np.ndarray:
