@@ -55,135 +55,15 @@ from .._kernels.envs import (
     MOUNTAINCAR,
     MOUNTAINCAR_CONTINUOUS,
     PENDULUM,
-    observe_env,
-    reset_lanes,
-    step_env,
 )
-from .._kernels.rollout import LANES, rollout_parallel, rollout_serial
-from .._rng import STREAMS, resolve_seed, row_seeds
-from .._threads import effective_n_threads, kernel_threads
+from .._rng import resolve_seed
 from .._typing import SeedLike
 from .._validation import check_array, check_int, check_population, check_scalar
+from ._env_base import _Env
+from ._env_rollout import _check_env, _check_n_threads, _check_policy, _rollout
 
 __all__ = ["ENVS", "Acrobot", "CartPole", "CartPoleSwingUp", "MountainCar",
            "MountainCarContinuous", "Pendulum", "Rollout", "rollout", "scale_inputs"]
-
-
-class _Env:
-    """Shared machinery of the vectorized environments (gymnasium-like API).
-
-    Attributes
-    ----------
-    state : ndarray of float64, shape (n_envs, state_dim)
-        The physical state, as gymnasium stores it; writable, so that a test
-        can copy a gymnasium state in.
-    elapsed : ndarray of int64, shape (n_envs,)
-        Steps since the last reset (for truncation).
-    """
-
-    _kind: int
-    id: str
-    obs_dim: int
-    state_dim: int
-    discrete: bool
-    n_actions: int  # discrete: number of actions; continuous: action dimension
-    action_low: np.ndarray
-    action_high: np.ndarray
-
-    def __init__(self, params: np.ndarray, max_steps: int) -> None:
-        self.params = np.ascontiguousarray(params, dtype=np.float64)
-        self.max_steps = check_int(max_steps, "max_steps", caller=type(self).__name__,
-                                   min_val=1)
-        self.state = np.zeros((0, self.state_dim))
-        self.elapsed = np.zeros(0, np.int64)
-
-    @property
-    def n_outputs(self) -> int:
-        """Number of network outputs a policy for this environment must have."""
-        return self.n_actions
-
-    def reset(
-        self, n_envs: int, seed: SeedLike = None, generation: int = 0
-    ) -> np.ndarray:
-        """Start ``n_envs`` fresh episodes.
-
-        Parameters
-        ----------
-        n_envs : int
-            Number of environments.
-        seed : int or None
-            Seed; environment ``i`` starts from the xoshiro256** stream of
-            ``row_seeds(seed, generation, STREAMS["env"], n_envs)[i]``
-            (the module docstring gives the distributions).
-        generation : int, default=0
-            Second key of the stream (a new set of start states per value).
-
-        Returns
-        -------
-        ndarray of float32, shape (n_envs, obs_dim)
-            First observations.
-        """
-        caller = f"{type(self).__name__}.reset"
-        n = check_int(n_envs, "n_envs", caller=caller, min_val=1)
-        generation = check_int(generation, "generation", caller=caller, min_val=0)
-        seeds = row_seeds(resolve_seed(seed, caller=caller), generation,
-                          STREAMS["env"], n)
-        S = np.empty((self.state_dim, n))
-        reset_lanes(self._kind, S, seeds)
-        self.state = np.ascontiguousarray(S.T)
-        self.elapsed = np.zeros(n, np.int64)
-        return self.observe()
-
-    def observe(self) -> np.ndarray:
-        """Observations of the current states, float32 (n_envs, obs_dim)."""
-        S = np.ascontiguousarray(self.state.T, dtype=np.float64)
-        obs = np.empty((self.obs_dim, S.shape[1]), np.float32)
-        observe_env(self._kind, S, obs)
-        return np.ascontiguousarray(obs.T)
-
-    def step(
-        self, actions: Any
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """Step every environment once with raw actions.
-
-        Parameters
-        ----------
-        actions : array-like, shape (n_envs,) or (n_envs, 1)
-            Discrete action ids, or continuous actions (clipped to the bounds
-            as gymnasium does).
-
-        Returns
-        -------
-        obs : ndarray of float32, shape (n_envs, obs_dim)
-        reward : ndarray of float64, shape (n_envs,)
-        terminated, truncated : ndarray of bool, shape (n_envs,)
-            As gymnasium reports them; no automatic reset (call :meth:`reset`).
-        """
-        n = self.state.shape[0]
-        if n == 0:
-            raise RuntimeError(f"{type(self).__name__}.step called before reset.")
-        a = np.asarray(actions, dtype=np.float64).reshape(n, -1)
-        if a.shape[1] != 1:
-            raise ValueError(
-                f"The 'actions' argument of {type(self).__name__}.step must have shape "
-                f"({n},) or ({n}, 1). Got shape {np.shape(actions)} instead."
-            )
-        if self.discrete and not np.isin(a, np.arange(self.n_actions)).all():
-            raise ValueError(
-                f"The 'actions' argument of {type(self).__name__}.step must hold "
-                f"integers in [0, {self.n_actions - 1}]."
-            )
-        S = np.ascontiguousarray(self.state.T, dtype=np.float64)
-        rew = np.empty(n)
-        term = np.empty(n, np.bool_)
-        step_env(self._kind, S, np.ascontiguousarray(a[:, 0]), self.params, rew, term)
-        self.state[...] = S.T
-        self.elapsed += 1
-        trunc = self.elapsed >= self.max_steps
-        return self.observe(), rew, term, trunc
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}(max_steps={self.max_steps})"
 
 
 class CartPole(_Env):
@@ -401,74 +281,6 @@ ENVS: dict[str, type[_Env]] = {
     for cls in (CartPole, Pendulum, Acrobot, MountainCar, MountainCarContinuous,
                 CartPoleSwingUp)
 }
-
-
-def _check_policy(net: Any, env: _Env, caller: str) -> None:
-    if getattr(net, "_stack", None) is not None:
-        kinds = ", ".join(sorted({type(x).__name__ for x in net.layers}))
-        raise ValueError(
-            f"The network of {caller} must be a stack of dense layers "
-            "(Network(sizes, activations)): the environment kernels run those. Got "
-            f"a network with {kinds} layers instead; use pn.gym.evaluate for it."
-        )
-    if net.n_in != env.obs_dim:
-        raise ValueError(
-            f"The network of {caller} does not fit the environment {env!r}: its input "
-            f"has {net.n_in} values, the observation space has shape "
-            f"({env.obs_dim},)."
-        )
-    if net.n_out != env.n_outputs:
-        what = (f"{env.n_actions} discrete actions (one output per action, argmax)"
-                if env.discrete else f"action shape ({env.n_actions},)")
-        raise ValueError(
-            f"The network of {caller} does not fit the environment {env!r}: its output "
-            f"has {net.n_out} values, the action space needs {what}."
-        )
-
-
-def _check_env(env: Any, caller: str) -> None:
-    if not isinstance(env, _Env):
-        raise TypeError(
-            f"The 'env' argument of {caller} must be a pyneat_lite.envs environment "
-            f"({', '.join(c.__name__ for c in ENVS.values())}). Got "
-            f"{type(env).__name__} instead; use "
-            "pn.gym.evaluate for gymnasium environments."
-        )
-
-
-def _check_n_threads(n_threads: int | None) -> int | None:
-    if n_threads is not None:
-        effective_n_threads(n_threads)  # validates (0 and non-ints are errors)
-    return n_threads
-
-
-def _rollout(net: Any, pop: np.ndarray, env: _Env, episodes: int, max_steps: int,
-             seed: int, generation: int, same_starts: bool,
-             n_threads: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Unchecked :func:`rollout`: every argument already validated."""
-    n_pop = pop.shape[0]
-    n_rows = 1 if same_starts else n_pop
-    seeds = row_seeds(seed, generation, STREAMS["env"], n_rows * episodes)
-    seeds = seeds.reshape(n_rows, episodes)
-    returns = np.empty(n_pop)
-    steps = np.empty(n_pop, np.int64)
-    max_groups = -(-n_pop // LANES)
-    # work: an upper bound on the policy's multiply-adds (episodes may end
-    # early); the groups are the parallel rows
-    nt = kernel_threads(n_threads, n_pop * net.n_params * episodes * max_steps,
-                        max_groups)
-    args = (pop, net.meta, int(net.max_width), int(net.n_out), env._kind,
-            env.obs_dim, env.state_dim, env.params, env.action_low, env.action_high,
-            seeds, max_steps)
-    if nt == 1:
-        # one group: its 8 lanes are refilled from the whole population, so
-        # they stay busy until the last episodes
-        rollout_serial(*args, 1, returns, steps)
-    else:
-        # a few groups per thread (load balance), each with its lanes full
-        # when possible; the grouping does not change any return
-        rollout_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt)
-    return returns, steps
 
 
 @overload

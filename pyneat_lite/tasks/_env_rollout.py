@@ -1,0 +1,86 @@
+"""Checks of a policy and environment, and the unchecked rollout behind
+:func:`pyneat_lite.tasks.envs.rollout` and :class:`~pyneat_lite.tasks.envs.Rollout`.
+
+Private: ``envs.py`` (and ``behavior.py``, through it) import these back.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._kernels.rollout import LANES, rollout_parallel, rollout_serial
+from .._rng import STREAMS, row_seeds
+from .._threads import effective_n_threads, kernel_threads
+from ._env_base import _Env
+
+
+def _check_policy(net: Any, env: _Env, caller: str) -> None:
+    if getattr(net, "_stack", None) is not None:
+        kinds = ", ".join(sorted({type(x).__name__ for x in net.layers}))
+        raise ValueError(
+            f"The network of {caller} must be a stack of dense layers "
+            "(Network(sizes, activations)): the environment kernels run those. Got "
+            f"a network with {kinds} layers instead; use pn.gym.evaluate for it."
+        )
+    if net.n_in != env.obs_dim:
+        raise ValueError(
+            f"The network of {caller} does not fit the environment {env!r}: its input "
+            f"has {net.n_in} values, the observation space has shape "
+            f"({env.obs_dim},)."
+        )
+    if net.n_out != env.n_outputs:
+        what = (f"{env.n_actions} discrete actions (one output per action, argmax)"
+                if env.discrete else f"action shape ({env.n_actions},)")
+        raise ValueError(
+            f"The network of {caller} does not fit the environment {env!r}: its output "
+            f"has {net.n_out} values, the action space needs {what}."
+        )
+
+
+def _check_env(env: Any, caller: str) -> None:
+    if not isinstance(env, _Env):
+        from .envs import ENVS  # the public table; envs imports this module
+
+        raise TypeError(
+            f"The 'env' argument of {caller} must be a pyneat_lite.envs environment "
+            f"({', '.join(c.__name__ for c in ENVS.values())}). Got "
+            f"{type(env).__name__} instead; use "
+            "pn.gym.evaluate for gymnasium environments."
+        )
+
+
+def _check_n_threads(n_threads: int | None) -> int | None:
+    if n_threads is not None:
+        effective_n_threads(n_threads)  # validates (0 and non-ints are errors)
+    return n_threads
+
+
+def _rollout(net: Any, pop: np.ndarray, env: _Env, episodes: int, max_steps: int,
+             seed: int, generation: int, same_starts: bool,
+             n_threads: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Unchecked :func:`rollout`: every argument already validated."""
+    n_pop = pop.shape[0]
+    n_rows = 1 if same_starts else n_pop
+    seeds = row_seeds(seed, generation, STREAMS["env"], n_rows * episodes)
+    seeds = seeds.reshape(n_rows, episodes)
+    returns = np.empty(n_pop)
+    steps = np.empty(n_pop, np.int64)
+    max_groups = -(-n_pop // LANES)
+    # work: an upper bound on the policy's multiply-adds (episodes may end
+    # early); the groups are the parallel rows
+    nt = kernel_threads(n_threads, n_pop * net.n_params * episodes * max_steps,
+                        max_groups)
+    args = (pop, net.meta, int(net.max_width), int(net.n_out), env._kind,
+            env.obs_dim, env.state_dim, env.params, env.action_low, env.action_high,
+            seeds, max_steps)
+    if nt == 1:
+        # one group: its 8 lanes are refilled from the whole population, so
+        # they stay busy until the last episodes
+        rollout_serial(*args, 1, returns, steps)
+    else:
+        # a few groups per thread (load balance), each with its lanes full
+        # when possible; the grouping does not change any return
+        rollout_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt)
+    return returns, steps
