@@ -22,12 +22,13 @@ def floyd_reference(seed: int, n: int, k: int) -> np.ndarray:
 def count_population_checks(monkeypatch: pytest.MonkeyPatch, module) -> list[int]:
     """Count ``module.check_population`` calls (one list item per call);
     ``Network``'s own validators fail the test if called."""
-    from pyneat_lite import network
+    from pyneat_lite import _network_checks
 
     calls: list[int] = []
     real = module.check_population
     monkeypatch.setattr(module, "check_population",
                         lambda *a, **k: calls.append(1) or real(*a, **k))
     for name in ("check_array", "check_population", "check_genome"):
-        monkeypatch.setattr(network, name, lambda *a, **k: pytest.fail("revalidated"))
+        monkeypatch.setattr(_network_checks, name,
+                            lambda *a, **k: pytest.fail("revalidated"))
     return calls

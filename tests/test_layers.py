@@ -46,6 +46,8 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("wrappers", (
         "pyneat_lite._rng",
         "pyneat_lite.network",
+        "pyneat_lite._network_checks",   # Network's argument checks (issue 9 split)
+        "pyneat_lite._network_kernels",  # Network's kernel dispatch (issue 9 split)
         "pyneat_lite._layout",       # Network's layer table
         "pyneat_lite.layers",        # layer specs of Network(layers=...)
         "pyneat_lite._init_schemes",  # Network's initialisers
