@@ -234,18 +234,21 @@ def test_chunking_matches_unchunked_and_bounds_memory(tmp_path):
     # the output.  Budget here: the hidden layer of 4 genomes per thread.
     # Measured in a fresh process (tracemalloc's peak counts every thread's
     # allocations, and other tests leave threads behind), at two population
-    # sizes: a constant overhead of the Python layer (a few KB, which varies
-    # between machines) cancels in the difference, growth with P does not.
+    # sizes that both run on two threads (above FORWARD_PARALLEL_MIN_WORK): a
+    # constant overhead of the Python layer (a few KB, which varies between
+    # machines) cancels in the difference, growth with P does not.
     code = textwrap.dedent("""
         import sys, tracemalloc
         import numpy as np
         import pyneat_lite as pn
         from pyneat_lite._kernels import forward as kernels
+        from pyneat_lite.network import FORWARD_PARALLEL_MIN_WORK
         X = np.load(sys.argv[2])
         kernels.BLOCK_VALUES = 16 * 70 * 4
-        assert kernels.block_genomes(37, 16, 70) == 4
-        for reps, out in ((1, sys.argv[3]), (4, sys.argv[4])):
+        for reps, out in ((2, sys.argv[3]), (8, sys.argv[4])):
             pop = np.ascontiguousarray(np.tile(np.load(sys.argv[1]), (reps, 1)))
+            assert kernels.block_genomes(len(pop), 16, 70) == 4
+            assert len(pop) * 70 * (20 * 16 + 16 * 3) >= FORWARD_PARALLEL_MIN_WORK
             net = pn.Network([20, 16, 3], ["tanh", "softmax"])
             net.forward(pop, X, method="gemm", n_threads=2)  # JIT outside
             net = pn.Network([20, 16, 3], ["tanh", "softmax"])  # no scratch yet
@@ -256,20 +259,20 @@ def test_chunking_matches_unchunked_and_bounds_memory(tmp_path):
             np.save(out, y)
             print(peak - y.nbytes)
     """)
-    paths = [str(tmp_path / f"{n}.npy") for n in ("pop", "X", "y1", "y4")]
+    paths = [str(tmp_path / f"{n}.npy") for n in ("pop", "X", "y2", "y8")]
     np.save(paths[0], pop)
     np.save(paths[1], X)
     res = subprocess.run([sys.executable, "-c", code, *paths], capture_output=True,
                          text=True, timeout=600)
     assert res.returncode == 0, res.stderr
-    extra1, extra4 = (int(v) for v in res.stdout.strip().splitlines()[-2:])
+    extra2, extra8 = (int(v) for v in res.stdout.strip().splitlines()[-2:])
     block = 2 * (4 * 70 * 16 * 4 + 20 * 4 * 16 * 4)  # two threads' blocks
-    hidden_all = 37 * 70 * 16 * 4  # bytes if the whole hidden layer were held
-    assert extra1 <= block + 32768 < hidden_all
-    # 3 x 37 more genomes: holding their hidden layer would add 3 * hidden_all
-    assert extra4 - extra1 < 0.05 * 3 * hidden_all
-    _close(np.load(paths[2]), ref)
-    _close(np.load(paths[3]), np.tile(ref, (4, 1, 1)))
+    hidden_all = 37 * 70 * 16 * 4  # bytes if the hidden layer of 37 were held
+    assert extra2 <= block + 49152 < 2 * hidden_all
+    # 6 x 37 more genomes: holding their hidden layer would add 6 * hidden_all
+    assert extra8 - extra2 < 0.05 * 6 * hidden_all
+    _close(np.load(paths[2]), np.tile(ref, (2, 1, 1)))
+    _close(np.load(paths[3]), np.tile(ref, (8, 1, 1)))
 
 
 def test_block_size_depends_on_sizes_not_threads():
