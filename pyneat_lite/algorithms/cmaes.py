@@ -109,7 +109,39 @@ class CMAESParams(ESParams):
         super()._resolve(caller)
 
 
-class CMAES(EvolutionStrategy):
+class _FullCovarianceES(EvolutionStrategy):
+    """Sampling shared by the full-covariance strategies (CMAES, XNES):
+    ``x = mean + step * BT.T (d * z)`` through one kernel, and the
+    per-coordinate scale vector (``_scale_vec``, kept by ``_update_scale``)
+    that the hall of fame and the history read."""
+
+    def _sample_d(self) -> Float64Array:
+        """The per-axis scale ``d`` of the sampling transform."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _update_scale(self) -> None:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def _scale(self) -> Float64Array:
+        return self._scale_vec
+
+    def _seeds_only_spec(self) -> None:
+        return None  # a full covariance cannot travel as a scale vector
+
+    def _ask(self) -> Float32Array:
+        p = self._params
+        fill_standard_normal(self._z, p.seed, self._generation,
+                             self._noise_stream, self._noise_threads)
+        _kernels.sample_transformed(self._mean, self._step, self._BT,
+                                    self._sample_d(), self._z, self._y,
+                                    self._pop, p.n_threads)
+        return self._pop
+
+    def _after_load(self) -> None:
+        self._update_scale()
+
+
+class CMAES(_FullCovarianceES):
     """CMA-ES with full covariance matrix (Hansen 2016; pycma's defaults).
 
     Parameters
@@ -197,22 +229,8 @@ class CMAES(EvolutionStrategy):
         self._sample_threads = kernel_threads(p.n_threads, lam * n * n, lam)
 
     # ------------------------------------------------------------- sampling
-    def _scale(self) -> Float64Array:
-        return self._scale_vec
-
-    def _seeds_only_spec(self) -> None:
-        return None  # a full covariance cannot travel as a scale vector
-
-    def _ask(self) -> Float32Array:
-        p = self._params
-        fill_standard_normal(self._z, p.seed, self._generation,
-                             self._noise_stream, self._noise_threads)
-        _kernels.sample_transformed(self._mean, self._step, self._BT, self._d,
-                                    self._z, self._y, self._pop, p.n_threads)
-        return self._pop
-
-    def _after_load(self) -> None:
-        self._update_scale()
+    def _sample_d(self) -> Float64Array:
+        return self._d
 
     def _update_scale(self) -> None:
         np.multiply(np.sqrt(np.maximum(np.diagonal(self._C), 0.0)), self._step,

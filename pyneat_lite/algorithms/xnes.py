@@ -26,11 +26,10 @@ import scipy.linalg
 
 from .. import _ranking
 from .._kernels import cma as _kernels
-from .._rng import fill_standard_normal
 from .._threads import single_threaded_blas
-from .._typing import Float32Array, Float64Array
+from .._typing import Float64Array
 from ._es import EvolutionStrategy
-from .cmaes import default_pop_size
+from .cmaes import _FullCovarianceES, default_pop_size
 from .params import POSITIVE, ESParams, Int, Real, param
 from .shaping import _nes_weights
 
@@ -72,7 +71,7 @@ class XNESParams(ESParams):
         super()._resolve(caller)
 
 
-class XNES(EvolutionStrategy):
+class XNES(_FullCovarianceES):
     """Exponential NES with full covariance (Glasmachers et al. 2010).
 
     Parameters
@@ -146,22 +145,8 @@ class XNES(EvolutionStrategy):
         self._r = np.zeros((lam, n), dtype=np.float64)
         self._scale_vec = np.full(n, p.sigma, dtype=np.float64)
 
-    def _scale(self) -> Float64Array:
-        return self._scale_vec
-
-    def _seeds_only_spec(self) -> None:
-        return None  # a full covariance cannot travel as a scale vector
-
-    def _ask(self) -> Float32Array:
-        p = self._params
-        fill_standard_normal(self._z, p.seed, self._generation,
-                             self._noise_stream, self._noise_threads)
-        _kernels.sample_transformed(self._mean, self._step, self._BT, self._ones,
-                                    self._z, self._y, self._pop, p.n_threads)
-        return self._pop
-
-    def _after_load(self) -> None:
-        self._update_scale()
+    def _sample_d(self) -> Float64Array:
+        return self._ones  # the shape matrix carries every scale
 
     def _update_scale(self) -> None:
         # sd of coordinate j: sigma * ||row j of B|| = sigma * ||column j of BT||
