@@ -74,6 +74,58 @@ class _TextBar:
             self._print(time.perf_counter())
 
 
+def _check_stops(caller: str, generations: Any, target: Any, time_limit: Any,
+                 patience: Any, callbacks: Any, checkpoint_every: Any,
+                 checkpoint_path: Any) -> tuple[Any, ...]:
+    """Validate the stop criteria, callbacks and checkpointing of a run loop
+    (``run`` here and ``qd.Scheduler.run``); ``generations`` defaults to
+    :data:`DEFAULT_GENERATIONS` when no criterion is given."""
+    if generations is not None:
+        generations = check_int(generations, "generations", caller=caller, min_val=1)
+    if target is not None:
+        target = check_scalar(target, "target", caller=caller)
+    if time_limit is not None:
+        time_limit = check_scalar(
+            time_limit, "time_limit", caller=caller, min_val=0.0, include_min=False
+        )
+    if patience is not None:
+        patience = check_int(patience, "patience", caller=caller, min_val=1)
+    if callable(callbacks) or not hasattr(callbacks, "__iter__"):
+        raise TypeError(
+            f"The 'callbacks' argument of {caller} must be a list of callables "
+            f"(callbacks=[fn] for one). Got {type(callbacks).__name__} instead."
+        )
+    callbacks = tuple(callbacks)
+    for cb in callbacks:
+        if not callable(cb):
+            raise TypeError(
+                f"The 'callbacks' argument of {caller} must hold callables. "
+                f"Got {type(cb).__name__} instead."
+            )
+    if checkpoint_every is not None:
+        checkpoint_every = check_int(
+            checkpoint_every, "checkpoint_every", caller=caller, min_val=1
+        )
+        if checkpoint_path is None:
+            raise ValueError(
+                f"The 'checkpoint_path' argument of {caller} is required with "
+                "checkpoint_every. Got None instead."
+            )
+        # a bad path fails now, not after the first generations
+        checkpoint_path = check_path(checkpoint_path, name="checkpoint_path",
+                                     caller=caller, probe=True)
+    elif checkpoint_path is not None:
+        raise ValueError(
+            f"The 'checkpoint_every' argument of {caller} is required with "
+            f"checkpoint_path. Got None instead."
+        )
+    if all(c is None for c in (generations, target, time_limit, patience)):
+        generations = DEFAULT_GENERATIONS
+
+    return (generations, target, time_limit, patience, callbacks,
+            checkpoint_every, checkpoint_path)
+
+
 def run(
     algorithm: Algorithm,
     fitness: Callable[[Float32Array], Any],
@@ -146,28 +198,10 @@ def run(
             f"The 'fitness' argument of {caller} must be callable. "
             f"Got {type(fitness).__name__} instead."
         )
-    if generations is not None:
-        generations = check_int(generations, "generations", caller=caller, min_val=1)
-    if target is not None:
-        target = check_scalar(target, "target", caller=caller)
-    if time_limit is not None:
-        time_limit = check_scalar(
-            time_limit, "time_limit", caller=caller, min_val=0.0, include_min=False
-        )
-    if patience is not None:
-        patience = check_int(patience, "patience", caller=caller, min_val=1)
-    if callable(callbacks) or not hasattr(callbacks, "__iter__"):
-        raise TypeError(
-            f"The 'callbacks' argument of {caller} must be a list of callables "
-            f"(callbacks=[fn] for one). Got {type(callbacks).__name__} instead."
-        )
-    callbacks = tuple(callbacks)
-    for cb in callbacks:
-        if not callable(cb):
-            raise TypeError(
-                f"The 'callbacks' argument of {caller} must hold callables. "
-                f"Got {type(cb).__name__} instead."
-            )
+    (generations, target, time_limit, patience, callbacks, checkpoint_every,
+     checkpoint_path) = _check_stops(caller, generations, target, time_limit,
+                                     patience, callbacks, checkpoint_every,
+                                     checkpoint_path)
     if isinstance(evaluator, type):
         raise TypeError(
             f"The 'evaluator' argument of {caller} must be an evaluator instance "
@@ -180,25 +214,6 @@ def run(
             f"evaluate(fitness, population) method. Got {type(evaluator).__name__} "
             "instead."
         )
-    if checkpoint_every is not None:
-        checkpoint_every = check_int(
-            checkpoint_every, "checkpoint_every", caller=caller, min_val=1
-        )
-        if checkpoint_path is None:
-            raise ValueError(
-                f"The 'checkpoint_path' argument of {caller} is required with "
-                "checkpoint_every. Got None instead."
-            )
-        # a bad path fails now, not after the first generations
-        checkpoint_path = check_path(checkpoint_path, name="checkpoint_path",
-                                     caller=caller, probe=True)
-    elif checkpoint_path is not None:
-        raise ValueError(
-            f"The 'checkpoint_every' argument of {caller} is required with "
-            f"checkpoint_path. Got None instead."
-        )
-    if all(c is None for c in (generations, target, time_limit, patience)):
-        generations = DEFAULT_GENERATIONS
 
     structured = (getattr(fitness, "accepts_structured", False)
                   and hasattr(algorithm, "ask_structured"))

@@ -22,8 +22,7 @@ import numpy as np
 
 from .. import checkpoint
 from .._typing import Float32Array
-from .._validation import check_int, check_scalar
-from ..algorithms.loop import _TextBar
+from ..algorithms.loop import _check_stops, _TextBar
 from .archives import ArchiveStats, CVTArchive, GridArchive, _ArchiveBase
 from .emitters import EMITTERS, Emitter
 
@@ -337,29 +336,10 @@ class Scheduler:
         if not callable(fn):
             raise TypeError(f"The 'fn' argument of {caller} must be callable. "
                             f"Got {type(fn).__name__} instead.")
-        if generations is not None:
-            generations = check_int(generations, "generations", caller=caller,
-                                    min_val=1)
-        if target is not None:
-            target = check_scalar(target, "target", caller=caller)
-        if time_limit is not None:
-            time_limit = check_scalar(time_limit, "time_limit", caller=caller,
-                                      min_val=0.0, include_min=False)
-        if patience is not None:
-            patience = check_int(patience, "patience", caller=caller, min_val=1)
-        callbacks = tuple(callbacks)
-        for cb in callbacks:
-            if not callable(cb):
-                raise TypeError(f"The 'callbacks' argument of {caller} must hold "
-                                f"callables. Got {type(cb).__name__} instead.")
-        if (checkpoint_every is None) != (checkpoint_path is None):
-            raise ValueError(f"{caller} needs both 'checkpoint_every' and "
-                             "'checkpoint_path', or neither.")
-        if checkpoint_every is not None:
-            checkpoint_every = check_int(checkpoint_every, "checkpoint_every",
-                                         caller=caller, min_val=1)
-        if all(c is None for c in (generations, target, time_limit, patience)):
-            generations = 100
+        (generations, target, time_limit, patience, callbacks, checkpoint_every,
+         checkpoint_path) = _check_stops(caller, generations, target, time_limit,
+                                         patience, callbacks, checkpoint_every,
+                                         checkpoint_path)
         bar = None
         if progress:
             try:
