@@ -258,7 +258,7 @@ def _alive(pid: int) -> bool:
     try:
         with open(f"/proc/{pid}/stat") as f:
             return f.read().split(")")[-1].split()[0] != "Z"  # zombie: exited
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before or while read
         return False
 
 
