@@ -16,13 +16,17 @@ from .._threads import effective_n_threads, kernel_threads
 from ._env_base import _Env
 
 
-def _check_policy(net: Any, env: _Env, caller: str) -> None:
-    if getattr(net, "_stack", None) is not None:
+def _check_policy(net: Any, env: _Env, caller: str, recurrent: bool = True) -> None:
+    """``recurrent``: whether ``caller`` runs networks with RNN/GRU layers."""
+    if getattr(net, "_stack", None) is not None and not (recurrent and net.recurrent):
         kinds = ", ".join(sorted({type(x).__name__ for x in net.layers}))
+        allowed = ("a stack of dense layers (Network(sizes, activations)), or of "
+                   "Dense, RNN and GRU layers: the environments' observations are "
+                   "flat vectors, not images" if recurrent else
+                   "a stack of dense layers (Network(sizes, activations))")
         raise ValueError(
-            f"The network of {caller} must be a stack of dense layers "
-            "(Network(sizes, activations)): the environment kernels run those. Got "
-            f"a network with {kinds} layers instead; use pn.gym.evaluate for it."
+            f"The network of {caller} must be {allowed}. Got a network with {kinds} "
+            "layers instead; use pn.gym.evaluate for it."
         )
     if net.n_in != env.obs_dim:
         raise ValueError(
@@ -72,6 +76,10 @@ def _rollout(net: Any, pop: np.ndarray, env: _Env, episodes: int, max_steps: int
     # early); the groups are the parallel rows
     nt = kernel_threads(n_threads, n_pop * net.n_params * episodes * max_steps,
                         max_groups)
+    if net.recurrent:
+        _rollout_recurrent(net, pop, env, seeds, max_steps, nt, max_groups, returns,
+                           steps)
+        return returns, steps
     args = (pop, net.meta, int(net.max_width), int(net.n_out), env._kind,
             env.obs_dim, env.state_dim, env.params, env.action_low, env.action_high,
             seeds, max_steps)
@@ -84,3 +92,22 @@ def _rollout(net: Any, pop: np.ndarray, env: _Env, episodes: int, max_steps: int
         # when possible; the grouping does not change any return
         rollout_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt)
     return returns, steps
+
+
+def _rollout_recurrent(net: Any, pop: np.ndarray, env: _Env, seeds: np.ndarray,
+                       max_steps: int, nt: int, max_groups: int, returns: np.ndarray,
+                       steps: np.ndarray) -> None:
+    """:func:`_rollout` of a network with RNN/GRU layers (its own kernel,
+    compiled on first use only)."""
+    from .._kernels.rollout_recurrent import (
+        rollout_recurrent_parallel,
+        rollout_recurrent_serial,
+    )
+
+    args = (pop, net.meta, int(net.max_width), int(net.state_size), int(net.n_out),
+            env._kind, env.obs_dim, env.state_dim, env.params, env.action_low,
+            env.action_high, seeds, max_steps)
+    if nt == 1:
+        rollout_recurrent_serial(*args, 1, returns, steps)
+    else:
+        rollout_recurrent_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt)

@@ -69,7 +69,7 @@ class BehaviorRollout:
                 f"(the environments with behaviour measures). Got "
                 f"{type(env).__name__} instead."
             )
-        _check_policy(net, env, caller)
+        _check_policy(net, env, caller, recurrent=False)  # forward_each, no state
         self.net = net
         self.env = env
         self.max_steps = env.max_steps if max_steps is None else check_int(

@@ -25,8 +25,10 @@ not 1,024 x 500.  CartPole's ``sin``/``cos`` are evaluated by a Taylor
 polynomial that is exact to an ulp on the live range ``|theta| <= 12``
 degrees, so states agree with gymnasium's to ~1e-16, not bit for bit.  The
 kernels live in :mod:`pyneat_lite._kernels.envs` and
-:mod:`pyneat_lite._kernels.rollout`; this module validates once per call and
-then runs them.
+:mod:`pyneat_lite._kernels.rollout` (recurrent policies:
+:mod:`pyneat_lite._kernels.rollout_recurrent`, which resets every genome's
+hidden state at the start of each episode); this module validates once per
+call and then runs them.
 
 The first call compiles the kernels (about 10-20 s on a 2-core machine; then
 cached on disk by Numba).
@@ -321,10 +323,19 @@ def rollout(
     outputs (first maximum on ties), continuous actions are the outputs
     clipped to [-1, 1] and mapped linearly onto the action bounds.
 
+    A recurrent policy (:class:`~pyneat_lite.layers.RNN` and
+    :class:`~pyneat_lite.layers.GRU` layers, mixed with ``Dense`` ones) runs
+    with its own hidden state per genome, zero at the start of every
+    episode; its actions are those of ``net.forward_each(..., state=)`` on
+    the same observations, bit for bit.  Convolution and pooling layers are
+    refused (the observations are flat vectors, not images; a ``ValueError``
+    says so): use :func:`pyneat_lite.gym.evaluate` for image observations.
+
     Parameters
     ----------
     net : Network
-        Policy architecture: ``n_in == env.obs_dim``, ``n_out ==
+        Policy architecture: dense layers (``Network(sizes, activations)``)
+        or Dense, RNN and GRU layers; ``n_in == env.obs_dim``, ``n_out ==
         env.n_actions``.
     population : array-like of float32, shape (P, net.n_params)
     env : an environment of :data:`ENVS` (CartPole, Pendulum, Acrobot, ...)
@@ -357,7 +368,8 @@ def rollout(
     ------
     ValueError
         The network does not fit the environment (the message names both
-        shapes), or a bad population/argument.
+        shapes), has convolution or pooling layers, or a bad
+        population/argument.
 
     Notes
     -----
