@@ -69,10 +69,21 @@ def row_seeds(seed: int, generation: int, stream: int, n_rows: int) -> np.ndarra
     """
     # the same words as SeedSequence(...).generate_state(n_rows, np.uint64),
     # from one compiled call (SeedSequence's Python-level assembly costs
-    # ~40 us, and this runs once or twice per generation)
+    # ~40 us, and this runs once or twice per generation); the Numba module
+    # is imported on first use, not with the package
+    words = _SEED_WORDS or _load_seed_words()
+    return words(seed, (int(generation), int(stream)), n_rows)
+
+
+_SEED_WORDS: Any = None
+
+
+def _load_seed_words() -> Any:
+    global _SEED_WORDS
     from ._kernels.rng import seed_sequence_words
 
-    return seed_sequence_words(seed, (int(generation), int(stream)), n_rows)
+    _SEED_WORDS = seed_sequence_words
+    return seed_sequence_words
 
 
 def checked_row_seeds(

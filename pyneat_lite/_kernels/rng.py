@@ -15,6 +15,8 @@ global or per-thread generator, so results do not depend on the threads.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
@@ -208,6 +210,18 @@ def _words32(x: int, out: list[int]) -> None:
         x >>= 32
 
 
+@functools.lru_cache(maxsize=64)
+def _entropy_words(entropy: int, padded: bool) -> tuple[int, ...]:
+    # a run's entropy words, zero-padded to the pool size when a spawn key
+    # follows (as SeedSequence since 1.19): the same for every generation,
+    # so assembled once per seed
+    words: list[int] = []
+    _words32(entropy, words)
+    if padded and len(words) < _POOL:
+        words.extend([0] * (_POOL - len(words)))
+    return tuple(words)
+
+
 def seed_sequence_words(entropy: int, spawn_key: tuple[int, ...], n: int) -> np.ndarray:
     """``np.random.SeedSequence(entropy, spawn_key=spawn_key)
     .generate_state(n, np.uint64)``, bit for bit, in one compiled call.
@@ -215,12 +229,9 @@ def seed_sequence_words(entropy: int, spawn_key: tuple[int, ...], n: int) -> np.
     ``entropy`` and the keys are non-negative ints (a negative one raises
     ``ValueError``, as in SeedSequence).
     """
-    if entropy < 0 or any(k < 0 for k in spawn_key):
+    if entropy < 0 or (spawn_key and min(spawn_key) < 0):
         raise ValueError("expected non-negative integer")
-    words: list[int] = []
-    _words32(int(entropy), words)
-    if spawn_key and len(words) < _POOL:
-        words.extend([0] * (_POOL - len(words)))  # as SeedSequence since 1.19
+    words = list(_entropy_words(int(entropy), bool(spawn_key)))
     for k in spawn_key:
         _words32(int(k), words)
     out = np.empty(int(n), np.uint64)

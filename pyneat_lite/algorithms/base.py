@@ -49,6 +49,10 @@ from .params import Params
 __all__ = ["Algorithm", "NonFiniteFitnessWarning", "DEFAULT_GENERATIONS"]
 
 
+# Populations up to this many values are checked whole by _check_told.
+_WHOLE_CHECK_MAX = 1 << 16
+
+
 class NonFiniteFitnessWarning(UserWarning):
     """Some fitness values of a generation were NaN or infinite; they were
     treated as the worst fitness."""
@@ -158,11 +162,16 @@ class Algorithm:
         best ``hall_of_fame_size`` by ``fitness``) must still be finite -- a
         fitness function may have written into the genomes it was given.
         Subclasses whose population is their state check every row."""
+        pop = self._current_population()
+        # the common case, every value finite, in one pass over a small
+        # population: cheaper than selecting the top rows below
+        if (isinstance(pop, np.ndarray) and pop.size <= _WHOLE_CHECK_MAX
+                and np.isfinite(pop).all()):
+            return
         f = fitness if self._params.minimize else -fitness
         f = np.where(np.isnan(f), np.inf, f)
         k = min(self._params.hall_of_fame_size, f.shape[0])
         top = np.argpartition(f, k - 1)[:k]
-        pop = self._current_population()
         self._raise_if_nonfinite(int(np.count_nonzero(~np.isfinite(pop[top]))))
 
     def _raise_if_nonfinite(self, n_bad: int) -> None:

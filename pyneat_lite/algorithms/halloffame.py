@@ -14,6 +14,7 @@ generation enters once.
 from __future__ import annotations
 
 import bisect
+import math
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +25,9 @@ from .. import _ranking
 from .._typing import Float32Array, Float64Array
 
 __all__ = ["HallOfFame", "Archive"]
+
+# Up to this many candidates, a Python sort orders them (NumPy beyond).
+_SORT_IN_PYTHON = 32
 
 
 @dataclass(frozen=True)
@@ -87,65 +91,36 @@ class Archive:
         """Offer every row of ``population`` with its ``score`` (higher is
         better, ``-inf`` for failed evaluations, which never enter)."""
         k = self.size
+        neg, slots, kept_crc = self._neg, self._slot, self._crc
         # Only rows that beat the current last entry can enter: usually few,
         # so the common case costs one comparison over the scores.
-        floor = -self._neg[-1] if len(self._neg) == k else -np.inf
+        floor = -neg[-1] if len(neg) == k else -math.inf
         cand = (score > floor).nonzero()[0]
         if cand.shape[0] == 0:
             return
-        if cand.shape[0] > 1:
-            cand = cand[_ranking.order(score[cand])]
-        head = cand[:k].tolist()
-        crcs = [zlib.crc32(population[i]) for i in head]
-        if set(crcs).isdisjoint(self._crc) and len(set(crcs)) == len(crcs):
-            # k distinct newcomers: no candidate after them can enter
-            self._merge(population, head, score[cand[:k]].tolist(), crcs)
-        else:
-            self._insert_one_by_one(population, cand, score)
-
-    def _merge(
-        self, population: Float32Array, rows: list[int], scores: list[float],
-        crcs: list[int],
-    ) -> None:
-        """No candidate is a duplicate: the new entries are the ``size`` best
-        of the old ones followed by the candidates (best first), a stable
-        sort -- what inserting them one by one gives, in one pass."""
-        old = [(v, 0, j) for j, v in enumerate(self._neg)]
-        new = [(-s, 1, j) for j, s in enumerate(scores)]
-        kept = sorted(old + new)[: self.size]
-        used = {self._slot[j] for v, is_new, j in kept if not is_new}
-        free = sorted(set(range(self.size)).difference(used), reverse=True)
-        slot, neg, crc, dst, src = [], [], [], [], []
-        for v, is_new, j in kept:
-            if is_new:
-                s = free.pop()
-                dst.append(s)
-                src.append(rows[j])
-                crc.append(crcs[j])
-            else:
-                s = self._slot[j]
-                crc.append(self._crc[j])
-            slot.append(s)
-            neg.append(v)
-        if dst:
-            self._slots[dst] = population[src]
-        self._slot, self._neg, self._crc = slot, neg, crc
-
-    def _insert_one_by_one(
-        self, population: Float32Array, cand: np.ndarray, score: Float64Array
-    ) -> None:
-        """The general case (a candidate repeats a genome): candidates best
-        first, each enters unless its genome is already there."""
-        k = self.size
-        neg, slots, kept_crc = self._neg, self._slot, self._crc
-        for i in cand.tolist():
-            s = float(score[i])
+        rows, scores = cand.tolist(), score[cand].tolist()
+        if len(rows) > _SORT_IN_PYTHON:
+            o = _ranking.order(score[cand])
+            rows, scores = cand[o].tolist(), score[cand[o]].tolist()
+        elif len(rows) > 1:
+            # _ranking's rule (best first, ties by row) with a stable sort:
+            # cheaper than NumPy calls for a handful of candidates
+            o = sorted(range(len(rows)), key=scores.__getitem__, reverse=True)
+            rows, scores = [rows[j] for j in o], [scores[j] for j in o]
+        # Candidates best first, each enters unless its genome is already
+        # there.  A newcomer never falls off in the same call (every later
+        # candidate scores at most as well and goes after it), so the genomes
+        # are copied once, at the end: slot -> row of ``population``.
+        pending: dict[int, int] = {}
+        for i, s in zip(rows, scores, strict=True):
             if len(neg) == k and s <= -neg[-1]:
                 break  # candidates are best first: none of the rest enters
             row = population[i]
             crc = zlib.crc32(row)
             if crc in kept_crc and any(
-                c == crc and np.array_equal(self._slots[slot], row)
+                c == crc and np.array_equal(
+                    population[pending[slot]] if slot in pending
+                    else self._slots[slot], row)
                 for c, slot in zip(kept_crc, slots, strict=True)
             ):
                 continue
@@ -157,10 +132,12 @@ class Archive:
                 kept_crc.pop()
             else:
                 slot = min(set(range(k)).difference(slots))
-            self._slots[slot] = row
+            pending[slot] = i
             slots.insert(pos, slot)
             neg.insert(pos, -s)
             kept_crc.insert(pos, crc)
+        for slot, i in pending.items():  # row by row: cheaper than fancy indexing
+            self._slots[slot] = population[i]
 
     # --------------------------------------------------------- views, state
     def snapshot(self, to_user: Callable[[Float64Array], Float64Array]) -> HallOfFame:
