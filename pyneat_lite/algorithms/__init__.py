@@ -18,6 +18,7 @@ share), one module per algorithm, ``shaping.py`` and ``optim.py``.
 
 from __future__ import annotations
 
+from ._antithetic import AntitheticPopulation
 from ._lowrank import LowRankPopulation
 from .ars import ARS
 from .base import DEFAULT_GENERATIONS, Algorithm, NonFiniteFitnessWarning
@@ -50,6 +51,7 @@ __all__ = [
     "ALGORITHMS",
     "ARS",
     "Algorithm",
+    "AntitheticPopulation",
     "CEM",
     "CMAES",
     "DEFAULT_GENERATIONS",

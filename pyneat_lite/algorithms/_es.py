@@ -16,6 +16,13 @@ the genomes only when called (a generic fitness needs them),
 :meth:`EvolutionStrategy.ask_structured` returns the structure for a
 network-aware fitness, and the moment sums come from the factors (one
 float64 GEMM per weight matrix).
+
+Full-rank antithetic sampling (OpenES, PGPE, ARS, SNES with
+``antithetic=True``): :meth:`EvolutionStrategy.ask_structured` returns an
+:class:`~._antithetic.AntitheticPopulation` (the centre, the scale and the
+pairs' noise), which the supervised tasks score with one first-layer
+product per pair; the genomes are written only when ``ask()`` (or
+``np.asarray`` of the structure) needs them.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ from .._rng import STREAMS, fill_standard_normal
 from .._threads import kernel_threads, single_threaded_blas
 from .._typing import Float32Array, Float64Array
 from .._validation import check_genome
+from ._antithetic import AntitheticPopulation
 from ._lowrank import LowRankPopulation
 from .base import Algorithm
 from .params import ESParams
@@ -59,6 +67,12 @@ class EvolutionStrategy(Algorithm):
             self._mean = x.astype(np.float64)
         h = p.pop_size // 2 if self._antithetic else p.pop_size
         self._rank = getattr(p, "rank", None)
+        # full-rank antithetic pairs drawn by this class's sampling: the
+        # population is handed out as its structure, the genomes written lazily
+        self._pairs = (self._rank is None and self._antithetic
+                       and type(self)._ask is EvolutionStrategy._ask)
+        self._pop_generation = -1  # generation the genome buffer holds
+        self._apop: AntitheticPopulation | None = None
         if self._rank is None:
             width = p.n_params
             self._pop = np.zeros((p.pop_size, p.n_params), dtype=np.float32)
@@ -81,6 +95,26 @@ class EvolutionStrategy(Algorithm):
     def _current_population(self) -> Any:
         if self._rank is not None:
             return self._structured()
+        if self._pairs and self._pop_generation != self._generation:
+            return self._pairs_population()  # rows on demand (hall of fame)
+        return self._pop
+
+    def _pairs_population(self, new: bool = False) -> AntitheticPopulation:
+        if new or self._apop is None:  # once per generation (or after a load)
+            self._apop = AntitheticPopulation(
+                self._mean, self._scale(), self._z, self._write_pairs,
+                type(self).__name__)
+        return self._apop
+
+    def _write_pairs(self) -> Float32Array:
+        """The genome buffer of the pending antithetic population, written on
+        the first call of a generation."""
+        if self._pop_generation != self._generation:
+            _kernels.sample_population(
+                self._mean, self._scale(), self._z, self._pop, True,
+                self._params.n_threads,
+            )
+            self._pop_generation = self._generation
         return self._pop
 
     def _seeds_only_spec(self) -> dict[str, Any] | None:
@@ -102,6 +136,9 @@ class EvolutionStrategy(Algorithm):
         )
         if self._rank is not None:
             return self._structured()
+        if self._pairs:
+            self._pop_generation = -1
+            return self._pairs_population(new=True)
         _kernels.sample_population(
             self._mean, self._scale(), self._z, self._pop, self._antithetic,
             self._params.n_threads,
@@ -120,6 +157,8 @@ class EvolutionStrategy(Algorithm):
             this call (see :meth:`ask_structured` for the structure alone).
         """
         pop = super().ask()
+        if self._pairs:
+            return self._write_pairs()
         if self._rank is None:
             return pop
         if self._dense_generation != self._generation:
@@ -135,15 +174,19 @@ class EvolutionStrategy(Algorithm):
 
         Returns
         -------
-        LowRankPopulation or float32 array of shape (pop_size, n_params)
+        LowRankPopulation, AntitheticPopulation or float32 array
             In low-rank mode (``rank=``) the noise factors, without the
-            genomes (see :class:`~pyneat_lite.algorithms.LowRankPopulation`;
-            ``Classification`` and ``Regression`` evaluate it directly); else
-            what :meth:`ask` returns.  Either counts as the pending ``ask``:
+            genomes (see :class:`~pyneat_lite.algorithms.LowRankPopulation`);
+            with full-rank antithetic sampling the centre, scale and pair
+            noise (:class:`~pyneat_lite.algorithms.AntitheticPopulation`,
+            whose ``np.asarray`` is :meth:`ask`'s genomes); ``Classification``
+            and ``Regression`` evaluate either directly.  Else what
+            :meth:`ask` returns.  Either counts as the pending ``ask``:
             :meth:`ask` and :meth:`ask_structured` before ``tell`` describe
             the same genomes.  :meth:`run` uses it when the fitness can take it.
         """
-        return super().ask()
+        pop = super().ask()
+        return self._pairs_population() if self._pairs else pop
 
     @classmethod
     def _from_params(cls, params: Any) -> Algorithm:

@@ -17,13 +17,12 @@ sampling on the xoshiro256** generator of the operators, one stream, so the
 same on any number of threads): the same seed gives the same sequence of
 minibatches, and every genome of one call sees the same samples.
 
-A low-rank ES population (:class:`pyneat_lite.algorithms.LowRankPopulation`,
-from ``ask_structured()`` of a strategy built with ``rank=``) is scored from
-its noise factors, without its genomes: ``X @ W`` of the centre and ``X``
-times every member's first factor are two BLAS products for the whole
-population, and one Numba kernel finishes every member's forward pass and
-reduces it to its fitness (:mod:`pyneat_lite._kernels.lowrank`).  The
-numbers agree with scoring the materialised genomes to float32 rounding.
+A strategy's structured population (``ask_structured()``: a low-rank
+:class:`pyneat_lite.algorithms.LowRankPopulation`, or the full-rank
+antithetic :class:`~pyneat_lite.algorithms.AntitheticPopulation`) is scored
+from its noise without its genomes, ``X @ W`` of the centre shared by the
+whole population (see :mod:`._structured`).  The numbers agree with scoring
+the materialised genomes to float32 rounding.
 """
 
 from __future__ import annotations
@@ -37,14 +36,10 @@ from .._kernels import losses
 from .._kernels import lowrank as _lowrank
 from .._kernels.rng import sample_without_replacement
 from .._rng import STREAMS, resolve_seed, row_seeds
-from .._threads import (
-    effective_n_threads,
-    numba_thread_count,
-    numba_threads,
-    single_threaded_blas,
-)
+from .._threads import effective_n_threads
 from .._validation import check_array, check_genome, check_int, check_population
 from ..algorithms._lowrank import LowRankPopulation
+from ._structured import STRUCTURED, check_structured, evaluate_lowrank, evaluate_pairs
 
 __all__ = ["Classification", "Regression", "Report", "report"]
 
@@ -140,57 +135,19 @@ class _Supervised:
     #: loss code of the structured kernel (set by subclasses)
     _kind = _lowrank.MSE
 
-    def _check_structured(self, pop: LowRankPopulation, caller: str) -> None:
-        if pop.network != self.net:
-            raise ValueError(
-                f"The 'population' argument of {caller} is a LowRankPopulation of "
-                f"the network {pop.network!r}; this task evaluates {self.net!r}."
-            )
-
-    def _evaluate_structured(self, pop: LowRankPopulation,
-                             generation: int) -> np.ndarray:
-        """Fitness of a low-rank population from its factors (no genomes)."""
+    def _evaluate_structured(self, pop: Any, generation: int) -> np.ndarray:
+        """Fitness of a strategy's structured population, without its
+        genomes where the network allows it."""
         idx = self._batch_indices(generation)
         X = self.X if idx is None else self.X[idx]
         y = self._y if idx is None else self._y[idx]
-        net = self.net
-        n0, n1 = net.sizes[0], net.sizes[1]
-        r = pop.rank
-        z = pop.noise
-        h = z.shape[0]
-        n_samples = X.shape[0]
-        mean = pop.mean.astype(np.float32)
-        scale = pop.scale.astype(np.float32)
-        w0t = np.ascontiguousarray(mean[:n0 * n1].reshape(n0, n1).T)
-        a0 = int(pop.offsets[0, 0])
-        a = np.ascontiguousarray(z[:, a0:a0 + r * n0]).reshape(h * r, n0)
-        # the products in blocks of samples, so that the kernel's loops read
-        # contiguous rows (the last block zero-padded)
-        bs = _lowrank.BLOCK
-        n_blocks = -(-n_samples // bs)
-        if n_blocks * bs == n_samples:
-            xp = X
-        else:
-            xp = np.zeros((n_blocks * bs, n0), np.float32)
-            xp[:n_samples] = X
-        h0b = np.empty((n_blocks, n1, bs), np.float32)
-        xab = np.empty((n_blocks, h * r, bs), np.float32)
-        if self._kind == _lowrank.MSE:
-            yi, yf = np.zeros(1, np.int64), np.ascontiguousarray(y, np.float32)
-        else:
-            yi, yf = y, np.zeros((1, 1), np.float32)
-        fitness = np.empty(pop.shape[0])
-        # per member: its first layer at B * h1 * (r + 1), later layers in full
-        later = sum(int(m[0]) * int(m[1]) for m in net.meta[1:])
-        work = pop.shape[0] * n_samples * (n1 * (r + 1) + later)
-        nt = numba_thread_count(self.n_threads, work, h)
-        with numba_threads(nt if nt > 1 else None), single_threaded_blas():
-            _lowrank.products(w0t, xp, h0b, nt)
-            _lowrank.products(a, xp, xab, nt)
-            _lowrank.structured_fitness(
-                h0b, xab, n_samples, mean, scale, z, net.meta, pop.offsets, r,
-                pop.antithetic, self._kind, self._probabilities, 1e-7, yi, yf,
-                fitness, nt)
+        if isinstance(pop, LowRankPopulation):
+            return evaluate_lowrank(self.net, pop, X, y, self._kind,
+                                    self._probabilities, self.n_threads)
+        fitness = evaluate_pairs(self.net, pop, X, y, self._kind, self._probabilities,
+                                 self.n_threads)
+        if fitness is None:  # layered networks: the genomes themselves
+            fitness = self._evaluate(np.asarray(pop), generation)
         return fitness
 
     def evaluate(self, population: Any, generation: int = 0) -> np.ndarray:
@@ -203,8 +160,8 @@ class _Supervised:
         """
         caller = f"{self._caller}.evaluate"
         generation = check_int(generation, "generation", caller=caller, min_val=0)
-        if isinstance(population, LowRankPopulation):
-            self._check_structured(population, caller)
+        if isinstance(population, STRUCTURED):
+            check_structured(self.net, population, caller)
             return self._evaluate_structured(population, generation)
         pop = check_population(population, caller=caller, n_params=self.net.n_params,
                                finite=False)
@@ -241,10 +198,11 @@ class _Supervised:
 
     def __call__(self, population: Any) -> np.ndarray:
         """Fitness of ``population`` (genomes, or a strategy's
-        :class:`~pyneat_lite.algorithms.LowRankPopulation`); then move on to
-        the next minibatch."""
-        if isinstance(population, LowRankPopulation):
-            self._check_structured(population, self._caller)
+        :class:`~pyneat_lite.algorithms.LowRankPopulation` or
+        :class:`~pyneat_lite.algorithms.AntitheticPopulation`); then move on
+        to the next minibatch."""
+        if isinstance(population, STRUCTURED):
+            check_structured(self.net, population, self._caller)
             fitness = self._evaluate_structured(population, self.generation)
             self.generation += 1
             return fitness

@@ -1,0 +1,199 @@
+"""Numba kernels of full-rank antithetic ES populations (no validation here).
+
+An antithetic population is ``mean +- scale * z_i`` (``h`` noise rows ``z_i``
+of length ``N``; member ``i`` is the plus side, member ``h + i`` its mirror).
+With shared inputs ``X (B, in)`` the first layer of both members of a pair
+is ``X @ W +- X @ D_i`` with ``D_i = scale * z_i`` over the first weight
+matrix: ``X @ W`` of the centre is one BLAS product for the whole population
+(by the caller), and a pair needs one product ``X @ D_i``, not two.  The
+pairs' first-layer noise goes side by side into one GEMM per block of pairs
+(as the full-rank GEMM path of :mod:`.forward` does with genomes), then each
+member of the pair finishes its forward pass on blocks of samples -- first
+layer ``h0 +- hd + b``, later layers with its own weights, written exactly
+as :func:`pyneat_lite._kernels.es.sample_population` writes them -- and
+reduces it to its fitness in place.  Scratch per thread: the block's noise
+``(in, g h1)``, its products ``(g h1, B)`` and one genome's later layers;
+no ``(P, B, hidden)`` buffer.
+
+Every member's arithmetic is the same whichever thread runs it (blocks of
+pairs depend on the sizes only, BLAS runs single-threaded), so the fitness
+is bit-identical for any number of threads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._config import EXACT_OPTS, OPTS
+from .forward import (
+    ACCURACY,
+    CROSS_ENTROPY_LOGITS,
+    CROSS_ENTROPY_PROBS,
+    FINISH_BLOCK,
+    _act_rows,
+    _dense_rows,
+    _reduce_block,
+)
+
+__all__ = ["ACCURACY", "CROSS_ENTROPY_LOGITS", "CROSS_ENTROPY_PROBS", "MSE",
+           "pair_fitness"]
+
+#: ``mode`` code of minus the mean squared error (the others: :mod:`.forward`)
+MSE = 4
+
+_U = np.uint64
+
+
+@njit(**EXACT_OPTS)
+def _member_rest(mean, scale, z, i, plus, meta, gm):
+    """``gm`` = the genome of member ``(i, plus)`` but its first weight
+    matrix: ``mean +- scale * z_i`` in float64, rounded once -- the
+    arithmetic of ``sample_population`` (EXACT_OPTS: no contraction)."""
+    for layer in range(meta.shape[0]):
+        if layer > 0:
+            wo = meta[layer, 2]
+            for j in range(wo, wo + meta[layer, 0] * meta[layer, 1]):
+                d = scale[j] * z[i, j]
+                gm[j] = mean[j] + d if plus else mean[j] - d
+        bo = meta[layer, 3]
+        for j in range(bo, bo + meta[layer, 1]):
+            d = scale[j] * z[i, j]
+            gm[j] = mean[j] + d if plus else mean[j] - d
+
+
+@njit(**EXACT_OPTS)
+def _mse_block(res, nb, n_out, yf, s0, total):
+    """``total`` plus the squared errors of samples ``s0 .. s0 + nb``."""
+    for c in range(np.int64(nb)):
+        for k in range(np.int64(n_out)):
+            d = np.float64(res[k, c]) - np.float64(yf[np.int64(s0) + c, k])
+            total += d * d
+    return total
+
+
+@njit(**OPTS)
+def _finish_member(gm, h0, hd, r0, sign, meta, buf_a, buf_b, red, yi, yf, mode, eps):
+    """Forward pass and loss total of one member: first layer ``h0 + sign *
+    hd[r0:r0 + h1] + b`` (layout (neuron, sample)), later layers from
+    ``gm``, on blocks of ``buf_a.shape[1]`` samples."""
+    n_layers = meta.shape[0]
+    h1 = _U(meta[0, 1])
+    n_samples = _U(h0.shape[1])
+    block = _U(buf_a.shape[1])
+    n_out = _U(meta[n_layers - 1, 1])
+    z = _U(0)
+    bo = _U(meta[0, 3])
+    total = 0.0
+    for s0 in range(z, n_samples, block):
+        nb = min(block, n_samples - s0)
+        for k in range(h1):
+            bk = gm[bo + k]
+            for c in range(nb):
+                buf_a[k, c] = h0[k, s0 + c] + sign * hd[r0 + k, s0 + c] + bk
+        _act_rows(buf_a, z, h1, z, nb, meta[0, 4], red)
+        in_a = True
+        for layer in range(1, n_layers):
+            m = _U(meta[layer, 1])
+            if in_a:
+                _dense_rows(gm, meta, layer, buf_a, z, z, buf_b, nb)
+                _act_rows(buf_b, z, m, z, nb, meta[layer, 4], red)
+            else:
+                _dense_rows(gm, meta, layer, buf_b, z, z, buf_a, nb)
+                _act_rows(buf_a, z, m, z, nb, meta[layer, 4], red)
+            in_a = not in_a
+        res = buf_a if in_a else buf_b
+        if mode == MSE:
+            total = _mse_block(res, nb, n_out, yf, s0, total)
+        else:
+            total = _reduce_block(res, nb, n_out, yi, s0, mode, eps, total)
+    return total
+
+
+@njit(**OPTS)
+def _pair_blocks(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, slot, b0, b1,
+                 yi, yf, mode, eps, fitness):
+    """Blocks ``b0..b1`` of ``g`` pairs with scratch row ``slot``."""
+    h = z.shape[0]
+    n_in = X.shape[1]
+    n_samples = X.shape[0]
+    n_out = meta[meta.shape[0] - 1, 1]
+    h1 = meta[0, 1]
+    hu = _U(h1)
+    wo0 = _U(meta[0, 2])
+    xt = X.T  # F-ordered view: BLAS reads it transposed, no copy
+    buf_a = np.empty((width, FINISH_BLOCK), np.float32)
+    buf_b = np.empty((width, FINISH_BLOCK), np.float32)
+    red = np.empty(FINISH_BLOCK, np.float32)
+    gm = gbuf[slot]
+    div = n_samples * (n_out if mode == MSE else 1)
+    for bl in range(b0, b1):
+        p0 = bl * g
+        pc = min(g, h - p0)
+        # the pairs' first-layer noise D_i = scale * z_i side by side
+        w = wcat[slot, : n_in * pc * h1].reshape((n_in, pc * h1))
+        for q in range(pc):
+            zi = z[p0 + q]
+            col = _U(q) * hu
+            for j in range(_U(n_in)):
+                src = wo0 + j * hu
+                for k in range(hu):
+                    w[j, col + k] = scale[src + k] * zi[src + k]
+        hd = ht[slot, : pc * h1 * n_samples].reshape((pc * h1, n_samples))
+        np.dot(w.T, xt, hd)  # one product per pair, for both its members
+        for q in range(pc):
+            i = p0 + q
+            for si in range(2):
+                plus = si == 0
+                _member_rest(mean, scale, z, i, plus, meta, gm)
+                sign = np.float32(1.0) if plus else np.float32(-1.0)
+                total = _finish_member(gm, h0, hd, _U(q) * hu, sign, meta, buf_a,
+                                       buf_b, red, yi, yf, mode, eps)
+                score = total / div if mode == ACCURACY else -total / div
+                fitness[i if plus else h + i] = score
+
+
+@njit(**OPTS)
+def _pair_serial(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, yi, yf, mode,
+                 eps, fitness):
+    n_blocks = (z.shape[0] + g - 1) // g
+    _pair_blocks(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, 0, 0, n_blocks,
+                 yi, yf, mode, eps, fitness)
+
+
+@njit(parallel=True, **OPTS)
+def _pair_parallel(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, yi, yf,
+                   mode, eps, fitness, n_chunks):
+    n_blocks = (z.shape[0] + g - 1) // g
+    for c in prange(n_chunks):
+        # a contiguous run of whole blocks per thread: which thread runs a
+        # block changes nothing in its arithmetic
+        _pair_blocks(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, c,
+                     c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks, yi, yf,
+                     mode, eps, fitness)
+
+
+def pair_fitness(mean, scale, z, X, meta, h0, yi, yf, mode, eps, fitness, g, wcat,
+                 ht, gbuf, n_chunks=1):
+    """Fitness of every member of an antithetic population on shared inputs.
+
+    mean, scale: float64 (N,); z: float32 (h, N) noise rows (member ``i`` is
+    ``mean + scale * z_i``, member ``h + i`` ``mean - scale * z_i``); X:
+    float32 C (B, in); meta: int64 Dense layer table; h0: float32 C (h1, B),
+    ``(X @ W0).T`` of the centre's first weight matrix (rounded to float32).
+    ``mode``: ``ACCURACY`` (fraction of first-maximum hits against labels
+    ``yi`` int64 (B,)), ``CROSS_ENTROPY_PROBS`` (minus the mean of
+    ``-log(max(p_y, eps))``), ``CROSS_ENTROPY_LOGITS`` (minus the mean
+    log-softmax loss) or :data:`MSE` (minus the mean squared error against
+    ``yf`` float32 (B, n_out)); fitness: float64 (2h,) output.  ``g`` pairs
+    per block; scratch rows per thread: wcat float32 (n_chunks, in g h1), ht
+    float32 (n_chunks, g h1 B), gbuf float32 (n_chunks, N).  The caller
+    holds BLAS at one thread.
+    """
+    width = int(meta[:, 1].max())
+    if n_chunks <= 1:
+        _pair_serial(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, yi, yf,
+                     mode, eps, fitness)
+    else:
+        _pair_parallel(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, yi, yf,
+                       mode, eps, fitness, n_chunks)
