@@ -19,7 +19,9 @@ Run from the repository root::
    archive of 10,000 cells, 5 ES emitters x 30 ("2imp", CMA-ME, sigma 0.1,
    angles in [-pi, pi]), 700 iterations: pyribs publishes 7,928 elites in
    about 2 s.  Both libraries use the same centroids (ours, computed once)
-   and run in lockstep.
+   and the same objective (one Numba kernel), and run in lockstep,
+   ``--repeats`` times (medians; wall and CPU time).  Ours also runs with
+   ``selection_rule="filter"`` (pyribs' default there).
 3. ``maze``: ``pn.tasks.maze.DeceptiveMaze`` (a point robot below a cup
    around the goal): the same SepCMAES told the objective, the novelty, or
    novelty with local competition (``NoveltyArchive.rank``); solved counts.
@@ -35,10 +37,12 @@ The machine may be shared with other jobs: the load average is printed.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import time
 
 import numpy as np
+from numba import njit
 
 from pyneat_lite.qd import (
     CVTArchive,
@@ -128,15 +132,21 @@ def _ribs_sphere_scheduler() -> object:
     return RSched(a, em, r)
 
 
-def lockstep(steps: list, iters: int) -> list[float]:
+def lockstep(steps: list, iters: int, cpu: list[float] | None = None) -> list[float]:
     """Run the schedulers' iterations alternately (one of each in turn), so
-    that a changing machine load hits them alike; seconds spent in each."""
+    that a changing machine load hits them alike; wall seconds spent in each
+    (and the process's CPU seconds in ``cpu``, when given)."""
     spent = [0.0] * len(steps)
+    if cpu is not None:
+        cpu[:] = [0.0] * len(steps)
     for _ in range(iters):
         for j, step in enumerate(steps):
+            c0 = time.process_time()
             t0 = time.perf_counter()
             step()
             spent[j] += time.perf_counter() - t0
+            if cpu is not None:
+                cpu[j] += time.process_time() - c0
     return spent
 
 
@@ -178,18 +188,54 @@ def bench_sphere(quick: bool, ribs_iters: int) -> None:
 
 
 # ------------------------------------------------------------------- 2. arm
+@njit(cache=True, nogil=True)
+def _arm_kernel(x, obj, meas):
+    # one pass per row: the variance of the angles (two-pass, as np.var) and
+    # the end point of the chain of unit links
+    n_rows, n = x.shape
+    for i in range(n_rows):
+        s = 0.0
+        for j in range(n):
+            s += x[i, j]
+        mu = s / n
+        v = 0.0
+        for j in range(n):
+            d = x[i, j] - mu
+            v += d * d
+        obj[i] = -v / n
+        cum = 0.0
+        px = 0.0
+        py = 0.0
+        for j in range(n):
+            cum += x[i, j]
+            px += math.cos(cum)
+            py += math.sin(cum)
+        meas[i, 0] = px
+        meas[i, 1] = py
+
+
 def arm(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """pyribs' arm tutorial: objective -var(angles), measures the end point."""
+    """pyribs' arm tutorial: objective -var(angles), measures the end point
+    (one Numba kernel, the same for both libraries)."""
+    obj = np.empty(x.shape[0])
+    meas = np.empty((x.shape[0], 2))
+    _arm_kernel(x, obj, meas)
+    return obj, meas
+
+
+def arm_numpy(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The tutorial's NumPy code (reference for :func:`arm`)."""
     x = np.asarray(x, dtype=np.float64)
     obj = -np.var(x, axis=1)
     cum = np.cumsum(x, axis=1)
     return obj, np.stack([np.cos(cum).sum(1), np.sin(cum).sum(1)], axis=1)
 
 
-def _ours_arm(centroids: np.ndarray) -> Scheduler:
+def _ours_arm(centroids: np.ndarray, selection_rule: str = "mu") -> Scheduler:
     a = CVTArchive(12, centroids, [(-12, 12)] * 2)
     em = [EvolutionStrategyEmitter(a, np.zeros(12), sigma0=0.1, ranker="2imp",
-                                   batch_size=30, bounds=(-np.pi, np.pi), seed=i)
+                                   selection_rule=selection_rule, batch_size=30,
+                                   bounds=(-np.pi, np.pi), seed=i)
           for i in range(5)]
     return Scheduler(a, em)
 
@@ -207,20 +253,11 @@ def _ribs_arm(centroids: np.ndarray) -> object:
     return RSched(a, em)
 
 
-def bench_arm(quick: bool) -> None:
-    from pyneat_lite.qd import k_means_centroids
-
-    print("\n2. planar arm, 12 joints, CVT 10,000 cells, CMA-ME (5 x 30, 700 "
-          "iterations)")
-    print("   pyribs tutorial (published, other hardware): 7,928 elites in ~2 s")
-    t0 = time.perf_counter()
-    cent = k_means_centroids(10_000, [(-12, 12)] * 2, seed=0)
-    print(f"   centroids (k-means, 100,000 samples, 20 Lloyd iterations, once): "
-          f"{time.perf_counter() - t0:.1f} s")
-    warm = _ours_arm(cent)
-    for _ in range(3):  # JIT warm-up
-        warm.tell(*arm(warm.ask()))
-    ours = _ours_arm(cent)
+def _arm_run(cent: np.ndarray) -> tuple:
+    """One lockstep run of ours ("mu" and "filter") and pyribs: (elites,
+    seconds, evaluation seconds, filter elites, filter seconds, pyribs
+    elites, pyribs seconds, our CPU seconds, pyribs' CPU seconds)."""
+    ours, ours_f = _ours_arm(cent), _ours_arm(cent, "filter")
     t_eval = [0.0]
 
     def step_ours() -> None:
@@ -230,22 +267,62 @@ def bench_arm(quick: bool) -> None:
         t_eval[0] += time.perf_counter() - te
         ours.tell(*out)
 
-    steps = [step_ours]
-    if HAVE_RIBS:
-        theirs = _ribs_arm(cent)
+    def step_ours_f() -> None:
+        ours_f.tell(*arm(ours_f.ask()))
 
+    steps = [step_ours, step_ours_f]
+    theirs = _ribs_arm(cent) if HAVE_RIBS else None
+    if theirs is not None:
         def step_ribs() -> None:
             theirs.tell(*arm(theirs.ask()))
 
         steps.append(step_ribs)
-    spent = lockstep(steps, 700)
-    a = ours.archive
-    print(f"   pyneat_lite: {len(a)} elites in {spent[0]:.2f} s (evaluation alone "
-          f"{t_eval[0]:.2f} s), best objective {a.stats.obj_max:.2e}")
+    cpu: list[float] = []
+    spent = lockstep(steps, 700, cpu)
+    return (len(ours.archive), spent[0], t_eval[0], len(ours_f.archive), spent[1],
+            len(theirs.archive) if theirs is not None else 0,
+            spent[2] if theirs is not None else math.nan, cpu[0],
+            cpu[2] if theirs is not None else math.nan)
+
+
+def bench_arm(quick: bool, repeats: int) -> None:
+    from pyneat_lite.qd import k_means_centroids
+
+    print("\n2. planar arm, 12 joints, CVT 10,000 cells, CMA-ME (5 x 30, 700 "
+          "iterations)")
+    print("   pyribs tutorial (published, other hardware): 7,928 elites in ~2 s")
+    t0 = time.perf_counter()
+    cent = k_means_centroids(10_000, [(-12, 12)] * 2, seed=0)
+    print(f"   centroids (k-means, 100,000 samples, 20 Lloyd iterations, once): "
+          f"{time.perf_counter() - t0:.1f} s")
+    x = np.random.default_rng(0).uniform(-np.pi, np.pi, (150, 12))
+    ref = arm_numpy(x)
+    got = arm(x)
+    assert np.allclose(got[0], ref[0]) and np.allclose(got[1], ref[1])
+    for rule in ("mu", "filter"):
+        warm = _ours_arm(cent, rule)
+        for _ in range(3):  # JIT warm-up
+            warm.tell(*arm(warm.ask()))
+    rows = []
+    for rep in range(1 if quick else repeats):
+        rows.append(_arm_run(cent))
+        r = rows[-1]
+        print(f"   run {rep + 1}: pyneat_lite {r[0]} elites in {r[1]:.3f} s "
+              f"(evaluation {r[2]:.3f} s), selection_rule='filter' {r[3]} elites "
+              f"in {r[4]:.3f} s; pyribs {r[5]} elites in {r[6]:.2f} s; CPU "
+              f"{r[7]:.3f} s vs {r[8]:.2f} s; {load()}")
+    med = np.median(np.array(rows, dtype=np.float64), axis=0)
+    print(f"   median of {len(rows)}: pyneat_lite {int(med[0])} elites in "
+          f"{med[1]:.3f} s (evaluation alone {med[2]:.3f} s, library "
+          f"{med[1] - med[2]:.3f} s); 'filter' {int(med[3])} elites in {med[4]:.3f} s")
     if HAVE_RIBS:
-        print(f"   pyribs, same centroids, in lockstep: {len(theirs.archive)} "
-              f"elites in {spent[1]:.2f} s -> pyneat_lite "
-              f"{spent[1] / spent[0]:.1f}x faster")
+        ratios = [r[6] / r[1] for r in rows]
+        cpu_ratios = [r[8] / r[7] for r in rows]
+        print(f"   pyribs, same centroids and objective, in lockstep: "
+              f"{int(med[5])} elites in {med[6]:.2f} s -> pyneat_lite "
+              f"{np.median(ratios):.1f}x faster in wall time, "
+              f"{np.median(cpu_ratios):.1f}x in CPU time (medians of the "
+              f"per-run ratios; goal 10x)")
     print(f"   {load()}")
 
 
@@ -323,13 +400,15 @@ def main() -> None:
     p.add_argument("--ribs-iters", type=int, default=300,
                    help="iterations of pyribs' sphere run (its 10,000 take "
                         "15+ minutes on a loaded 2-core machine)")
+    p.add_argument("--repeats", type=int, default=3,
+                   help="lockstep runs of the arm benchmark (medians reported)")
     args = p.parse_args()
     only = set(args.only.split(","))
     print(f"pyneat_lite.qd benchmark; pyribs installed: {HAVE_RIBS}; {load()}")
     if "sphere" in only:
         bench_sphere(args.quick, args.ribs_iters)
     if "arm" in only:
-        bench_arm(args.quick)
+        bench_arm(args.quick, args.repeats)
     if "maze" in only:
         bench_maze(args.quick)
     if "cartpole" in only:

@@ -26,16 +26,20 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._config import EXACT_OPTS
+from ._config import EXACT_INLINE_OPTS, EXACT_OPTS
 
 __all__ = [
     "grid_index",
     "batch_add",
     "archive_sums",
+    "refresh_blocks",
     "knn_mean_distance",
     "nearest_centroid",
     "variation",
 ]
+
+#: cells per block of the archive statistics' partial sums
+BLOCK = 32
 
 #: out-of-range policies of :func:`grid_index`
 CLIP = 0
@@ -75,7 +79,8 @@ def grid_index(measures, lower, upper, scale, dims, mode, out):
 @njit(**EXACT_OPTS)
 def batch_add(idx, objective, solutions, measures, occupied, obj_store,
               thr_store, sol_store, meas_store, learning_rate, threshold_min,
-              status, value, cnt, ssum, best, touched):
+              status, value, cnt, ssum, best, touched, block_sum, block_max,
+              block_mark):
     """Insert one batch; returns the number of newly occupied cells.
 
     idx : int64 (B,) cell per row, -1 = never inserted; objective : float64
@@ -84,7 +89,10 @@ def batch_add(idx, objective, solutions, measures, occupied, obj_store,
     written (0 not added, 1 improved a cell, 2 new cell; value = objective
     minus the cell's threshold, with 0 / threshold_min for a new cell).
     cnt (int64 (C,), zeros), ssum (float64 (C,), zeros), best (int64 (C,),
-    -1) are scratch left as found; touched is int64 (B,) scratch.
+    -1) are scratch left as found; touched is int64 (B,) scratch.  The
+    per-block sums and maxima of the objectives (:func:`refresh_blocks`) of
+    the blocks holding a changed cell are recomputed; block_mark (bool
+    (blocks,), False) is scratch left as found.
     """
     n_rows = idx.shape[0]
     cma_me = threshold_min == -np.inf
@@ -141,22 +149,51 @@ def batch_add(idx, objective, solutions, measures, occupied, obj_store,
         cnt[c] = 0
         ssum[c] = 0.0
         best[c] = -1
+    for t in range(n_touched):
+        blk = touched[t] // BLOCK
+        if not block_mark[blk]:
+            block_mark[blk] = True
+            _refresh_block(occupied, obj_store, blk, block_sum, block_max)
+    for t in range(n_touched):
+        block_mark[touched[t] // BLOCK] = False
     return n_new
 
 
-@njit(**EXACT_OPTS)
-def archive_sums(occupied, objective):
-    """(sum, max) of the occupied cells' objectives in cell order, one pass
-    without a mask copy (sum 0 and max -inf when empty)."""
+@njit(**EXACT_INLINE_OPTS)
+def _refresh_block(occupied, objective, blk, block_sum, block_max):
     total = 0.0
-    best = -np.inf
-    for c in range(occupied.shape[0]):
+    top = -np.inf
+    for c in range(blk * BLOCK, min((blk + 1) * BLOCK, occupied.shape[0])):
         if occupied[c]:
             f = objective[c]
             total += f
-            if f > best:
-                best = f
-    return total, best
+            if f > top:
+                top = f
+    block_sum[blk] = total
+    block_max[blk] = top
+
+
+@njit(**EXACT_OPTS)
+def refresh_blocks(occupied, objective, block_sum, block_max):
+    """Every block's (sum, max) of its occupied cells' objectives, in cell
+    order (sum 0 and max -inf for an empty block); blocks are
+    :data:`BLOCK` consecutive cells."""
+    for blk in range(block_sum.shape[0]):
+        _refresh_block(occupied, objective, blk, block_sum, block_max)
+
+
+@njit(**EXACT_OPTS)
+def archive_sums(block_sum, block_max):
+    """(sum, max) of the occupied cells' objectives from the per-block sums
+    and maxima, blocks in order (sum 0 and max -inf when empty): O(cells /
+    BLOCK) per call, kept current by :func:`batch_add`."""
+    total = 0.0
+    top = -np.inf
+    for b in range(block_sum.shape[0]):
+        total += block_sum[b]
+        if block_max[b] > top:
+            top = block_max[b]
+    return total, top
 
 
 @njit(**EXACT_OPTS)
@@ -263,13 +300,64 @@ def variation(sol_store, first, second, z, iso_sigma, line_sigma, x0, lower,
             out[i, j] = v
 
 
+@njit(**EXACT_INLINE_OPTS)
+def _bucket_scan(x0, x1, centroids, starts, items, flat, best, best_j):
+    for t in range(starts[flat], starts[flat + 1]):
+        j = items[t]
+        e0 = x0 - centroids[j, 0]
+        e1 = x1 - centroids[j, 1]
+        s = 0.0
+        s += e0 * e0
+        s += e1 * e1
+        if s < best or (s == best and j < best_j):
+            best = s
+            best_j = j
+    return best, best_j
+
+
+@njit(**EXACT_INLINE_OPTS)
+def _nearest_2d(x0, x1, centroids, lower, width, grid, starts, items, q0, q1,
+                g_max):
+    # the search of _nearest_rows for two measures, rings as plain loops
+    # (the same buckets in the same order, hence the same ties)
+    g0 = grid[0]
+    g1 = grid[1]
+    best = np.inf
+    best_j = -1
+    for r in range(g_max):
+        for o0 in range(-r, r + 1):
+            b0 = q0 + o0
+            if b0 < 0 or b0 >= g0:
+                continue
+            edge = o0 == -r or o0 == r
+            step = 1 if edge else 2 * r
+            o1 = -r
+            while o1 <= r:
+                b1 = q1 + o1
+                if b1 >= 0 and b1 < g1:
+                    best, best_j = _bucket_scan(x0, x1, centroids, starts, items,
+                                                b0 * g1 + b1, best, best_j)
+                if step == 0:
+                    break
+                o1 += step
+        lim = np.inf
+        if q0 - r > 0:
+            lim = min(lim, x0 - (lower[0] + (q0 - r) * width[0]) - 1e-9 * width[0])
+        if q0 + r + 1 < g0:
+            lim = min(lim, lower[0] + (q0 + r + 1) * width[0] - x0 - 1e-9 * width[0])
+        if q1 - r > 0:
+            lim = min(lim, x1 - (lower[1] + (q1 - r) * width[1]) - 1e-9 * width[1])
+        if q1 + r + 1 < g1:
+            lim = min(lim, lower[1] + (q1 + r + 1) * width[1] - x1 - 1e-9 * width[1])
+        if best_j >= 0 and (lim == np.inf or (lim > 0.0 and best < lim * lim)):
+            break
+    return best_j
+
+
 @njit(**EXACT_OPTS)
 def _nearest_rows(queries, centroids, lower, width, grid, starts, items, out,
                   i0, i1):
     m = queries.shape[1]
-    w_min = width[0]
-    for d in range(1, m):
-        w_min = min(w_min, width[d])
     qb = np.empty(m, np.int64)
     off = np.empty(m, np.int64)
     g_max = 0
@@ -286,6 +374,10 @@ def _nearest_rows(queries, centroids, lower, width, grid, starts, items, out,
             qb[d] = 0 if b < 0 else (grid[d] - 1 if b >= grid[d] else b)
         if not ok:
             out[i] = -1
+            continue
+        if m == 2:
+            out[i] = _nearest_2d(queries[i, 0], queries[i, 1], centroids, lower,
+                                 width, grid, starts, items, qb[0], qb[1], g_max)
             continue
         best = np.inf
         best_j = -1
@@ -326,9 +418,21 @@ def _nearest_rows(queries, centroids, lower, width, grid, starts, items, out,
                     d -= 1
                 if d < 0:
                     break
-            # a bucket r + 1 rings away is at least r bucket widths away
-            lim = r * w_min
-            if best_j >= 0 and best < lim * lim:
+            # a centroid outside the searched box of buckets is farther than
+            # the query's distance to the box's nearest face (faces on the
+            # grid's edge bound nothing: every centroid is bucketed inside);
+            # the margin of 1e-9 bucket widths covers the rounding of the
+            # bucketing, so the search stays exact
+            lim = np.inf
+            for d in range(m):
+                x = queries[i, d]
+                if qb[d] - r > 0:
+                    lo_face = lower[d] + (qb[d] - r) * width[d]
+                    lim = min(lim, x - lo_face - 1e-9 * width[d])
+                if qb[d] + r + 1 < grid[d]:
+                    hi_face = lower[d] + (qb[d] + r + 1) * width[d]
+                    lim = min(lim, hi_face - x - 1e-9 * width[d])
+            if best_j >= 0 and (lim == np.inf or (lim > 0.0 and best < lim * lim)):
                 break
         out[i] = best_j
 

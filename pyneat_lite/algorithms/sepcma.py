@@ -41,6 +41,29 @@ class SepCMAESParams(ESParams):
         super()._resolve(caller)
 
 
+def sep_cma_constants(
+    n_params: int, mu: int
+) -> tuple[Float64Array, float, float, float, float, float, float, float]:
+    """Recombination weights and learning constants of :class:`SepCMAES`
+    with ``mu`` parents: ``(weights, mueff, cs, ds, cc, c1, cmu, chi_n)``
+    (also the table of the quality-diversity emitters' "filter" rule)."""
+    n = float(n_params)
+    w = math.log(mu + 0.5) - np.log(np.arange(1, mu + 1, dtype=np.float64))
+    weights = w / w.sum()
+    mueff = 1.0 / float(np.sum(weights**2))
+    cs = (mueff + 2.0) / (n + mueff + 5.0)
+    ds = 1.0 + 2.0 * max(0.0, math.sqrt((mueff - 1.0) / (n + 1.0)) - 1.0) + cs
+    cc = (4.0 + mueff / n) / (n + 4.0 + 2.0 * mueff / n)
+    c1 = 2.0 / ((n + 1.3) ** 2 + mueff)
+    cmu = min(1.0 - c1, 2.0 * (mueff - 2.0 + 1.0 / mueff) / ((n + 2.0) ** 2 + mueff))
+    # Ros & Hansen: the diagonal learns (n + 2) / 3 times faster
+    scale = (n + 2.0) / 3.0
+    c1 = min(1.0, c1 * scale)
+    cmu = min(1.0 - c1, cmu * scale)
+    chi_n = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
+    return weights, mueff, cs, ds, cc, c1, cmu, chi_n
+
+
 class SepCMAES(EvolutionStrategy):
     """Diagonal CMA-ES (Ros & Hansen 2008).
 
@@ -97,25 +120,8 @@ class SepCMAES(EvolutionStrategy):
         super().__init__(locals())
         self._init_es(x0)
         p = self._params
-        n = float(p.n_params)
-        w = math.log(p.mu + 0.5) - np.log(np.arange(1, p.mu + 1, dtype=np.float64))
-        self._weights = w / w.sum()
-        mueff = 1.0 / float(np.sum(self._weights**2))
-        self._mueff = mueff
-        self._cs = (mueff + 2.0) / (n + mueff + 5.0)
-        self._ds = (
-            1.0 + 2.0 * max(0.0, math.sqrt((mueff - 1.0) / (n + 1.0)) - 1.0) + self._cs
-        )
-        self._cc = (4.0 + mueff / n) / (n + 4.0 + 2.0 * mueff / n)
-        c1 = 2.0 / ((n + 1.3) ** 2 + mueff)
-        cmu = min(
-            1.0 - c1, 2.0 * (mueff - 2.0 + 1.0 / mueff) / ((n + 2.0) ** 2 + mueff)
-        )
-        # Ros & Hansen: the diagonal learns (n + 2) / 3 times faster
-        scale = (n + 2.0) / 3.0
-        self._c1 = min(1.0, c1 * scale)
-        self._cmu = min(1.0 - self._c1, cmu * scale)
-        self._chi_n = math.sqrt(n) * (1.0 - 1.0 / (4.0 * n) + 1.0 / (21.0 * n * n))
+        (self._weights, self._mueff, self._cs, self._ds, self._cc, self._c1,
+         self._cmu, self._chi_n) = sep_cma_constants(p.n_params, p.mu)
         self._C = np.ones(p.n_params, dtype=np.float64)
         self._pc = np.zeros(p.n_params, dtype=np.float64)
         self._ps = np.zeros(p.n_params, dtype=np.float64)

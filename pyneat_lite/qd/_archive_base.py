@@ -102,6 +102,12 @@ class _ArchiveBase:
         self._cnt = np.zeros(cells, dtype=np.int64)
         self._ssum = np.zeros(cells, dtype=np.float64)
         self._best = np.full(cells, -1, dtype=np.int64)
+        # the statistics' partial sums and maxima per block of _k.BLOCK
+        # cells, updated by each insertion (O(changed cells), not O(cells))
+        n_blocks = -(-cells // _k.BLOCK)
+        self._block_sum = np.zeros(n_blocks, dtype=np.float64)
+        self._block_max = np.full(n_blocks, -np.inf, dtype=np.float64)
+        self._block_mark = np.zeros(n_blocks, dtype=np.bool_)
 
     # --------------------------------------------------------------- properties
     @property
@@ -249,7 +255,7 @@ class _ArchiveBase:
             idx, obj, sol, m, self._occupied, self._objective, self._threshold,
             self._solutions, self._measures, self._learning_rate,
             self._threshold_min, status, value, self._cnt, self._ssum, self._best,
-            touched))
+            touched, self._block_sum, self._block_max, self._block_mark))
 
     def clear(self) -> None:
         """Empty every cell (thresholds back to ``threshold_min``)."""
@@ -259,6 +265,8 @@ class _ArchiveBase:
         self._solutions[:] = 0.0
         self._measures[:] = 0.0
         self._n_elites = 0
+        self._block_sum[:] = 0.0
+        self._block_max[:] = -np.inf
 
     # -------------------------------------------------------------- statistics
     @property
@@ -271,7 +279,7 @@ class _ArchiveBase:
         cells = self._cells
         if n == 0:
             return ArchiveStats(0, 0.0, 0.0, 0.0, math.nan, math.nan)
-        total, best = _k.archive_sums(self._occupied, self._objective)
+        total, best = _k.archive_sums(self._block_sum, self._block_max)
         qd = total - n * self._qd_score_offset
         return ArchiveStats(n, n / cells, qd, qd / cells, best, total / n)
 
@@ -369,6 +377,8 @@ class _ArchiveBase:
             raise ValueError("checkpoint archive's n_elites does not match its "
                              "occupancy")
         self._n_elites = n
+        _k.refresh_blocks(self._occupied, self._objective, self._block_sum,
+                          self._block_max)
 
     @classmethod
     def _from_checkpoint(cls, params: dict[str, Any], scalars: dict[str, Any],

@@ -20,17 +20,16 @@ an emitter's whole state is a few numbers and arrays (checkpoints).
 
 from __future__ import annotations
 
-import math
 from typing import Any, ClassVar
 
 import numpy as np
 
-from .. import _ranking
 from .._kernels import qd as _k
 from .._rng import STREAMS, fill_standard_normal, resolve_seed, row_seeds
 from .._typing import Float32Array
 from .._validation import check_array, check_int, check_scalar
 from ..algorithms.sepcma import SepCMAES
+from ._es_group import SepGroup
 from .archives import _ArchiveBase
 
 __all__ = ["Emitter", "GaussianEmitter", "IsoLineEmitter",
@@ -242,6 +241,7 @@ class GaussianEmitter(IsoLineEmitter):
 
 _RANKERS = ("imp", "2imp")
 _RESTARTS = ("basic", "no_improvement")
+_SELECTIONS = ("mu", "filter")
 
 
 class EvolutionStrategyEmitter(Emitter):
@@ -263,6 +263,11 @@ class EvolutionStrategyEmitter(Emitter):
         Initial step size (also after every restart).
     ranker : {"2imp", "imp"}, default="2imp"
         Two-stage improvement (CMA-ME) or improvement (CMA-MAE).
+    selection_rule : {"mu", "filter"}, default="mu"
+        The parents of the update: the top half of the ranking ("mu"), or
+        only the ``k`` genomes that entered the archive, with the weights
+        and learning rates of ``k`` parents ("filter", pyribs' default; no
+        update when none entered).
     restart_rule : {"basic", "no_improvement"} or int, default="no_improvement"
         When to restart from a random elite: "basic" when the strategy has
         converged (step size below 1e-11, condition number of the diagonal
@@ -285,8 +290,9 @@ class EvolutionStrategyEmitter(Emitter):
     name = "es"
 
     def __init__(self, archive: _ArchiveBase, x0: Any, *, sigma0: float = 0.5,
-                 ranker: str = "2imp", restart_rule: str | int = "no_improvement",
-                 batch_size: int = 36, bounds: Any = None, seed: Any = None,
+                 ranker: str = "2imp", selection_rule: str = "mu",
+                 restart_rule: str | int = "no_improvement", batch_size: int = 36,
+                 bounds: Any = None, seed: Any = None,
                  n_threads: int | None = None) -> None:
         caller = type(self).__name__
         super().__init__(archive, x0, batch_size, seed, caller)
@@ -308,6 +314,12 @@ class EvolutionStrategyEmitter(Emitter):
                 f"Got {ranker!r} instead."
             )
         self._ranker = ranker
+        if selection_rule not in _SELECTIONS:
+            raise ValueError(
+                f"The 'selection_rule' parameter of {caller} must be one of "
+                f"{_SELECTIONS}. Got {selection_rule!r} instead."
+            )
+        self._selection_rule = selection_rule
         if isinstance(restart_rule, str):
             if restart_rule not in _RESTARTS:
                 raise ValueError(
@@ -320,8 +332,12 @@ class EvolutionStrategyEmitter(Emitter):
         self._n_threads = n_threads
         self._restarts = 0
         self._stall = 0
+        self._es_kind = "sep_cma"
         self._es = self._new_es(self._x0)
-        self._score = np.empty(self._batch_size, dtype=np.float64)
+        # the group whose buffers hold the strategy's arrays (None: its own),
+        # and the group of this emitter alone that its own tell uses
+        self._group: SepGroup | None = None
+        self._solo: SepGroup | None = None
 
     def _new_es(self, x0: np.ndarray) -> SepCMAES:
         # one strategy seed per restart, from the emitter's own key
@@ -355,40 +371,15 @@ class EvolutionStrategyEmitter(Emitter):
         return self._out
 
     def tell(self, solutions, objective, measures, status, value) -> None:
-        super().tell(solutions, objective, measures, status, value)
-        # rank by improvement; only the order reaches the strategy, so its
-        # fitness is the rank (finite even where a value is -inf)
-        if self._ranker == "imp":
-            order = _ranking.order(value)
-        else:
-            # status first, then value; ties by index (the library's rule)
-            order = np.lexsort((np.arange(value.shape[0]), -value, -status))
-        score = self._score
-        score[order] = np.arange(score.shape[0] - 1, -1, -1, dtype=np.float64)
-        # the ranks are finite and of the right shape by construction: the
-        # strategy's unchecked update, without the public tell's validation,
-        # NaN policy, hall of fame and history (half the cost of a batch)
-        es = self._es
-        es._tell(score, score)
-        es._evaluations += score.shape[0]
-        es._generation += 1
-        es._pending = False
-        es._told = True
-        added = bool(np.any(status > 0))
-        self._stall = 0 if added else self._stall + 1
-        if self._should_restart(value[order], added):
-            self._restart()
+        # one kernel call ranks the batch and updates the strategy: the same
+        # code as the scheduler's fused step over all its ES emitters
+        if self._solo is None:
+            self._solo = SepGroup([self])
+        self._solo.tell(np.ascontiguousarray(status, dtype=np.int32),
+                        np.ascontiguousarray(value, dtype=np.float64))
 
-    def _should_restart(self, ranked_values: np.ndarray, added: bool) -> bool:
-        es = self._es
-        c = es._C
-        if es.step_size * math.sqrt(float(c.max())) < 1e-11:
-            return True
-        if float(c.max()) > 1e14 * float(c.min()):
-            return True
-        first, last = ranked_values[0], ranked_values[-1]
-        if math.isfinite(first) and math.isfinite(last) and abs(first - last) < 1e-12:
-            return True
+    def _rule_restart(self, added: bool) -> bool:
+        """The restart rule's verdict after a batch (convergence aside)."""
         rule = self._restart_rule
         if rule == "no_improvement":
             return not added
@@ -406,9 +397,11 @@ class EvolutionStrategyEmitter(Emitter):
                                             generation=self._itrs)[0]
             x0 = self._archive._solutions[c].astype(np.float64)
         self._es = self._new_es(x0)
+        self._group = None  # the new strategy's arrays are its own
 
     def _config(self) -> dict[str, Any]:
         return {**super()._config(), "sigma0": self._sigma0, "ranker": self._ranker,
+                "selection_rule": self._selection_rule,
                 "restart_rule": self._restart_rule, "bounds": self._bounds_arg,
                 "n_threads": self._n_threads}
 
@@ -427,6 +420,7 @@ class EvolutionStrategyEmitter(Emitter):
         es_arrays = {k[3:]: v for k, v in arrays.items() if k.startswith("es/")}
         self._es = SepCMAES._from_checkpoint(scalars["es_params"],
                                              scalars["es_scalars"], es_arrays)
+        self._group = None
 
 
 #: short name -> emitter class (checkpoints rebuild emitters from it)

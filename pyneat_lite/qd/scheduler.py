@@ -23,6 +23,7 @@ import numpy as np
 from .. import checkpoint
 from .._typing import Float32Array
 from ..algorithms.loop import _check_stops, _TextBar
+from ._es_group import SepGroup
 from .archives import ArchiveStats, CVTArchive, GridArchive, _ArchiveBase
 from .emitters import EMITTERS, Emitter
 
@@ -145,6 +146,8 @@ class Scheduler:
         self._archive = archive
         self._result = result_archive
         self._emitters = emitters
+        # ES emitters of one kind: one kernel call per step for all of them
+        self._group = SepGroup(emitters) if SepGroup.compatible(emitters) else None
         sizes = [e.batch_size for e in emitters]
         self._bounds = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         total = int(self._bounds[-1])
@@ -213,9 +216,12 @@ class Scheduler:
             return self._pop
         if self._clock_start is None:
             self._clock_start = time.perf_counter()
-        b = self._bounds
-        for i, e in enumerate(self._emitters):
-            self._pop[b[i]:b[i + 1]] = e.ask()
+        if self._group is not None:
+            self._group.ask(self._pop)
+        else:
+            b = self._bounds
+            for i, e in enumerate(self._emitters):
+                self._pop[b[i]:b[i + 1]] = e.ask()
         self._pending = True
         return self._pop
 
@@ -265,10 +271,13 @@ class Scheduler:
         if self._result is not None:
             self._result._add_unchecked(pop, obj, m, self._idx, self._r_status,
                                         self._r_value)
-        b = self._bounds
-        for i, e in enumerate(self._emitters):
-            s = slice(b[i], b[i + 1])
-            e.tell(pop[s], obj[s], m[s], self._status[s], self._value[s])
+        if self._group is not None:
+            self._group.tell(self._status, self._value)
+        else:
+            b = self._bounds
+            for i, e in enumerate(self._emitters):
+                s = slice(b[i], b[i + 1])
+                e.tell(pop[s], obj[s], m[s], self._status[s], self._value[s])
         self._evaluations += n
         self._record(int(n - np.count_nonzero(np.isfinite(obj))))
         self._generation += 1
