@@ -228,6 +228,8 @@ def test_mixed_emitters_are_not_fused():
            EvolutionStrategyEmitter(a, np.zeros(6), batch_size=8, seed=2,
                                     ranker="imp")]
     assert Scheduler(a, em2)._group is None
+    with pytest.raises(ValueError, match="'selection_rule'.*'mu', 'filter'"):
+        EvolutionStrategyEmitter(a, np.zeros(6), selection_rule="top")
 
 
 # ------------------------------------------------------- block statistics
