@@ -174,6 +174,47 @@ def check_forward_args(net: Any, X: np.ndarray, method: str, chunk_size: Any,
     return chunk_size
 
 
+_F32 = np.dtype(np.float32)
+
+
+def step_arrays_ready(net: Any, pop: Any, x: Any, out: Any) -> bool:
+    """Whether :meth:`Network.forward_each`'s arrays pass every check as they
+    are: ndarrays of float32, C-contiguous, of the right shapes, ``inputs``
+    finite, ``out`` (when given) writeable and apart from both (the common
+    case of a loop that reuses its buffers, checked in about a microsecond).
+    False sends the caller to :func:`step_args`, which converts or raises."""
+    if type(pop) is not np.ndarray or type(x) is not np.ndarray \
+            or pop.dtype != _F32 or x.dtype != _F32 or pop.ndim != 2:
+        return False
+    n = pop.shape[0]
+    if n == 0 or pop.shape[1] != net.n_params or x.shape != (n, net.n_in) \
+            or not pop.flags.c_contiguous or not x.flags.c_contiguous:
+        return False
+    if out is not None:
+        if type(out) is not np.ndarray or out.dtype != _F32 \
+                or out.shape != (n, net.n_out):
+            return False
+        fl = out.flags
+        if not (fl.c_contiguous and fl.writeable) or np.may_share_memory(out, pop) \
+                or np.may_share_memory(out, x):
+            return False
+    if _ALL_FINITE is None:
+        _load_all_finite()
+    return bool(_ALL_FINITE(x))
+
+
+_ALL_FINITE: Any = None
+
+
+def _load_all_finite() -> None:
+    """Import the Numba check on first use (``import pyneat_lite`` stays
+    free of Numba; an import statement per call costs about 1 us)."""
+    global _ALL_FINITE
+    from ._kernels.each_tiled import all_finite
+
+    _ALL_FINITE = all_finite
+
+
 def step_args(net: Any, population: Any, inputs_: Any, out: Any, state: Any,
               n_threads: int | None, caller: str
               ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

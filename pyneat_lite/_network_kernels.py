@@ -26,6 +26,18 @@ from ._threads import numba_thread_count, numba_threads, single_threaded_blas
 FORWARD_PARALLEL_MIN_WORK = 1 << 20
 
 
+#: ``(TILE_MAX_WIDTH, each_tiled_serial)`` of ``_kernels.each_tiled`` once
+#: imported (importing Numba is deferred to the first forward).
+_EACH_SMALL: Any = None
+
+
+def _load_each_small() -> None:
+    global _EACH_SMALL
+    from ._kernels import each_tiled
+
+    _EACH_SMALL = (each_tiled.TILE_MAX_WIDTH, each_tiled.each_tiled_serial)
+
+
 class _Scratch(threading.local):
     """Per-thread work buffers of the GEMM path, reused across calls so that
     repeated forwards do not pay for fresh pages every time."""
@@ -167,8 +179,8 @@ def forward_each_unchecked(
     finite, ``out`` not sharing memory with them; ``state`` given exactly
     for recurrent networks)."""
     n_pop = pop.shape[0]
-    nt = numba_thread_count(n_threads, n_pop * net._n_weights, n_pop,
-                            FORWARD_PARALLEL_MIN_WORK)
+    work = n_pop * net._n_weights
+    nt = numba_thread_count(n_threads, work, n_pop, FORWARD_PARALLEL_MIN_WORK)
     if net.recurrent:
         from ._kernels import recurrent
 
@@ -182,7 +194,15 @@ def forward_each_unchecked(
         with numba_threads(nt if nt > 1 else None), single_threaded_blas():
             conv.stack_forward_each(pop, inputs, net.meta, out, nt)
         return
+    if work < FORWARD_PARALLEL_MIN_WORK:
+        # a step of a small policy costs microseconds: straight to the
+        # one-thread tiled kernel (no context, no import, no wrapper)
+        if _EACH_SMALL is None:
+            _load_each_small()
+        if net.max_width <= _EACH_SMALL[0]:
+            _EACH_SMALL[1](pop, inputs, net.meta, net.max_width, out)
+            return
     from ._kernels import forward as kernels
 
-    with numba_threads(nt if nt > 1 else None):
+    with numba_threads(nt):
         kernels.forward_each_kernel(pop, inputs, net.meta, net.max_width, out, nt)

@@ -91,6 +91,7 @@ def warmup(verbose: bool = False) -> float:
     buf_b = np.empty(net.max_width, np.float32)
     kernels.forward_one(pop[0], inputs[0], net.meta, buf_a, buf_b, out_each[0])
     kernels.apply_activation(out_each[0], 0)
+    net.forward_each(pop, inputs, out_each)  # the checked fast path's helper
     seconds = time.perf_counter() - t0
     if verbose:
         print(f"pyneat_lite.warmup: forward kernels ready in {seconds:.2f} s")

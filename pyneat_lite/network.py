@@ -465,9 +465,15 @@ class Network:
         :func:`pyneat_lite.network.forward_one` does the same for one genome
         without allocating.
         """
+        if state is None and n_threads is None and not self.recurrent \
+                and _checks.step_arrays_ready(self, population, inputs, out):
+            if out is None:
+                out = np.empty((population.shape[0], self.n_out), np.float32)
+            forward_each_unchecked(self, population, inputs, out)
+            return out
         pop, inputs, out = _checks.step_args(self, population, inputs, out, state,
                                              n_threads, "Network.forward_each")
-        self._forward_each_unchecked(pop, inputs, out, n_threads, state)
+        forward_each_unchecked(self, pop, inputs, out, n_threads, state)
         return out
 
     def init_state(self, pop_size: int) -> np.ndarray:

@@ -430,6 +430,17 @@ def test_small_forwards_run_on_one_thread(monkeypatch):
 
     for name in _ENTRIES:
         monkeypatch.setattr(kernels, name, spy(getattr(kernels, name)))
+    # small steps of small nets go straight to the one-thread tiled kernel
+    from pyneat_lite import _network_kernels
+
+    _network_kernels._load_each_small()
+    width, serial = _network_kernels._EACH_SMALL
+
+    def serial_spy(*args):
+        seen.append(1)  # that kernel has no thread count: one thread
+        return serial(*args)
+
+    monkeypatch.setattr(_network_kernels, "_EACH_SMALL", (width, serial_spy))
     n_small = FORWARD_PARALLEL_MIN_WORK // 96  # 10,922 (issue 16's step: 1,024)
     n_big = n_small + 1
     pop, _ = _data(net, n_big, 1)

@@ -62,6 +62,12 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import EXACT_OPTS, LINEAR, OPTS, RELU, SOFTMAX, TANH
+from .each_tiled import (  # noqa: F401 (TILE_GENOMES: public to the tests)
+    TILE_GENOMES,
+    TILE_MAX_WIDTH,
+    each_tiled_parallel,
+    each_tiled_serial,
+)
 from .math32 import activate, apply_activation, elementwise, exp32, tanh32
 
 _OPTS = OPTS
@@ -210,123 +216,10 @@ def _each_parallel(population, inputs, meta, max_width, out, n_chunks):
                     c * n // n_chunks, (c + 1) * n // n_chunks)
 
 
-# Small networks, one input row per genome: layer by layer over a tile of
-# genomes instead of genome by genome.  Per genome, a small policy is a chain
-# of dependent steps (layer, activation, layer, activation: ~100 cycles of
-# latency for a 4-16-2 tanh net) that the processor cannot overlap with the
-# next genome's; layer-major, the genomes of a tile are independent within
-# each pass and every elementwise activation is one long vectorised loop over
-# the tile.  Each genome's sums are those of :func:`_layer`, in the same
-# order, and the activation code is the same, so the outputs are bit-identical
-# to the genome-by-genome path (tests check it).  Measured (one thread, CPU
-# time, loaded 2-core EPYC): 4-16-2 tanh at P=1021 36 us instead of 97 us;
-# but slower for wide layers (24-64-64-4: 2.5 ms instead of 1.6 ms), hence
-# :data:`TILE_MAX_WIDTH`.
-TILE_GENOMES = 256
-TILE_MAX_WIDTH = 32
-
-
-@njit(**_OPTS)
-def _tile_layer(w, p0, n, layer, meta, src, dst):
-    """dst[q] = act(src[q] @ W + b) for genomes ``p0 + q``, q < n, of ``w``;
-    ``src`` (n, n_in) and ``dst`` (n, n_out) C-contiguous."""
-    n_in = _U(meta[layer, 0])
-    n_out = _U(meta[layer, 1])
-    wo = _U(meta[layer, 2])
-    bo = _U(meta[layer, 3])
-    for q in range(_U(n)):
-        p = _U(p0) + q
-        if n_out >= _U(8):  # as _layer's wide case: bias, then inputs in order
-            for k in range(n_out):
-                dst[q, k] = w[p, bo + k]
-            for j in range(n_in):
-                v = src[q, j]
-                base = wo + j * n_out
-                for k in range(n_out):
-                    dst[q, k] += v * w[p, base + k]
-        else:  # as _layer's narrow case: four running sums, j mod 4
-            n4 = n_in - n_in % _U(4)
-            for k in range(n_out):
-                s0 = _F(0.0)
-                s1 = _F(0.0)
-                s2 = _F(0.0)
-                s3 = _F(0.0)
-                c = wo + k
-                j = _U(0)
-                while j < n4:  # (a stepped range costs a division per output)
-                    s0 += src[q, j] * w[p, c + j * n_out]
-                    s1 += src[q, j + _U(1)] * w[p, c + (j + _U(1)) * n_out]
-                    s2 += src[q, j + _U(2)] * w[p, c + (j + _U(2)) * n_out]
-                    s3 += src[q, j + _U(3)] * w[p, c + (j + _U(3)) * n_out]
-                    j += _U(4)
-                for j in range(n4, n_in):
-                    s0 += src[q, j] * w[p, c + j * n_out]
-                dst[q, k] = w[p, bo + k] + ((s0 + s1) + (s2 + s3))
-    act = meta[layer, 4]
-    if act == LINEAR:
-        return
-    if act == SOFTMAX:
-        for q in range(n):
-            activate(dst[q], n_out, act)
-        return
-    flat = dst.reshape(dst.shape[0] * dst.shape[1])
-    m = _U(flat.shape[0])
-    if act == TANH:
-        for i in range(m):
-            flat[i] = tanh32(flat[i])
-    elif act == RELU:
-        for i in range(m):
-            flat[i] = max(flat[i], _F(0.0))
-    else:
-        for i in range(m):
-            flat[i] = elementwise(flat[i], act)
-
-
-@njit(**_OPTS)
-def _each_tiled_range(population, inputs, meta, max_width, out, lo, hi):
-    n_layers = meta.shape[0]
-    n_in = inputs.shape[1]
-    n_out = out.shape[1]
-    buf_a = np.empty(TILE_GENOMES * max_width, np.float32)
-    buf_b = np.empty(TILE_GENOMES * max_width, np.float32)
-    for p0 in range(lo, hi, TILE_GENOMES):
-        n = min(TILE_GENOMES, hi - p0)
-        src = buf_a[: n * n_in].reshape((n, n_in))
-        for q in range(n):
-            for j in range(n_in):
-                src[q, j] = inputs[p0 + q, j]
-        in_a = True
-        for layer in range(n_layers):
-            ni = meta[layer, 0]
-            m = meta[layer, 1]
-            # each layer's rows at its own width: the activation pass is dense
-            if in_a:
-                _tile_layer(population, p0, n, layer, meta,
-                            buf_a[: n * ni].reshape((n, ni)),
-                            buf_b[: n * m].reshape((n, m)))
-            else:
-                _tile_layer(population, p0, n, layer, meta,
-                            buf_b[: n * ni].reshape((n, ni)),
-                            buf_a[: n * m].reshape((n, m)))
-            in_a = not in_a
-        res = buf_a if in_a else buf_b
-        for q in range(n):
-            for k in range(n_out):
-                out[p0 + q, k] = res[q * n_out + k]
-
-
-@njit(**_OPTS)
-def _each_tiled_serial(population, inputs, meta, max_width, out):
-    _each_tiled_range(population, inputs, meta, max_width, out, 0,
-                      population.shape[0])
-
-
-@njit(parallel=True, **_OPTS)
-def _each_tiled_parallel(population, inputs, meta, max_width, out, n_chunks):
-    n = population.shape[0]
-    for c in prange(n_chunks):
-        _each_tiled_range(population, inputs, meta, max_width, out,
-                          c * n // n_chunks, (c + 1) * n // n_chunks)
+# Small networks (at most TILE_MAX_WIDTH wide) run layer-major over tiles of
+# genomes with register-blocked products: see .each_tiled.
+_each_tiled_serial = each_tiled_serial
+_each_tiled_parallel = each_tiled_parallel
 
 
 def forward_each_kernel(population, inputs, meta, max_width, out, n_chunks):

@@ -1,0 +1,191 @@
+"""``forward_each`` of small networks: layer by layer over tiles of genomes.
+
+Per genome, a small policy is a chain of dependent steps (layer, activation,
+layer, activation: ~100 cycles of latency for a 4-16-2 tanh net) that the
+processor cannot overlap with the next genome's; layer-major, the genomes of
+a tile are independent within each pass and every elementwise activation is
+one long vectorised loop over the tile.
+
+Products are register-blocked (:mod:`.simd`): a wide layer (8 outputs or
+more) keeps 8 outputs' sums in one block from the bias through the inputs in
+order; a 2-output layer keeps its four running sums of both outputs in one
+block.  Each genome's sums are those of ``forward._layer``, in the same
+order, with the same fused multiply-adds, and the activation code is the
+same, so the outputs are bit-identical to the genome-by-genome path (tests
+check it).  The first layer reads the inputs in place and the last writes
+the output rows in place (a tile's rows are contiguous in both).
+
+Measured (one thread, CPU time, 2-core EPYC under load): 4-16-2 tanh at
+P=1024 about 3x faster than the scalar layer-major code it replaces, which
+lost most of its time to a 16-wide loop that LLVM's vectoriser never entered
+(its vector body is 32-64 values) and to accumulators kept in memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from ._config import LINEAR, OPTS, RELU, SOFTMAX, TANH
+from .math32 import activate, elementwise, tanh32
+from .simd import fma8_bcast, fma8_pairs, lane8, load8, store8, zeros8
+
+__all__ = ["TILE_GENOMES", "TILE_MAX_WIDTH", "each_tiled_parallel",
+           "each_tiled_serial"]
+
+#: Genomes per tile: the activations of a tile stay in the L1/L2 cache.
+TILE_GENOMES = 256
+#: Widest layer for which the tiled path is used (slower than genome by
+#: genome for wide layers: 24-64-64-4 took 2.5 ms instead of 1.6 ms).
+TILE_MAX_WIDTH = 32
+
+_F = np.float32
+_U = np.uint64
+
+
+@njit(**OPTS)
+def _tile_layer(w, npar, p0, n, layer, meta, src, s0, dst, d0):
+    """Rows ``d0 + q * n_out`` of ``dst`` = act(row ``s0 + q * n_in`` of
+    ``src`` @ W + b) for genomes ``p0 + q``, q < n; ``w`` is the population
+    flattened (genome ``p`` at ``p * npar``), ``src`` and ``dst`` flat."""
+    n_in = _U(meta[layer, 0])
+    n_out = _U(meta[layer, 1])
+    wo = _U(meta[layer, 2])
+    bo = _U(meta[layer, 3])
+    npar = _U(npar)
+    s0 = _U(s0)
+    d0 = _U(d0)
+    n4 = n_in - n_in % _U(4)
+    if n_out >= _U(8):  # as _layer's wide case: bias, then inputs in order
+        n8 = n_out - n_out % _U(8)
+        for q in range(_U(n)):
+            pb = (_U(p0) + q) * npar
+            sb = s0 + q * n_in
+            db = d0 + q * n_out
+            k0 = _U(0)
+            while k0 < n8:
+                acc = load8(w, pb + bo + k0)
+                for j in range(n_in):
+                    acc = fma8_bcast(src[sb + j], w, pb + wo + j * n_out + k0, acc)
+                store8(dst, db + k0, acc)
+                k0 += _U(8)
+            for k in range(n8, n_out):
+                a = w[pb + bo + k]
+                for j in range(n_in):
+                    a += src[sb + j] * w[pb + wo + j * n_out + k]
+                dst[db + k] = a
+    elif n_out == _U(2):  # four running sums of both outputs in one block
+        for q in range(_U(n)):
+            pb = (_U(p0) + q) * npar
+            sb = s0 + q * n_in
+            acc = zeros8()
+            j = _U(0)
+            while j < n4:
+                acc = fma8_pairs(src, sb + j, w, pb + wo + j * _U(2), acc)
+                j += _U(4)
+            # lane 2 r + k: running sum r of output k (tail in sum 0)
+            a0 = lane8(acc, 0)
+            a1 = lane8(acc, 1)
+            for j in range(n4, n_in):
+                a0 += src[sb + j] * w[pb + wo + j * _U(2)]
+                a1 += src[sb + j] * w[pb + wo + j * _U(2) + _U(1)]
+            db = d0 + q * _U(2)
+            dst[db] = w[pb + bo] + ((a0 + lane8(acc, 2))
+                                    + (lane8(acc, 4) + lane8(acc, 6)))
+            dst[db + _U(1)] = w[pb + bo + _U(1)] + ((a1 + lane8(acc, 3))
+                                                    + (lane8(acc, 5) + lane8(acc, 7)))
+    else:  # as _layer's narrow case: four running sums, j mod 4
+        for q in range(_U(n)):
+            pb = (_U(p0) + q) * npar
+            sb = s0 + q * n_in
+            db = d0 + q * n_out
+            for k in range(n_out):
+                r0 = _F(0.0)
+                r1 = _F(0.0)
+                r2 = _F(0.0)
+                r3 = _F(0.0)
+                c = pb + wo + k
+                j = _U(0)
+                while j < n4:  # (a stepped range costs a division per output)
+                    r0 += src[sb + j] * w[c + j * n_out]
+                    r1 += src[sb + j + _U(1)] * w[c + (j + _U(1)) * n_out]
+                    r2 += src[sb + j + _U(2)] * w[c + (j + _U(2)) * n_out]
+                    r3 += src[sb + j + _U(3)] * w[c + (j + _U(3)) * n_out]
+                    j += _U(4)
+                for j in range(n4, n_in):
+                    r0 += src[sb + j] * w[c + j * n_out]
+                dst[db + k] = w[pb + bo + k] + ((r0 + r1) + (r2 + r3))
+    act = meta[layer, 4]
+    if act == LINEAR:
+        return
+    m = _U(n) * n_out
+    if act == SOFTMAX:
+        for q in range(_U(n)):
+            db = d0 + q * n_out
+            activate(dst[db : db + n_out], n_out, act)
+    elif act == TANH:
+        for i in range(d0, d0 + m):
+            dst[i] = tanh32(dst[i])
+    elif act == RELU:
+        for i in range(d0, d0 + m):
+            dst[i] = max(dst[i], _F(0.0))
+    else:
+        for i in range(d0, d0 + m):
+            dst[i] = elementwise(dst[i], act)
+
+
+@njit(**OPTS)
+def _tiled_range(population, inputs, meta, max_width, out, lo, hi):
+    n_layers = meta.shape[0]
+    npar = population.shape[1]
+    w = population.reshape(population.size)
+    x = inputs.reshape(inputs.size)
+    y = out.reshape(out.size)
+    n_in = inputs.shape[1]
+    n_out = out.shape[1]
+    buf_a = np.empty(TILE_GENOMES * max_width, np.float32)
+    buf_b = np.empty(TILE_GENOMES * max_width, np.float32)
+    for p0 in range(lo, hi, TILE_GENOMES):
+        n = min(TILE_GENOMES, hi - p0)
+        if n_layers == 1:
+            _tile_layer(w, npar, p0, n, 0, meta, x, p0 * n_in, y, p0 * n_out)
+            continue
+        _tile_layer(w, npar, p0, n, 0, meta, x, p0 * n_in, buf_a, 0)
+        in_a = True
+        for layer in range(1, n_layers - 1):
+            if in_a:
+                _tile_layer(w, npar, p0, n, layer, meta, buf_a, 0, buf_b, 0)
+            else:
+                _tile_layer(w, npar, p0, n, layer, meta, buf_b, 0, buf_a, 0)
+            in_a = not in_a
+        _tile_layer(w, npar, p0, n, n_layers - 1, meta, buf_a if in_a else buf_b,
+                    0, y, p0 * n_out)
+
+
+@njit(**OPTS)
+def each_tiled_serial(population, inputs, meta, max_width, out):
+    """out[p] = net(population[p], inputs[p]), tile by tile, one thread."""
+    _tiled_range(population, inputs, meta, max_width, out, 0,
+                 population.shape[0])
+
+
+@njit(parallel=True, **OPTS)
+def each_tiled_parallel(population, inputs, meta, max_width, out, n_chunks):
+    """:func:`each_tiled_serial` over ``n_chunks`` contiguous blocks in
+    parallel (block edges change no genome's arithmetic)."""
+    n = population.shape[0]
+    for c in prange(n_chunks):
+        _tiled_range(population, inputs, meta, max_width, out,
+                     c * n // n_chunks, (c + 1) * n // n_chunks)
+
+
+@njit(**OPTS)
+def all_finite(x):
+    """Whether a C-contiguous float32 array holds no NaN or infinity: an
+    integer max over the exponent bits (vectorised, order-free), for the
+    input check of a step that costs a few microseconds."""
+    u = x.reshape(x.size).view(np.uint32)
+    m = np.uint32(0)
+    for i in range(u.size):
+        m = max(m, u[i] & np.uint32(0x7F800000))
+    return m != np.uint32(0x7F800000)
