@@ -289,12 +289,12 @@ def main(argv=None):
         for f in ways.values():  # same numbers, or the comparison is void
             np.testing.assert_allclose(f(), ref, rtol=1e-3, atol=1e-4)
         t = median_time(ours, repeats=args.repeats, min_time=min_time)
-        cpu = cpu_per_call(ours)
+        cpu = cpu_per_call(ours, args.repeats)
         t_np = {k: median_time(f, repeats=args.repeats, min_time=min_time)
                 for k, f in ways.items()}
         numba.set_num_threads(n_threads)
         best = min(t_np, key=t_np.get)
-        cpu_np = cpu_per_call(ways[best])
+        cpu_np = cpu_per_call(ways[best], args.repeats)
         gf = flops / t / 1e9
         limit = max(flops / (peak * 1e9), pop.nbytes / (bandwidth * 1e9))
         rows.append((name, f"{'-'.join(map(str, sizes))} {'/'.join(dict.fromkeys(acts))}",
@@ -443,18 +443,12 @@ def forced_two_threads(net, pop, X, out):
     return run
 
 
-def cpu_per_call(fn, min_time=0.2):
-    """Process CPU seconds (all threads) per call, over at least min_time."""
-    import time
-
-    fn()
-    n = 0
-    c0 = time.process_time()
-    w0 = time.perf_counter()
-    while time.perf_counter() - w0 < min_time:
-        fn()
-        n += 1
-    return (time.process_time() - c0) / n
+def cpu_per_call(fn, repeats=7, min_time=0.05):
+    """Process CPU seconds (all threads) per call: the median of ``repeats``
+    samples of at least ``min_time`` seconds of wall time each (one long
+    sample on a shared machine mixes calls slowed by other jobs' cache and
+    core use into the figure; the median of several does less so)."""
+    return median_cpu_time(fn, repeats=repeats, min_time=min_time)
 
 
 def numpy_loop_each(net, pop, X):
