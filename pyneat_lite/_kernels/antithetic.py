@@ -26,21 +26,10 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import EXACT_OPTS, OPTS
-from .forward import (
-    ACCURACY,
-    CROSS_ENTROPY_LOGITS,
-    CROSS_ENTROPY_PROBS,
-    FINISH_BLOCK,
-    _act_rows,
-    _dense_rows,
-    _reduce_block,
-)
+from .forward import FINISH_BLOCK, _act_rows, _dense_rows
+from .lowrank import MSE, _loss_block
 
-__all__ = ["ACCURACY", "CROSS_ENTROPY_LOGITS", "CROSS_ENTROPY_PROBS", "MSE",
-           "pair_fitness"]
-
-#: ``mode`` code of minus the mean squared error (the others: :mod:`.forward`)
-MSE = 4
+__all__ = ["pair_fitness"]
 
 _U = np.uint64
 
@@ -62,21 +51,14 @@ def _member_rest(mean, scale, z, i, plus, meta, gm):
             gm[j] = mean[j] + d if plus else mean[j] - d
 
 
-@njit(**EXACT_OPTS)
-def _mse_block(res, nb, n_out, yf, s0, total):
-    """``total`` plus the squared errors of samples ``s0 .. s0 + nb``."""
-    for c in range(np.int64(nb)):
-        for k in range(np.int64(n_out)):
-            d = np.float64(res[k, c]) - np.float64(yf[np.int64(s0) + c, k])
-            total += d * d
-    return total
-
-
 @njit(**OPTS)
-def _finish_member(gm, h0, hd, r0, sign, meta, buf_a, buf_b, red, yi, yf, mode, eps):
-    """Forward pass and loss total of one member: first layer ``h0 + sign *
+def _finish_member(gm, h0, hd, r0, sign, meta, buf_a, buf_b, red, red2, yi, yf, kind,
+                   probabilities, eps):
+    """Forward pass and score total of one member: first layer ``h0 + sign *
     hd[r0:r0 + h1] + b`` (layout (neuron, sample)), later layers from
-    ``gm``, on blocks of ``buf_a.shape[1]`` samples."""
+    ``gm``, on blocks of ``buf_a.shape[1]`` samples; the scores as the
+    low-rank kernel's (float32 log-sum-exp vectorised over samples: the
+    float64 one of the loss kernels costs more than the later layers)."""
     n_layers = meta.shape[0]
     h1 = _U(meta[0, 1])
     n_samples = _U(h0.shape[1])
@@ -103,16 +85,14 @@ def _finish_member(gm, h0, hd, r0, sign, meta, buf_a, buf_b, red, yi, yf, mode, 
                 _act_rows(buf_a, z, m, z, nb, meta[layer, 4], red)
             in_a = not in_a
         res = buf_a if in_a else buf_b
-        if mode == MSE:
-            total = _mse_block(res, nb, n_out, yf, s0, total)
-        else:
-            total = _reduce_block(res, nb, n_out, yi, s0, mode, eps, total)
+        total += _loss_block(res, np.int64(n_out), np.int64(nb), np.int64(s0), kind,
+                             probabilities, eps, yi, yf, red, red2)
     return total
 
 
 @njit(**OPTS)
 def _pair_blocks(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, slot, b0, b1,
-                 yi, yf, mode, eps, fitness):
+                 yi, yf, kind, probabilities, eps, fitness):
     """Blocks ``b0..b1`` of ``g`` pairs with scratch row ``slot``."""
     h = z.shape[0]
     n_in = X.shape[1]
@@ -125,8 +105,9 @@ def _pair_blocks(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, slot, b0
     buf_a = np.empty((width, FINISH_BLOCK), np.float32)
     buf_b = np.empty((width, FINISH_BLOCK), np.float32)
     red = np.empty(FINISH_BLOCK, np.float32)
+    red2 = np.empty(FINISH_BLOCK, np.float32)
     gm = gbuf[slot]
-    div = n_samples * (n_out if mode == MSE else 1)
+    div = n_samples * (n_out if kind == MSE else 1)
     for bl in range(b0, b1):
         p0 = bl * g
         pc = min(g, h - p0)
@@ -148,52 +129,50 @@ def _pair_blocks(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, slot, b0
                 _member_rest(mean, scale, z, i, plus, meta, gm)
                 sign = np.float32(1.0) if plus else np.float32(-1.0)
                 total = _finish_member(gm, h0, hd, _U(q) * hu, sign, meta, buf_a,
-                                       buf_b, red, yi, yf, mode, eps)
-                score = total / div if mode == ACCURACY else -total / div
-                fitness[i if plus else h + i] = score
+                                       buf_b, red, red2, yi, yf, kind, probabilities,
+                                       eps)
+                fitness[i if plus else h + i] = total / div
 
 
 @njit(**OPTS)
-def _pair_serial(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, yi, yf, mode,
-                 eps, fitness):
+def _pair_serial(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, yi, yf, kind,
+                 probabilities, eps, fitness):
     n_blocks = (z.shape[0] + g - 1) // g
     _pair_blocks(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, 0, 0, n_blocks,
-                 yi, yf, mode, eps, fitness)
+                 yi, yf, kind, probabilities, eps, fitness)
 
 
 @njit(parallel=True, **OPTS)
 def _pair_parallel(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, yi, yf,
-                   mode, eps, fitness, n_chunks):
+                   kind, probabilities, eps, fitness, n_chunks):
     n_blocks = (z.shape[0] + g - 1) // g
     for c in prange(n_chunks):
         # a contiguous run of whole blocks per thread: which thread runs a
         # block changes nothing in its arithmetic
         _pair_blocks(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, c,
                      c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks, yi, yf,
-                     mode, eps, fitness)
+                     kind, probabilities, eps, fitness)
 
 
-def pair_fitness(mean, scale, z, X, meta, h0, yi, yf, mode, eps, fitness, g, wcat,
-                 ht, gbuf, n_chunks=1):
+def pair_fitness(mean, scale, z, X, meta, h0, yi, yf, kind, probabilities, eps,
+                 fitness, g, wcat, ht, gbuf, n_chunks=1):
     """Fitness of every member of an antithetic population on shared inputs.
 
     mean, scale: float64 (N,); z: float32 (h, N) noise rows (member ``i`` is
     ``mean + scale * z_i``, member ``h + i`` ``mean - scale * z_i``); X:
     float32 C (B, in); meta: int64 Dense layer table; h0: float32 C (h1, B),
     ``(X @ W0).T`` of the centre's first weight matrix (rounded to float32).
-    ``mode``: ``ACCURACY`` (fraction of first-maximum hits against labels
-    ``yi`` int64 (B,)), ``CROSS_ENTROPY_PROBS`` (minus the mean of
-    ``-log(max(p_y, eps))``), ``CROSS_ENTROPY_LOGITS`` (minus the mean
-    log-softmax loss) or :data:`MSE` (minus the mean squared error against
-    ``yf`` float32 (B, n_out)); fitness: float64 (2h,) output.  ``g`` pairs
-    per block; scratch rows per thread: wcat float32 (n_chunks, in g h1), ht
-    float32 (n_chunks, g h1 B), gbuf float32 (n_chunks, N).  The caller
-    holds BLAS at one thread.
+    ``kind``, ``probabilities``, ``eps``, ``yi``, ``yf``: the scores of
+    :func:`pyneat_lite._kernels.lowrank.structured_fitness` (accuracy, minus
+    the mean cross-entropy, minus the mean squared error); fitness: float64
+    (2h,) output.  ``g`` pairs per block; scratch rows per thread: wcat
+    float32 (n_chunks, in g h1), ht float32 (n_chunks, g h1 B), gbuf float32
+    (n_chunks, N).  The caller holds BLAS at one thread.
     """
     width = int(meta[:, 1].max())
     if n_chunks <= 1:
         _pair_serial(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, yi, yf,
-                     mode, eps, fitness)
+                     kind, probabilities, eps, fitness)
     else:
         _pair_parallel(mean, scale, z, X, meta, h0, g, width, wcat, ht, gbuf, yi, yf,
-                       mode, eps, fitness, n_chunks)
+                       kind, probabilities, eps, fitness, n_chunks)

@@ -98,15 +98,6 @@ def evaluate_lowrank(net: Any, pop: LowRankPopulation, X: np.ndarray, y: np.ndar
     return fitness
 
 
-def _pair_mode(kind: int, probabilities: bool) -> int:
-    if kind == _lowrank.ACCURACY:
-        return _pairs.ACCURACY
-    if kind == _lowrank.CROSS_ENTROPY:
-        return (_pairs.CROSS_ENTROPY_PROBS if probabilities
-                else _pairs.CROSS_ENTROPY_LOGITS)
-    return _pairs.MSE
-
-
 def evaluate_pairs(net: Any, pop: AntitheticPopulation, X: np.ndarray, y: np.ndarray,
                    kind: int, probabilities: bool,
                    n_threads: int | None) -> np.ndarray | None:
@@ -134,7 +125,6 @@ def evaluate_pairs(net: Any, pop: AntitheticPopulation, X: np.ndarray, y: np.nda
     yi, yf = _targets(kind, y)
     with numba_threads(nt if nt > 1 else None), single_threaded_blas():
         h0 = np.dot(w0.T, X.T)  # the centre's first layer: one product
-        _pairs.pair_fitness(pop.mean, pop.scale, z, X, net.meta, h0, yi, yf,
-                            _pair_mode(kind, probabilities), 1e-7, fitness, g, wcat,
-                            ht, gbuf, nt)
+        _pairs.pair_fitness(pop.mean, pop.scale, z, X, net.meta, h0, yi, yf, kind,
+                            probabilities, 1e-7, fitness, g, wcat, ht, gbuf, nt)
     return fitness
