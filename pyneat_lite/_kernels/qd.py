@@ -304,8 +304,8 @@ def variation(sol_store, first, second, z, iso_sigma, line_sigma, x0, lower,
 def _bucket_scan(x0, x1, centroids, starts, items, flat, best, best_j):
     for t in range(starts[flat], starts[flat + 1]):
         j = items[t]
-        e0 = x0 - centroids[j, 0]
-        e1 = x1 - centroids[j, 1]
+        e0 = x0 - centroids[t, 0]
+        e1 = x1 - centroids[t, 1]
         s = 0.0
         s += e0 * e0
         s += e1 * e1
@@ -403,7 +403,7 @@ def _nearest_rows(queries, centroids, lower, width, grid, starts, items, out,
                         j = items[t]
                         s = 0.0
                         for d in range(m):
-                            e = queries[i, d] - centroids[j, d]
+                            e = queries[i, d] - centroids[t, d]
                             s += e * e
                         if s < best or (s == best and j < best_j):
                             best = s
@@ -442,9 +442,11 @@ def nearest_centroid(queries, centroids, lower, width, grid, starts, items, out)
     """Index of the nearest centroid of each query row (-1 for non-finite).
 
     An exact search over a uniform bucket grid (``grid`` buckets of
-    ``width`` per dimension from ``lower``; bucket ``b`` holds
-    ``items[starts[b]:starts[b + 1]]``), ring by ring until no farther ring
-    can hold a nearer centroid; ties go to the lower centroid index.
+    ``width`` per dimension from ``lower``; bucket ``b`` holds the centroids
+    ``items[starts[b]:starts[b + 1]]``, whose coordinates are the same rows
+    of ``centroids``: sorted by bucket, so that a ring of buckets is a few
+    contiguous runs of memory), ring by ring until no farther ring can hold
+    a nearer centroid; ties go to the lower centroid index.
     """
     _nearest_rows(queries, centroids, lower, width, grid, starts, items, out, 0,
                   queries.shape[0])

@@ -351,6 +351,8 @@ class CVTArchive(_ArchiveBase):
                                        np.arange(g ** m + 1)).astype(np.int64)
         self._lo = lo
         self._width = width
+        # the centroids in bucket order (the kernel reads a bucket's run)
+        self._cent_by_bucket = np.ascontiguousarray(cent[self._items])
 
     @property
     def centroids(self) -> Float64Array:
@@ -359,7 +361,7 @@ class CVTArchive(_ArchiveBase):
 
     def _indices(self, m: np.ndarray, out: np.ndarray) -> None:
         if self._tree is None:
-            _k.nearest_centroid(m, self._centroids, self._lo, self._width,
+            _k.nearest_centroid(m, self._cent_by_bucket, self._lo, self._width,
                                 self._grid, self._starts, self._items, out)
         else:
             self._tree_indices(m, out)
