@@ -32,7 +32,7 @@ from .._threads import kernel_threads
 from ..algorithms.sepcma import sep_cma_constants
 
 if TYPE_CHECKING:
-    from .emitters import EvolutionStrategyEmitter
+    from ._es_emitter import EvolutionStrategyEmitter
 
 __all__ = ["SepGroup", "sep_tables"]
 
@@ -97,7 +97,7 @@ class SepGroup:
     @staticmethod
     def compatible(emitters: list) -> bool:
         """Whether ``emitters`` can share one group."""
-        from .emitters import EvolutionStrategyEmitter
+        from ._es_emitter import EvolutionStrategyEmitter
 
         if not emitters or len({id(e) for e in emitters}) != len(emitters):
             return False
