@@ -251,7 +251,7 @@ class EvolvedMLPClassifier(ClassifierMixin, _EvolvedMLP):
     n_features_in_ : int
     feature_names_in_ : ndarray of str, present when X had column names
     network_ : pyneat_lite.Network
-    genome_ : float32 ndarray of shape (network_.n_params,)
+    genome_ : float32 ndarray of shape ``(network_.n_params,)``
         The deployed weights: the better of the best genome evaluated and
         (for an evolution strategy) the final centre, on the training set.
     coefs_, intercepts_ : lists of ndarrays
@@ -271,7 +271,7 @@ class EvolvedMLPClassifier(ClassifierMixin, _EvolvedMLP):
     >>> from sklearn.model_selection import train_test_split
     >>> X, y = load_digits(return_X_y=True)
     >>> Xtr, Xte, ytr, yte = train_test_split(X / 16, y, random_state=0)
-    >>> clf = EvolvedMLPClassifier((16,), max_generations=200, random_state=0)
+    >>> clf = EvolvedMLPClassifier((16,), max_generations=60, random_state=0)
     >>> bool(clf.fit(Xtr, ytr).score(Xte, yte) > 0.8)
     True
     """

@@ -156,9 +156,9 @@ class GA(Algorithm):
         Parent selection.
     crossover : Crossover or None, default=UniformCrossover()
         None: children are mutated copies of one parent.
-    mutation : Mutation, list of Mutation, or None,
-            default=GaussianMutation(rate=0.05, sigma=0.05)
+    mutation : Mutation, list of Mutation, or None, optional
         Applied in order to each child chosen with ``mutation_prob``.
+        Default ``GaussianMutation(rate=0.05, sigma=0.05)``.
     elitism : int, optional
         Best parents copied unchanged into the next generation (best first).
         Default 2 for "generational" (1 if ``pop_size`` is 2), 0 otherwise.
