@@ -366,6 +366,17 @@ def load(path: str | os.PathLike[str]) -> Any:
     CheckpointError
         If the file is truncated, corrupted, not a checkpoint, of an unknown
         format version, or names a class that is not a pyneat_lite algorithm.
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> path = os.path.join(tempfile.mkdtemp(), "es.ckpt")
+    >>> es = pn.OpenES(n_params=3, pop_size=4, seed=0)
+    >>> es.tell(es.ask().sum(axis=1))
+    >>> es.save(path)
+    >>> resumed = pn.load(path)
+    >>> type(resumed).__name__, resumed.generation
+    ('OpenES', 1)
     """
     path = _fspath(path, "path", "load")
     if not os.path.exists(path):

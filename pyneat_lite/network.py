@@ -380,6 +380,16 @@ class Network:
         the duration of the call (threadpoolctl; restored afterwards).
         Results are bit-identical for any number of threads, Numba's or
         BLAS's (see :mod:`pyneat_lite._kernels.forward`).
+
+        Examples
+        --------
+        >>> net = pn.Network([3, 4, 2], ["tanh", "linear"])
+        >>> pop = net.init_population(5, seed=0)
+        >>> X = np.ones((7, 3), np.float32)
+        >>> net.forward(pop, X).shape
+        (5, 7, 2)
+        >>> net.forward(pop[0], X).shape  # one genome
+        (7, 2)
         """
         caller = "Network.forward"
         _checks.check_stateless(self, caller)

@@ -330,7 +330,19 @@ class Algorithm:
 
     # ------------------------------------------------------------ checkpoints
     def save(self, path: Any) -> None:
-        """Write the whole state to ``path`` (:func:`pyneat_lite.checkpoint.save`)."""
+        """Write the whole state to ``path`` (:func:`pyneat_lite.checkpoint.save`).
+
+        Examples
+        --------
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.ckpt")
+        >>> ga = pn.GA(n_params=4, pop_size=8, seed=0)
+        >>> ga.tell(ga.ask().sum(axis=1))
+        >>> ga.save(path)
+        >>> again = pn.load(path)
+        >>> bool(np.array_equal(again.ask(), ga.ask()))
+        True
+        """
         checkpoint.save(self, path)
 
     def _state(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, np.ndarray]]:

@@ -191,6 +191,17 @@ def run(
         far with ``stop_reason="interrupted"``; the algorithm stays usable
         (a half-done generation is re-asked).  Any other exception from
         ``fitness`` propagates, and the algorithm stays consistent.
+
+    Examples
+    --------
+    >>> es = pn.SNES(n_params=5, seed=0)
+    >>> r = es.run(lambda pop: -np.sum(pop ** 2, axis=1), generations=200,
+    ...            target=-1e-6)
+    >>> r.stop_reason, bool(r.best_fitness >= -1e-6)
+    ('target', True)
+    >>> r = es.run(lambda pop: -np.sum(pop ** 2, axis=1), patience=5)
+    >>> r.stop_reason
+    'patience'
     """
     caller = f"{type(algorithm).__name__}.run"
     if not callable(fitness):

@@ -158,7 +158,7 @@ def load_mnist(
     Examples
     --------
     >>> X, y = pn.datasets.load_mnist("../shared/data/mnist")  # doctest: +SKIP
-    >>> X.shape, y.shape
+    >>> X.shape, y.shape  # doctest: +SKIP
     ((10000, 784), (10000,))
     """
     directory = Path(path)

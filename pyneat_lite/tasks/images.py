@@ -70,6 +70,7 @@ class PCABasis:
 
     Examples
     --------
+    >>> X_real, _ = pn.datasets.load_mnist("tests/data/mnist-1000")
     >>> basis = PCABasis(X_real, n_components=30)
     >>> images = basis.decode(np.random.default_rng(0).normal(size=(8, 30)))
     >>> images.shape

@@ -26,7 +26,10 @@ Examples
 >>> X, y = pn.datasets.load_mnist("tests/data/mnist-1000")
 >>> X_model, X_judge, y_model, y_judge = judge_split(X, y)
 >>> judge = DigitJudge(X_judge, y_judge, seed=0)
->>> judge(X_model[y_model == 7][:20], label=7).agree_fraction > 0.5
+>>> verdict = judge(X_model[y_model == 7][:20], label=7)
+>>> bool(verdict.realistic.mean() > 0.9)  # real 7s: within real 7s' threshold
+True
+>>> bool(verdict.knn_proba[:, 7].mean() > 0.5)
 True
 """
 
