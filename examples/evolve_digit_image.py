@@ -3,8 +3,8 @@
 The MNIST images (``--data DIR``) are split with a fixed seed
 (:func:`pyneat_lite.tasks.judges.judge_split`): a small PyTorch CNN is
 trained by gradient on one half, and a :class:`~pyneat_lite.tasks.judges.DigitJudge`
-(a k-NN in pixel space, a softmax regression evolved by the library, a
-realism distance) is built from the other half. The search sees the CNN only;
+(a k-NN on deskewed digits, a softmax regression on gradient histograms
+evolved by the library, a realism distance) is built from the other half. The search sees the CNN only;
 the judges decide afterwards whether its image is a 7.
 
 Two searches, each run for ``--seeds`` seeds, binary (pixels 0/1) and
@@ -16,7 +16,10 @@ grayscale:
   evolved by SNES from a random start with fitness
   ``P_cnn(7) - prior * (gaussian_prior + ink_penalty + NearestReal)`` -- the
   priors of :mod:`pyneat_lite.tasks.images`, built from the CNN's half of
-  the data, never from the judge's;
+  the data, never from the judge's; ``NearestReal`` penalises a distance to
+  the nearest real 7 beyond the ``--near-percentile`` (default 30) of the
+  real 7s' own nearest-neighbour distances, which keeps the faint ghost
+  strokes of a blend of components off the image;
 - **fooling** (the priors switched off): the genome is the 784 pixels, a GA
   with 2-D patch crossover and block mutation, fitness ``P_cnn(7)`` alone.
   It reaches the CNN's target just as well, and its images are noise that
@@ -36,7 +39,7 @@ best image over time, seed 0), ``images_7.npy`` and
 Usage::
 
     python examples/evolve_digit_image.py --data ../shared/data/mnist
-        [--seeds 10] [--prior 1.0] [--components 30] [--pop 32]
+        [--seeds 10] [--prior 1.0] [--near-percentile 30] [--components 30] [--pop 32]
         [--generations 300] [--time-limit 60] [--target 0.99] [--epochs 2]
         [--out DIR]
 """
@@ -157,6 +160,9 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--seeds", type=int, default=10, help="runs per search and kind")
     ap.add_argument("--prior", type=float, default=1.0,
                     help="weight of the priors in the fitness (0: the basis alone)")
+    ap.add_argument("--near-percentile", type=float, default=30.0,
+                    help="percentile of real 7s' nearest-neighbour distances beyond "
+                         "which the nearest-real-7 prior penalises")
     ap.add_argument("--components", type=int, default=30, help="PCA genome length")
     ap.add_argument("--pop", type=int, default=32, help="SNES population")
     ap.add_argument("--generations", type=int, default=300)
@@ -196,7 +202,7 @@ def run(args: argparse.Namespace) -> dict[str, float]:
     basis = im.PCABasis(Xm, args.components)
     sevens = Xm[ym == 7]
     ink7 = float(im.ink(sevens).mean())
-    near7 = im.NearestReal(sevens)
+    near7 = im.NearestReal(sevens, percentile=args.near_percentile)
 
     def priors(Z: np.ndarray, img: np.ndarray) -> np.ndarray:
         return im.gaussian_prior(Z) + im.ink_penalty(img, ink7) + near7(img)

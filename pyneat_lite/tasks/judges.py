@@ -5,17 +5,25 @@ a 7 -- often noise (fooling examples). Whether the result *looks* like a 7
 must be decided by models the search never saw. :class:`DigitJudge` is such a
 panel, built from real digits only:
 
-- a k-nearest-neighbour classifier in pixel space (Euclidean distance, the
-  fraction of the ``k`` nearest real digits of each class as probability);
+- a k-nearest-neighbour classifier on deskewed images (each image sheared
+  upright by its second moments), with kernel-weighted votes and a
+  *background*: an imaginary neighbour of no class at a fixed distance, so
+  that an image far from every real digit gets no confident class;
 - a classifier of another family trained by the library itself: a softmax
-  regression on the real digits' principal components, evolved with
+  regression on the principal components of the deskewed images'
+  histograms of oriented gradients (HOG), evolved with
   :class:`~pyneat_lite.SNES` on the cross-entropy
   (:class:`~pyneat_lite.tasks.Classification`);
 - a realism distance: the Euclidean distance of an image to its nearest
-  real digit, compared with the same distance among the real digits
-  (leave-one-out): an image is realistic when its distance is within the
-  95th percentile of the real digits' (of its class, when a class is
-  intended).
+  real digit (pixels, not deskewed), compared with the same distance among
+  the real digits (leave-one-out): an image is realistic when its distance
+  is within the 95th percentile of the real digits' (of its class, when a
+  class is intended).
+
+On the MNIST test set (the judge built from 5,000 images, tested on the
+other 5,000) both classifiers reach about 0.97-0.98 accuracy, and about 91%
+of the held-out real digits get their own label from both at p >= 0.9;
+uniform noise, sparse random ink and fooling images get none.
 
 :func:`judge_split` splits a labelled set with a fixed seed into a part for
 the optimised models (a CNN, a discriminator) and a disjoint part for the
@@ -42,8 +50,10 @@ import numpy as np
 
 from .._threads import single_threaded_blas
 from .._validation import check_array, check_int, check_scalar
+from ._digit_features import deskew, gradient_histograms, pca
 
-__all__ = ["JUDGE_SEED", "judge_split", "DigitJudge", "Verdict", "frechet_distance"]
+__all__ = ["JUDGE_SEED", "judge_split", "DigitJudge", "Verdict", "frechet_distance",
+           "deskew", "gradient_histograms"]
 
 #: Seed of :func:`judge_split`: fixed, so that every example, test and
 #: benchmark puts the same images on the judge's side.
@@ -252,10 +262,20 @@ class DigitJudge:
         Their labels, 0..9.
     k : int, default=10
         Neighbours of the k-NN judge.
+    bandwidth : float, default=0.125
+        Width ``h`` of the k-NN judge's vote kernel, in units of the median
+        leave-one-out nearest-neighbour distance of the (deskewed) real
+        digits.
+    background : float, default=1.75
+        Distance ``b`` of the k-NN judge's background neighbour, in the same
+        units.
     n_components : int, default=40
-        Principal components: the input of the second classifier and the
-        features of :meth:`frechet_distance`.
-    generations : int, default=300
+        Principal components of the pixels: the features of
+        :meth:`features` and :meth:`frechet_distance`.
+    classifier_components : int, default=40
+        Principal components of the gradient histograms: the second
+        classifier's input.
+    generations : int, default=1000
         SNES generations that train the second classifier.
     percentile : float, default=95
         Percentile of the real digits' nearest-neighbour distances that
@@ -269,19 +289,29 @@ class DigitJudge:
         The second classifier's accuracy on the judge's own data.
     thresholds : ndarray of shape (10,)
         Per class, the ``percentile`` of the real digits' leave-one-out
-        nearest-neighbour distances; ``threshold_all`` over all digits.
+        nearest-neighbour distances (pixels); ``threshold_all`` over all
+        digits.
+    knn_scale : float
+        The unit of ``bandwidth`` and ``background``.
 
     Notes
     -----
-    An image is judged a digit of class ``c`` when the k-NN vote share of
-    ``c`` and the classifier's probability of ``c`` are both at least the
-    ``confidence`` of :meth:`__call__`. Distances are computed as
-    ``|a|^2 + |b|^2 - 2 a.b`` with one float32 matrix product.
+    The k-NN judge's probability of class ``c`` for an image whose deskewed
+    version has squared distances ``d_i^2`` to its ``k`` nearest deskewed real
+    digits is ``sum_{i: y_i = c} w_i / (sum_i w_i + w_b)`` with ``w_i =
+    exp(-d_i^2 / 2h^2)`` and ``w_b = exp(-b^2 / 2h^2)``: the nearest digits
+    dominate the vote (a narrow kernel), and an image much farther than
+    ``b`` from every real digit gets probability near 0 for every class.
+    An image is judged a digit of class ``c`` when the k-NN judge's and the
+    classifier's probabilities of ``c`` are both at least the ``confidence``
+    of :meth:`__call__`. Distances are computed as ``|a|^2 + |b|^2 - 2 a.b``
+    with one float32 matrix product.
     """
 
-    def __init__(self, X: Any, y: Any, *, k: int = 10, n_components: int = 40,
-                 generations: int = 300, percentile: float = 95.0,
-                 seed: int = 0) -> None:
+    def __init__(self, X: Any, y: Any, *, k: int = 10, bandwidth: float = 0.125,
+                 background: float = 1.75, n_components: int = 40,
+                 classifier_components: int = 40, generations: int = 1000,
+                 percentile: float = 95.0, seed: int = 0) -> None:
         caller = "DigitJudge"
         X = _images(X, caller, "X")
         y = _labels(y, X.shape[0], caller)
@@ -292,8 +322,16 @@ class DigitJudge:
                 f"class 0..9. Got counts {counts.tolist()} instead."
             )
         self.k = check_int(k, "k", caller=caller, min_val=1, max_val=X.shape[0] - 1)
+        bandwidth = check_scalar(bandwidth, "bandwidth", caller=caller, min_val=0.0,
+                                 include_min=False)
+        background = check_scalar(background, "background", caller=caller,
+                                  min_val=0.0, include_min=False)
+        n_max = min(X.shape[0], _PIXELS)
         n_components = check_int(n_components, "n_components", caller=caller,
-                                 min_val=1, max_val=min(X.shape[0], _PIXELS))
+                                 min_val=1, max_val=n_max)
+        classifier_components = check_int(
+            classifier_components, "classifier_components", caller=caller,
+            min_val=1, max_val=n_max)
         generations = check_int(generations, "generations", caller=caller,
                                 min_val=1)
         self.percentile = check_scalar(percentile, "percentile", caller=caller,
@@ -303,40 +341,51 @@ class DigitJudge:
         self._sq = np.einsum("ij,ij->i", X, X)
 
         # realism: each real digit's distance to its nearest other real digit
-        d2 = _sq_distances(X, X, self._sq)
-        np.fill_diagonal(d2, np.inf)
-        nn = np.sqrt(d2.min(1))
-        self.real_distances = nn
+        self.real_distances = self._loo_nearest(X, self._sq)
         self.thresholds = np.array(
-            [np.percentile(nn[y == c], self.percentile) for c in range(_CLASSES)])
-        self.threshold_all = float(np.percentile(nn, self.percentile))
-        del d2
+            [np.percentile(self.real_distances[y == c], self.percentile)
+             for c in range(_CLASSES)])
+        self.threshold_all = float(np.percentile(self.real_distances, self.percentile))
 
-        # principal components of the judge's digits (rows of Vt)
-        self.mean = X.mean(0)
+        # the k-NN judge works on deskewed digits, in units of their spacing
+        self.X_deskewed = deskew(X)
+        self._dsq = np.einsum("ij,ij->i", self.X_deskewed, self.X_deskewed)
+        self.knn_scale = float(np.median(self._loo_nearest(self.X_deskewed,
+                                                           self._dsq)))
+        self.bandwidth = bandwidth * self.knn_scale
+        self.background = background * self.knn_scale
+
         # LAPACK's threads gain nothing at this size and spin for seconds
         # when other processes share the cores
         with single_threaded_blas():
-            _, s, Vt = np.linalg.svd(X - self.mean, full_matrices=False)
-        self.components = np.ascontiguousarray(Vt[:n_components], np.float32)
-        self._scale = (s[:n_components] / np.sqrt(X.shape[0])).astype(np.float32)
-        self._train_classifier(generations, seed)
+            self.mean, self.components, self._scale = pca(X, n_components)
+            H = gradient_histograms(self.X_deskewed)
+            self._h_mean, self._h_components, self._h_scale = pca(
+                H, classifier_components)
+        self._train_classifier(H, generations, seed)
         self._real_stats = _gaussian_stats(self.features(X))
 
-    # ------------------------------------------------------------ classifier
-    def _pcs(self, X: np.ndarray) -> np.ndarray:
-        # unit-variance principal components: a well-scaled input for SNES
-        return np.ascontiguousarray(((X - self.mean) @ self.components.T) / self._scale)
+    @staticmethod
+    def _loo_nearest(A: np.ndarray, a_sq: np.ndarray) -> np.ndarray:
+        d2 = _sq_distances(A, A, a_sq)
+        np.fill_diagonal(d2, np.inf)
+        return np.sqrt(d2.min(1).astype(np.float64))
 
-    def _train_classifier(self, generations: int, seed: int) -> None:
+    # ------------------------------------------------------------ classifier
+    def _hog_pcs(self, H: np.ndarray) -> np.ndarray:
+        # unit-variance principal components: a well-scaled input for SNES
+        return np.ascontiguousarray(
+            ((H - self._h_mean) @ self._h_components.T) / self._h_scale)
+
+    def _train_classifier(self, H: np.ndarray, generations: int, seed: int) -> None:
         from ..algorithms import SNES
         from ..network import Network
         from .supervised import Classification, report
 
-        F = self._pcs(self.X)
+        F = self._hog_pcs(H)
         self.net = Network([F.shape[1], _CLASSES], "softmax")
         fit = Classification(self.net, F, self.y, metric="cross_entropy",
-                             batch_size=min(1000, F.shape[0]), seed=seed,
+                             batch_size=min(500, F.shape[0]), seed=seed,
                              n_threads=1)
         es = SNES(n_params=self.net.n_params, pop_size=64, sigma=0.1, seed=seed,
                   n_threads=1)
@@ -348,36 +397,52 @@ class DigitJudge:
 
     # ------------------------------------------------------------ the judges
     def knn_proba(self, images: Any) -> np.ndarray:
-        """k-NN vote shares of the classes: (n, 10) float64."""
-        return self._knn(_images(images, "DigitJudge.knn_proba"))[0]
+        """k-NN judge's class probabilities (see Notes): (n, 10) float64."""
+        return self._knn(deskew(_images(images, "DigitJudge.knn_proba")))
 
-    def _knn(self, flat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        d2 = _sq_distances(flat, self.X, self._sq)
+    def _knn(self, deskewed: np.ndarray) -> np.ndarray:
+        d2 = _sq_distances(deskewed, self.X_deskewed, self._dsq).astype(np.float64)
         idx = np.argpartition(d2, self.k - 1, axis=1)[:, : self.k]
-        proba = np.zeros((flat.shape[0], _CLASSES))
-        np.add.at(proba, (np.arange(flat.shape[0])[:, None], self.y[idx]), 1.0)
-        proba /= self.k
-        return proba, np.sqrt(d2.min(1).astype(np.float64))
+        near = np.take_along_axis(d2, idx, 1)
+        # shift the exponents so that the largest weight is 1: no underflow
+        b2 = self.background**2
+        shift = np.minimum(near.min(1, keepdims=True), b2)
+        two_h2 = 2.0 * self.bandwidth**2
+        w = np.exp(-(near - shift) / two_h2)
+        proba = np.zeros((deskewed.shape[0], _CLASSES))
+        np.add.at(proba, (np.arange(deskewed.shape[0])[:, None], self.y[idx]), w)
+        proba /= w.sum(1, keepdims=True) + np.exp(-(b2 - shift) / two_h2)
+        return proba
 
     def classifier_proba(self, images: Any) -> np.ndarray:
         """The second classifier's class probabilities: (n, 10) float64."""
         flat = _images(images, "DigitJudge.classifier_proba")
-        return self.net.forward(self.genome, self._pcs(flat)).astype(np.float64)
+        return self._classify(deskew(flat))
+
+    def _classify(self, deskewed: np.ndarray) -> np.ndarray:
+        F = self._hog_pcs(gradient_histograms(deskewed))
+        return self.net.forward(self.genome, F).astype(np.float64)
 
     def nearest_distance(self, images: Any) -> np.ndarray:
         """Euclidean distance of each image to its nearest real digit: (n,)."""
-        return self._knn(_images(images, "DigitJudge.nearest_distance"))[1]
+        return self._nearest(_images(images, "DigitJudge.nearest_distance"))
+
+    def _nearest(self, flat: np.ndarray) -> np.ndarray:
+        d2 = _sq_distances(flat, self.X, self._sq)
+        return np.sqrt(d2.min(1).astype(np.float64))
 
     def features(self, images: Any) -> np.ndarray:
         """Principal-component features of images: (n, n_components) float64."""
         flat = _images(images, "DigitJudge.features")
-        return self._pcs(flat).astype(np.float64)
+        return (((flat - self.mean) @ self.components.T) / self._scale).astype(
+            np.float64)
 
     def frechet_distance(self, images: Any) -> float:
         """Fréchet distance between the features of ``images`` and of the real digits.
 
-        The judge's principal components (:meth:`features`) are the feature
-        space; compare with the same figure for noise images to read it.
+        The judge's principal components of the pixels (:meth:`features`)
+        are the feature space; compare with the same figure for noise images
+        to read it.
         """
         F = self.features(images)
         if F.shape[0] < 2:
@@ -409,8 +474,9 @@ class DigitJudge:
             label = check_int(label, "label", caller=caller, min_val=0, max_val=9)
         confidence = check_scalar(confidence, "confidence", caller=caller,
                                   min_val=0.0, max_val=1.0)
-        knn, dist = self._knn(flat)
-        clf = self.classifier_proba(flat)
+        desk = deskew(flat)
+        knn, clf = self._knn(desk), self._classify(desk)
+        dist = self._nearest(flat)
         both = np.minimum(knn, clf)  # a class every judge gives at least this
         top = both.argmax(1)
         ok = both[np.arange(flat.shape[0]), top] >= confidence
@@ -430,3 +496,4 @@ class DigitJudge:
         return (f"DigitJudge(n={self.X.shape[0]}, k={self.k}, "
                 f"n_components={self.components.shape[0]}, "
                 f"classifier_accuracy={self.classifier_accuracy:.3f})")
+
