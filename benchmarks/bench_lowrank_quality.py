@@ -7,19 +7,28 @@ outputs, fitness minus the minibatch cross-entropy, test accuracy of the
 centre (``es.mean``) measured at fixed wall times with the test evaluation
 excluded from the clock.  Also: digits 64-32-10 time to 0.95 test accuracy.
 
-Each configuration runs ``--seconds`` of wall time; the process CPU time it
-got is printed too (on a loaded machine it is what the run really had).
+Each configuration runs ``--seconds`` on ``--clock``: wall time (the
+protocol), process CPU time (``cpu``: every thread counts; on a loaded
+machine it is what the run really had) or the main thread's CPU time
+(``thread``).  Every row also prints the run's process CPU and main-thread
+CPU seconds and their ratio: with the kernels' work split evenly over the
+threads, main-thread seconds are about the wall seconds of an idle machine,
+so the ratio is how many CPU seconds an idle wall second holds (about 2 on
+M1/M2 at 2 threads, where both cores work; on digits the second thread adds
+CPU, mostly waiting, without shortening the run).
 Writes a markdown table and a PNG plot (accuracy vs wall time, every
 algorithm and mode) to ``--out``.
 
 Run:  python benchmarks/bench_lowrank_quality.py [--only m2,m1,digits]
-      [--seconds 60] [--seeds 0,1] [--out benchmarks/results]
+      [--seconds 60] [--seeds 0,1] [--clock wall|cpu|thread] [--algos 0,5]
+      [--marks 20,60,120] [--out benchmarks/results]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -62,33 +71,52 @@ def configs(net: pn.Network, task: str):
     return out
 
 
-def curve(es, fit, test, seconds, marks, target=None, cpu_clock=False):
-    """Run ``es`` on ``fit`` for ``seconds`` of wall time (or of process CPU
-    time with ``cpu_clock``; test evaluations excluded); test accuracy at
-    each mark, and the time to ``target``."""
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time,
+          "thread": time.thread_time}
+
+
+def curve(es, fit, test, seconds, marks, target=None, cpu_clock=False, clock=None):
+    """Run ``es`` on ``fit`` for ``seconds`` on ``clock`` (test evaluations
+    excluded); test accuracy at each mark, and the time to ``target``.
+
+    ``clock``: "wall" (default), "cpu" (process CPU time, every thread;
+    ``cpu_clock=True`` is the same) or "thread" (CPU time of the calling
+    thread: with the kernels' work split evenly over the threads, about the
+    wall time the run would take on an idle machine).  On a CPU clock the
+    run goes one generation at a time.  Returns ``(times, accs, at, hit,
+    cpu, generations)``; ``curve.last_thread`` holds the calling thread's CPU
+    seconds of the run (the idle-wall proxy, whatever the clock)."""
+    clock = clock or ("cpu" if cpu_clock else "wall")
     es.run(fit, generations=1)  # compile / warm the kernels off the clock
-    now = time.process_time if cpu_clock else time.perf_counter
-    clock = 0.0
-    cpu0 = time.process_time()
+    now = CLOCKS[clock]
+    elapsed = 0.0
+    cpu0, thr0 = time.process_time(), time.thread_time()
     times, accs = [0.0], [float(test(es.mean[None])[0])]
     hit = None
     step = 0.25 if target is not None else 1.0
-    while clock < seconds:
+    off = 0.0  # CPU of the calling thread spent in test evaluations
+    while elapsed < seconds:
         t0 = now()
-        if cpu_clock:
+        if clock != "wall":
             es.run(fit, generations=1)
         else:
-            es.run(fit, time_limit=min(step, seconds - clock))
-        clock += now() - t0
+            es.run(fit, time_limit=min(step, seconds - elapsed))
+        elapsed += now() - t0
+        c0 = time.thread_time()
         acc = float(test(es.mean[None])[0])
-        times.append(clock)
+        off += time.thread_time() - c0
+        times.append(elapsed)
         accs.append(acc)
         if target is not None and hit is None and acc >= target:
-            hit = clock
+            hit = elapsed
             break
     cpu = time.process_time() - cpu0
+    curve.last_thread = time.thread_time() - thr0 - off
     at = {m: _at(times, accs, m) for m in marks}
     return times, accs, at, hit, cpu, es.generation
+
+
+curve.last_thread = 0.0
 
 
 def _at(times, accs, mark):
@@ -107,10 +135,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=float, default=None,
                     help="wall seconds per run (default: M2 60, M1 30, digits 5)")
     ap.add_argument("--seeds", default="0")
-    ap.add_argument("--clock", choices=["wall", "cpu"], default="wall",
-                    help="cpu: marks in process CPU seconds (both cores count: 60 s "
-                         "of an idle 2-core machine are about 120 CPU s), a fairer "
-                         "measure on a loaded machine")
+    ap.add_argument("--clock", choices=sorted(CLOCKS), default="wall",
+                    help="cpu: marks in process CPU seconds (both cores count: on "
+                         "M1/M2 an idle 2-core wall second is about 2 CPU s), a "
+                         "fairer measure on a loaded machine; thread: CPU seconds "
+                         "of the main thread, about idle wall seconds")
     ap.add_argument("--marks", default=None, help="comma-separated times to report")
     ap.add_argument("--algos", default=None,
                     help="comma-separated indices of the configurations (default all)")
@@ -119,9 +148,11 @@ def main(argv: list[str] | None = None) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     seeds = [int(s) for s in args.seeds.split(",")]
-    print(f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    load0 = os.getloadavg()[0]
+    print(f"load {load0:.1f} on {os.cpu_count()} cores")
     lines = [f"| task | algorithm | seed | test acc. at {args.clock} marks | "
-             "time to 0.95 | generations | CPU s |", "|---|---|---|---|---|---|---|"]
+             "time to 0.95 | generations | CPU s | main-thread CPU s | CPU / main |",
+             "|---|---|---|---|---|---|---|---|---|"]
     curves = {}
     for task in args.only.split(","):
         if task == "digits":
@@ -152,19 +183,22 @@ def main(argv: list[str] | None = None) -> None:
                                               batch_size=batch, seed=seed)
                 es = make(seed)
                 times, accs, at, hit, cpu, gens = curve(
-                    es, fit, test, seconds, marks, target, args.clock == "cpu")
+                    es, fit, test, seconds, marks, target, clock=args.clock)
+                thr = curve.last_thread
                 curves[(task, label, seed)] = (times, accs)
                 marks_s = ", ".join(f"{m:g} s: {a:.4f}" for m, a in at.items())
                 hit_s = "-" if hit is None else f"{hit:.2f} s"
                 row = (f"| {task} {list(net.sizes)} | {label} | {seed} | {marks_s} | "
-                       f"{hit_s} | {gens} | {cpu:.0f} |")
+                       f"{hit_s} | {gens} | {cpu:.1f} | {thr:.1f} | {cpu / max(thr, 1e-9):.2f} |")
                 print(row, flush=True)
                 lines.append(row)
     stem = "lowrank_quality_" + "_".join(sorted({k[0] for k in curves}))
-    if args.clock == "cpu":
-        stem += "_cpu"
+    if args.clock != "wall":
+        stem += "_" + args.clock
     (out / f"{stem}.md").write_text(
-        f"load {os.getloadavg()[0]:.1f} at the end, {os.cpu_count()} cores\n\n"
+        f"load {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, "
+        f"{os.cpu_count()} cores; command: python benchmarks/bench_lowrank_quality.py "
+        f"{' '.join(argv if argv is not None else sys.argv[1:])}\n\n"
         + "\n".join(lines) + "\n")
     try:
         from matplotlib.figure import Figure
