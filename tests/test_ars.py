@@ -92,3 +92,62 @@ def test_bad_input_is_named():
         pn.ARS(n_params=3, pop_size=8, top_b=5)
     with pytest.raises(ValueError, match="'lr' parameter of ARS"):
         pn.ARS(n_params=3, lr=0.0)
+
+
+def test_v2_normalises_the_library_rollouts_and_checkpoints_them(tmp_path):
+    net = pn.Network([4, 2], ["linear"])
+    env = pn.envs.CartPole(max_steps=200)
+
+    def run(generations, ars=None, fit=None):
+        ars = ars or pn.ARS(n_params=net.n_params, pop_size=8, seed=3, version="v2")
+        fit = fit or pn.envs.Rollout(net, env, episodes=2, seed=1,
+                                     normalize_obs=True)
+        ars.run(fit, generations=generations)
+        return ars, fit
+
+    whole, fit = run(5)
+    assert whole.normalizer is fit.normalizer and fit.normalizer.count > 0
+    path = tmp_path / "ars.ckpt"
+    half, _ = run(3)
+    half.save(path)
+    resumed = pn.load(path)
+    assert resumed.version == "v2"
+    np.testing.assert_array_equal(resumed.normalizer.mean, half.normalizer.mean)
+    # a fresh fitness at the same start states continues with the run's
+    # statistics, bit for bit
+    fresh = pn.envs.Rollout(net, env, episodes=2, seed=1, normalize_obs=True)
+    fresh.generation = 3
+    resumed, fresh = run(2, resumed, fresh)
+    np.testing.assert_array_equal(resumed.mean, whole.mean)
+    for k, v in whole.normalizer.get_state().items():
+        np.testing.assert_array_equal(fresh.normalizer.get_state()[k], v)
+
+
+def test_v2_tells_the_returns_of_normalised_policies():
+    net = pn.Network([4, 2], ["linear"])
+    env = pn.envs.CartPole(max_steps=200)
+    ars = pn.ARS(n_params=net.n_params, pop_size=8, seed=0, version="v2")
+    fit = pn.envs.Rollout(net, env, episodes=1, seed=2, normalize_obs=True)
+    ars.run(fit, generations=2)
+    before = pn.envs.ObsNormalizer(4)
+    before.set_state(fit.normalizer.get_state())
+    pop = ars.ask()
+    told = fit(pop)
+    ars.tell(told)
+    raw = pn.envs.rollout(net, pop, env, episodes=1, seed=2, generation=2)
+    replay = pn.envs.rollout(net, pop, env, episodes=1, seed=2, generation=2,
+                             normalize_obs=before)
+    np.testing.assert_array_equal(told, replay)
+    assert not np.array_equal(told, raw)
+
+
+def test_v2_needs_a_normalising_fitness():
+    net = pn.Network([4, 2], ["linear"])
+    ars = pn.ARS(n_params=net.n_params, pop_size=8, version="v2")
+    with pytest.raises(TypeError, match="'fitness' argument of ARS.run must normalise"):
+        ars.run(pn.envs.Rollout(net, pn.envs.CartPole()), generations=1)
+    with pytest.raises(ValueError, match="'version' parameter of ARS must be 'v1' or"):
+        pn.ARS(n_params=3, version="v3")
+    v1 = pn.ARS(n_params=net.n_params, pop_size=8)
+    v1.run(pn.envs.Rollout(net, pn.envs.CartPole(max_steps=20)), generations=1)
+    assert v1.normalizer is None and v1.version == "v1"

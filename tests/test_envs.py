@@ -217,9 +217,9 @@ def test_rollout_bad_input():
 
 
 def test_rollout_validates_the_population_once(monkeypatch):
-    from pyneat_lite.tasks import envs
+    from pyneat_lite.tasks import _env_fitness  # where Rollout lives
 
-    calls = count_population_checks(monkeypatch, envs)
+    calls = count_population_checks(monkeypatch, _env_fitness)
     net = pn.Network([4, 8, 2], ["tanh", "linear"])
     fit = pn.envs.Rollout(net, pn.envs.CartPole(), episodes=2, seed=0)
     fit(net.init_population(20, seed=0))

@@ -8,10 +8,10 @@ from __future__ import annotations
 import gymnasium
 import numpy as np
 import pytest
+from env_helpers import gym_evaluate_from_library_starts, gym_start
 from ref_layers import recurrent_step_ref
 
 import pyneat_lite as pn
-from pyneat_lite._rng import STREAMS, row_seeds
 from pyneat_lite.layers import GRU, RNN, Conv2D, Dense, Flatten
 
 # environment id -> (max_steps, the velocity input, its input gain, output gain):
@@ -86,23 +86,6 @@ def _ref_spec(net):
     return out
 
 
-def _gym_start(g, env_id, s0):
-    """Put gymnasium's environment ``g`` in the library's start state ``s0``;
-    return its observation."""
-    u = g.unwrapped
-    if env_id == "Acrobot-v1":
-        u.state = s0.copy()
-        return u._get_ob()
-    if env_id == "Pendulum-v1":
-        u.state = s0.copy()
-        return np.array([np.cos(s0[0]), np.sin(s0[0]), s0[1]], np.float32)
-    if env_id.startswith("MountainCar"):
-        u.state = np.array(s0[:2], np.float64)
-        return np.array(u.state, np.float32)
-    u.state = s0.copy()  # CartPole
-    return np.asarray(s0, np.float32)
-
-
 def _action(env, out):
     """The rollout's documented mapping of one output row to an action."""
     if env.discrete:
@@ -137,7 +120,7 @@ def _by_hand(net, genome, env, starts, max_steps, reset=True):
         else:
             g = gymnasium.make(env.id, max_episode_steps=max_steps)
             g.reset(seed=0)
-            obs = _gym_start(g, env.id, s0)
+            obs = gym_start(g, env.id, s0)
         while True:
             out = net.forward_each(genome[None], np.asarray(obs, np.float32)[None],
                                    state=state)[0]
@@ -201,23 +184,6 @@ def test_the_state_is_reset_every_episode():
     assert abs(carried - ref) > 1e-3  # the test can tell the two apart
 
 
-class _StartAt(gymnasium.Wrapper):
-    """A gymnasium environment whose seeded resets start where the library's
-    episode of that reset seed starts (gym.evaluate gives environment ``i`` of
-    a group the seed ``reset_seed[e] + i``)."""
-
-    def __init__(self, env, starts_by_seed, env_id):
-        super().__init__(env)
-        self.starts_by_seed = starts_by_seed
-        self.env_id = env_id
-
-    def reset(self, *, seed=None, options=None):
-        obs, info = self.env.reset(seed=seed, options=options)
-        if seed is None:  # an automatic reset after the end: its rewards are unused
-            return obs, info
-        return _gym_start(self.env, self.env_id, self.starts_by_seed[seed]), info
-
-
 @pytest.mark.parametrize("env_id", ["Acrobot-v1", "CartPole-v1",
                                     "MountainCarContinuous-v0", "Pendulum-v1"])
 def test_rollout_agrees_with_gym_evaluate(env_id):
@@ -226,18 +192,7 @@ def test_rollout_agrees_with_gym_evaluate(env_id):
     net = _net("gru", env)
     P, episodes, seed = 6, 2, 4
     pop = _population(net, env, P, seed=3)
-    probe = type(env)()
-    probe.reset(episodes, seed=seed)
-    reset_seeds = [int(s % (2**31 - 1)) for s in row_seeds(seed, 0, STREAMS["env"],
-                                                           episodes)]
-    starts = {reset_seeds[e] + i: probe.state[e] for e in range(episodes)
-              for i in range(P)}
-
-    def factory():
-        return _StartAt(gymnasium.make(env_id, max_episode_steps=max_steps), starts,
-                        env_id)
-
-    got = pn.gym.evaluate(net, pop, factory, episodes=episodes, seed=seed)
+    got = gym_evaluate_from_library_starts(net, pop, env, episodes, seed, max_steps)
     ret = pn.envs.rollout(net, pop, env, episodes=episodes, max_steps=max_steps,
                           seed=seed)
     np.testing.assert_allclose(ret, got, rtol=1e-12, atol=1e-12)

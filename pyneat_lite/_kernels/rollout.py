@@ -26,8 +26,9 @@ from numba import njit, prange
 from ._config import EXACT_OPTS, LINEAR, OPTS, SOFTMAX, TANH
 from .envs import actions_lanes, observe_lanes, reset_one, step_lanes
 from .math32 import elementwise, exp32, tanh32_inline
+from .obs_norm import NORM_NONE, normalize_lanes
 
-__all__ = ["LANES", "rollout_parallel", "rollout_serial"]
+__all__ = ["LANES", "no_norm", "rollout_parallel", "rollout_serial"]
 
 #: Lockstep lanes per group (``_dense_lanes`` spells out 8 accumulators:
 #: change both together).
@@ -138,8 +139,9 @@ def _forward_lanes(w, meta, x, buf_a, buf_b, out):
 @njit(**EXACT_OPTS)
 def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
                    state_dim, params, low, high, seeds, max_steps, n_groups,
-                   returns, steps):
-    """Genomes grp, grp + n_groups, ... through LANES lockstep lanes."""
+                   returns, steps, norm_mode, norm, moments):
+    """Genomes grp, grp + n_groups, ... through LANES lockstep lanes
+    (observations normalised and summed as :mod:`.obs_norm` says)."""
     n_pop, n_params = population.shape
     episodes = seeds.shape[1]
     shared = seeds.shape[0] == 1
@@ -178,6 +180,8 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
                 S[i, lane] = s1[i]
     while active > 0:
         observe_lanes(kind, S, obs)
+        if norm_mode != NORM_NONE:
+            normalize_lanes(obs, genome, norm_mode, norm, moments)
         _forward_lanes(w_flat, meta, obs_flat, buf_a, buf_b, out_flat)
         actions_lanes(kind, out, low, high, action)
         step_lanes(kind, S, action, params, reward, term)
@@ -218,23 +222,26 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
 
 @njit(parallel=True, **EXACT_OPTS)
 def _rollout_groups(population, meta, max_width, n_out, kind, obs_dim, state_dim,
-                    params, low, high, seeds, max_steps, n_groups, returns, steps):
+                    params, low, high, seeds, max_steps, n_groups, returns, steps,
+                    norm_mode, norm, moments):
     for grp in prange(n_groups):
         _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
                        state_dim, params, low, high, seeds, max_steps, n_groups,
-                       returns, steps)
+                       returns, steps, norm_mode, norm, moments)
 
 
 def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_dim,
                      params, low, high, seeds, max_steps, n_groups, returns, steps,
-                     n_chunks):
+                     n_chunks, norm_mode, norm, moments):
     """Mean return and step count of every genome, groups spread over threads.
 
     population float32 (P, n_params); meta int64 as ``Network.meta``; params,
     low, high float64; seeds uint64 (1 or P, episodes): the start state of
     episode ``e`` of genome ``p`` comes from ``seeds[0 or p, e]``; returns
     float64 (P,), steps int64 (P,) (outputs).  Genome ``p`` runs in group
-    ``p % n_groups``; at most ``n_chunks`` threads run.
+    ``p % n_groups``; at most ``n_chunks`` threads run.  ``norm_mode``,
+    ``norm`` and ``moments``: observation normalisation and sums, as
+    :mod:`.obs_norm` says (:func:`no_norm` gives arrays for none).
 
     Groups are handed to threads one at a time as threads become free
     (dynamic schedule, ``numba.set_parallel_chunksize(1)``), not split in
@@ -248,7 +255,8 @@ def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_di
     numba.set_num_threads(max(1, min(n_chunks, prev)))
     try:
         _rollout_groups(population, meta, max_width, n_out, kind, obs_dim, state_dim,
-                        params, low, high, seeds, max_steps, n_groups, returns, steps)
+                        params, low, high, seeds, max_steps, n_groups, returns, steps,
+                        norm_mode, norm, moments)
     finally:
         numba.set_num_threads(prev)
         numba.set_parallel_chunksize(prev_chunk)
@@ -256,9 +264,16 @@ def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_di
 
 @njit(**EXACT_OPTS)
 def rollout_serial(population, meta, max_width, n_out, kind, obs_dim, state_dim,
-                   params, low, high, seeds, max_steps, n_groups, returns, steps):
+                   params, low, high, seeds, max_steps, n_groups, returns, steps,
+                   norm_mode, norm, moments):
     """Serial twin of :func:`rollout_parallel` (same results)."""
     for grp in range(n_groups):
         _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
                        state_dim, params, low, high, seeds, max_steps, n_groups,
-                       returns, steps)
+                       returns, steps, norm_mode, norm, moments)
+
+
+def no_norm(obs_dim):
+    """``norm, moments`` arrays of a rollout without normalisation
+    (``norm_mode == NORM_NONE``)."""
+    return np.zeros((3, obs_dim)), np.zeros((0, 2, obs_dim))

@@ -21,6 +21,7 @@ from numba import njit, prange
 
 from ._config import EXACT_OPTS
 from .envs import actions_lanes, observe_lanes, reset_one, step_lanes
+from .obs_norm import NORM_NONE, normalize_lanes
 from .recurrent import _step_row
 from .rollout import LANES
 
@@ -32,7 +33,7 @@ __all__ = ["rollout_recurrent_parallel", "rollout_recurrent_serial"]
 @njit(**EXACT_OPTS)
 def _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
            state_dim, params, low, high, seeds, max_steps, n_groups, returns,
-           steps):
+           steps, norm_mode, norm, moments):
     """Genomes grp, grp + n_groups, ... through LANES lockstep lanes."""
     n_pop = population.shape[0]
     episodes = seeds.shape[1]
@@ -69,6 +70,8 @@ def _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
                 S[i, lane] = s1[i]
     while active > 0:
         observe_lanes(kind, S, obs)
+        if norm_mode != NORM_NONE:
+            normalize_lanes(obs, genome, norm_mode, norm, moments)
         for lane in range(L):
             g = genome[lane]
             if g < 0:
@@ -119,30 +122,34 @@ def _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
 
 @njit(parallel=True, **EXACT_OPTS)
 def _groups(population, meta, width, state_size, n_out, kind, obs_dim, state_dim,
-            params, low, high, seeds, max_steps, n_groups, returns, steps):
+            params, low, high, seeds, max_steps, n_groups, returns, steps,
+            norm_mode, norm, moments):
     for grp in prange(n_groups):
         _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
                state_dim, params, low, high, seeds, max_steps, n_groups, returns,
-               steps)
+               steps, norm_mode, norm, moments)
 
 
 def rollout_recurrent_parallel(population, meta, width, state_size, n_out, kind,
                                obs_dim, state_dim, params, low, high, seeds,
-                               max_steps, n_groups, returns, steps, n_chunks):
+                               max_steps, n_groups, returns, steps, n_chunks,
+                               norm_mode, norm, moments):
     """Mean return and step count of every recurrent genome, groups spread
     over at most ``n_chunks`` threads (dynamic schedule, as
     :func:`.rollout.rollout_parallel`).
 
     ``meta`` the layered network's table (:mod:`.conv`), ``width`` its
     widest layer or input, ``state_size`` its state values per genome; the
-    other arguments as in :func:`.rollout.rollout_parallel`.
+    other arguments as in :func:`.rollout.rollout_parallel` (``norm_mode``,
+    ``norm``, ``moments``: :mod:`.obs_norm`).
     """
     prev = numba.get_num_threads()
     prev_chunk = numba.set_parallel_chunksize(1)
     numba.set_num_threads(max(1, min(n_chunks, prev)))
     try:
         _groups(population, meta, width, state_size, n_out, kind, obs_dim, state_dim,
-                params, low, high, seeds, max_steps, n_groups, returns, steps)
+                params, low, high, seeds, max_steps, n_groups, returns, steps,
+                norm_mode, norm, moments)
     finally:
         numba.set_num_threads(prev)
         numba.set_parallel_chunksize(prev_chunk)
@@ -151,9 +158,9 @@ def rollout_recurrent_parallel(population, meta, width, state_size, n_out, kind,
 @njit(**EXACT_OPTS)
 def rollout_recurrent_serial(population, meta, width, state_size, n_out, kind,
                              obs_dim, state_dim, params, low, high, seeds, max_steps,
-                             n_groups, returns, steps):
+                             n_groups, returns, steps, norm_mode, norm, moments):
     """Serial twin of :func:`rollout_recurrent_parallel` (same results)."""
     for grp in range(n_groups):
         _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
                state_dim, params, low, high, seeds, max_steps, n_groups, returns,
-               steps)
+               steps, norm_mode, norm, moments)

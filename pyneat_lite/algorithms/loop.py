@@ -226,6 +226,9 @@ def run(
             "instead."
         )
 
+    bind = getattr(algorithm, "_bind_fitness", None)
+    if bind is not None:  # an algorithm that keeps state of its fitness (ARS V2)
+        bind(fitness)
     structured = (getattr(fitness, "accepts_structured", False)
                   and hasattr(algorithm, "ask_structured"))
     bar = None

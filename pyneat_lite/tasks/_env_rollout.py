@@ -10,10 +10,12 @@ from typing import Any
 
 import numpy as np
 
-from .._kernels.rollout import LANES, rollout_parallel, rollout_serial
+from .._kernels.obs_norm import NORM_APPLY, NORM_NONE, NORM_STATS
+from .._kernels.rollout import LANES, no_norm, rollout_parallel, rollout_serial
 from .._rng import STREAMS, row_seeds
 from .._threads import effective_n_threads, kernel_threads
 from ._env_base import _Env
+from ._obs_norm import ObsNormalizer
 
 
 def _check_policy(net: Any, env: _Env, caller: str, recurrent: bool = True) -> None:
@@ -61,10 +63,64 @@ def _check_n_threads(n_threads: int | None) -> int | None:
     return n_threads
 
 
+def _check_normalizer(normalize_obs: Any, env: _Env,
+                      caller: str) -> ObsNormalizer | None:
+    """The ``normalize_obs`` argument of :func:`rollout`: False or an
+    :class:`ObsNormalizer` of the observation's shape."""
+    if normalize_obs is False or normalize_obs is None:
+        return None
+    if not isinstance(normalize_obs, ObsNormalizer):
+        raise TypeError(
+            f"The 'normalize_obs' argument of {caller} must be False or an "
+            "ObsNormalizer (whose statistics persist across calls; see "
+            f"pn.envs.Rollout). Got {normalize_obs!r} instead."
+        )
+    if normalize_obs.shape != (env.obs_dim,):
+        raise ValueError(
+            f"The 'normalize_obs' argument of {caller} must normalise observations "
+            f"of shape ({env.obs_dim},) (the environment {env!r}). Got an "
+            f"ObsNormalizer of shape {normalize_obs.shape} instead."
+        )
+    return normalize_obs
+
+
+def _norm_arrays(normalizer: ObsNormalizer | None, n_pop: int,
+                 obs_dim: int) -> tuple[int, np.ndarray, np.ndarray]:
+    """``norm_mode, norm, moments`` of the kernels (:mod:`.._kernels.obs_norm`)
+    for the normaliser's statistics as they are now."""
+    if normalizer is None:
+        return (NORM_NONE, *no_norm(obs_dim))
+    norm = np.zeros((3, obs_dim))
+    norm[0] = normalizer.mean
+    # the divisor ObsNormalizer.normalize computes, so the results are its own
+    norm[1] = np.sqrt(normalizer.var + normalizer.eps)
+    norm[2, 0] = normalizer.clip
+    mode = NORM_APPLY if normalizer.count > 0 else NORM_STATS
+    return mode, norm, np.zeros((n_pop, 2, obs_dim))
+
+
+def _merge_moments(normalizer: ObsNormalizer, norm: np.ndarray,
+                   moments: np.ndarray, steps: np.ndarray) -> None:
+    """Merge the observations a call visited (per-genome sums of ``x - c``
+    and ``(x - c)**2``, ``c = norm[0]``; ``steps[p]`` observations of genome
+    ``p``) into ``normalizer``: sums over the genomes in their order, so the
+    statistics do not depend on the thread count."""
+    n = int(steps.sum())
+    if n == 0:
+        return
+    sums = moments.sum(axis=0)
+    d_mean = sums[0] / n
+    var = np.maximum(sums[1] / n - d_mean * d_mean, 0.0)
+    normalizer.merge(n, norm[0] + d_mean, var)
+
+
 def _rollout(net: Any, pop: np.ndarray, env: _Env, episodes: int, max_steps: int,
              seed: int, generation: int, same_starts: bool,
-             n_threads: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Unchecked :func:`rollout`: every argument already validated."""
+             n_threads: int | None, normalizer: ObsNormalizer | None = None,
+             update: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Unchecked :func:`rollout`: every argument already validated.  With a
+    ``normalizer``, the policies see normalised observations; ``update``
+    then merges the visited observations into it."""
     n_pop = pop.shape[0]
     n_rows = 1 if same_starts else n_pop
     seeds = row_seeds(seed, generation, STREAMS["env"], n_rows * episodes)
@@ -76,27 +132,31 @@ def _rollout(net: Any, pop: np.ndarray, env: _Env, episodes: int, max_steps: int
     # early); the groups are the parallel rows
     nt = kernel_threads(n_threads, n_pop * net.n_params * episodes * max_steps,
                         max_groups)
+    norm_args = _norm_arrays(normalizer, n_pop, env.obs_dim)
     if net.recurrent:
         _rollout_recurrent(net, pop, env, seeds, max_steps, nt, max_groups, returns,
-                           steps)
-        return returns, steps
-    args = (pop, net.meta, int(net.max_width), int(net.n_out), env._kind,
-            env.obs_dim, env.state_dim, env.params, env.action_low, env.action_high,
-            seeds, max_steps)
-    if nt == 1:
-        # one group: its 8 lanes are refilled from the whole population, so
-        # they stay busy until the last episodes
-        rollout_serial(*args, 1, returns, steps)
+                           steps, norm_args)
     else:
-        # a few groups per thread (load balance), each with its lanes full
-        # when possible; the grouping does not change any return
-        rollout_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt)
+        args = (pop, net.meta, int(net.max_width), int(net.n_out), env._kind,
+                env.obs_dim, env.state_dim, env.params, env.action_low,
+                env.action_high, seeds, max_steps)
+        if nt == 1:
+            # one group: its 8 lanes are refilled from the whole population, so
+            # they stay busy until the last episodes
+            rollout_serial(*args, 1, returns, steps, *norm_args)
+        else:
+            # a few groups per thread (load balance), each with its lanes full
+            # when possible; the grouping does not change any return
+            rollout_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt,
+                             *norm_args)
+    if normalizer is not None and update:
+        _merge_moments(normalizer, norm_args[1], norm_args[2], steps)
     return returns, steps
 
 
 def _rollout_recurrent(net: Any, pop: np.ndarray, env: _Env, seeds: np.ndarray,
                        max_steps: int, nt: int, max_groups: int, returns: np.ndarray,
-                       steps: np.ndarray) -> None:
+                       steps: np.ndarray, norm_args: tuple) -> None:
     """:func:`_rollout` of a network with RNN/GRU layers (its own kernel,
     compiled on first use only)."""
     from .._kernels.rollout_recurrent import (
@@ -108,6 +168,7 @@ def _rollout_recurrent(net: Any, pop: np.ndarray, env: _Env, seeds: np.ndarray,
             env._kind, env.obs_dim, env.state_dim, env.params, env.action_low,
             env.action_high, seeds, max_steps)
     if nt == 1:
-        rollout_recurrent_serial(*args, 1, returns, steps)
+        rollout_recurrent_serial(*args, 1, returns, steps, *norm_args)
     else:
-        rollout_recurrent_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt)
+        rollout_recurrent_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt,
+                                   *norm_args)

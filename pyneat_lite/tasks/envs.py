@@ -62,10 +62,19 @@ from .._rng import resolve_seed
 from .._typing import SeedLike
 from .._validation import check_array, check_int, check_population, check_scalar
 from ._env_base import _Env
-from ._env_rollout import _check_env, _check_n_threads, _check_policy, _rollout
+from ._env_fitness import Rollout
+from ._env_rollout import (
+    _check_env,
+    _check_n_threads,
+    _check_normalizer,
+    _check_policy,
+    _rollout,
+)
+from ._obs_norm import ObsNormalizer
 
 __all__ = ["ENVS", "Acrobot", "CartPole", "CartPoleSwingUp", "MountainCar",
-           "MountainCarContinuous", "Pendulum", "Rollout", "rollout", "scale_inputs"]
+           "MountainCarContinuous", "ObsNormalizer", "Pendulum", "Rollout", "rollout",
+           "scale_inputs"]
 
 
 class CartPole(_Env):
@@ -290,7 +299,7 @@ def rollout(
     net: Any, population: Any, env: _Env, episodes: int = ...,
     max_steps: int | None = ..., seed: SeedLike = ..., *, generation: int = ...,
     same_starts: bool = ..., return_steps: Literal[False] = ...,
-    n_threads: int | None = ...,
+    normalize_obs: bool | ObsNormalizer = ..., n_threads: int | None = ...,
 ) -> np.ndarray: ...
 
 
@@ -299,7 +308,7 @@ def rollout(
     net: Any, population: Any, env: _Env, episodes: int = ...,
     max_steps: int | None = ..., seed: SeedLike = ..., *, generation: int = ...,
     same_starts: bool = ..., return_steps: Literal[True],
-    n_threads: int | None = ...,
+    normalize_obs: bool | ObsNormalizer = ..., n_threads: int | None = ...,
 ) -> tuple[np.ndarray, np.ndarray]: ...
 
 
@@ -314,6 +323,7 @@ def rollout(
     generation: int = 0,
     same_starts: bool = True,
     return_steps: bool = False,
+    normalize_obs: bool | ObsNormalizer = False,
     n_threads: int | None = None,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Mean return of every genome's policy, in one compiled call.
@@ -353,6 +363,14 @@ def rollout(
         Otherwise each genome gets its own.
     return_steps : bool, default=False
         Also return the number of environment steps taken per genome.
+    normalize_obs : False or ObsNormalizer, default=False
+        ARS V2's state normalisation, as in :func:`pyneat_lite.gym.evaluate`:
+        the policies see ``clip((obs - mean) / sqrt(var + eps), -clip,
+        clip)`` with the normaliser's statistics frozen for the call (raw
+        observations while it has seen none), then every observation a
+        policy was fed in this call is merged into it.  Keep the same
+        instance across generations (or use :class:`Rollout`).  The
+        statistics do not depend on ``n_threads`` either.
     n_threads : int, optional
         Numba threads (``None``: all usable cores; negative counts back).
         Small populations run on one thread.  Results do not depend on it.
@@ -388,73 +406,11 @@ def rollout(
         max_steps, "max_steps", caller=caller, min_val=1)
     generation = check_int(generation, "generation", caller=caller, min_val=0)
     seed = resolve_seed(seed, caller=caller)
+    normalizer = _check_normalizer(normalize_obs, env, caller)
     returns, steps = _rollout(net, pop, env, episodes, max_steps, seed, generation,
-                              bool(same_starts), _check_n_threads(n_threads))
+                              bool(same_starts), _check_n_threads(n_threads),
+                              normalizer)
     return (returns, steps) if return_steps else returns
-
-
-class Rollout:
-    """Fitness function ``population -> mean return`` for an environment.
-
-    Each call uses new start states (``generation`` advances by one per call),
-    so that a run does not overfit a fixed set of episodes; the same seed
-    gives the same sequence of calls.  Everything but the population is
-    validated once, here.
-
-    Parameters
-    ----------
-    net : Network
-    env : an environment of :data:`ENVS` (CartPole, Pendulum, Acrobot, ...)
-    episodes : int, default=3
-    max_steps : int, optional
-    seed : int, default=0
-    same_starts : bool, default=True
-        See :func:`rollout`.
-    n_threads : int, optional
-        See :func:`rollout`.
-
-    Attributes
-    ----------
-    generation : int
-        Index of the next call's start states (saved and restored with the
-        run's checkpoint by setting the attribute).
-    """
-
-    def __init__(self, net: Any, env: _Env, episodes: int = 3,
-                 max_steps: int | None = None, seed: int = 0,
-                 same_starts: bool = True, *, n_threads: int | None = None) -> None:
-        caller = "Rollout"
-        _check_env(env, caller)
-        _check_policy(net, env, caller)
-        self.net = net
-        self.env = env
-        self.episodes = check_int(episodes, "episodes", caller=caller, min_val=1)
-        self.max_steps = None if max_steps is None else check_int(
-            max_steps, "max_steps", caller=caller, min_val=1)
-        self.seed = resolve_seed(seed, caller=caller)
-        self.same_starts = bool(same_starts)
-        self.n_threads = _check_n_threads(n_threads)
-        self.generation = 0
-
-    def evaluate(self, population: Any, generation: int) -> np.ndarray:
-        """Mean returns with the start states of ``generation`` (no state change)."""
-        caller = "Rollout.evaluate"
-        pop = check_population(population, caller=caller, n_params=self.net.n_params)
-        generation = check_int(generation, "generation", caller=caller, min_val=0)
-        max_steps = self.env.max_steps if self.max_steps is None else self.max_steps
-        return _rollout(self.net, pop, self.env, self.episodes, max_steps, self.seed,
-                        generation, self.same_starts, self.n_threads)[0]
-
-    def __call__(self, population: Any) -> np.ndarray:
-        """Mean returns of ``population``; then advance to new start states."""
-        out = self.evaluate(population, self.generation)
-        self.generation += 1
-        return out
-
-    def advance(self) -> None:
-        """Move to the next start states without evaluating (used by the
-        process-pool and Ray evaluators, whose workers call copies)."""
-        self.generation += 1
 
 
 def scale_inputs(net: Any, population: Any, scale: Any) -> np.ndarray:
