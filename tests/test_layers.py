@@ -54,6 +54,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
         "pyneat_lite.operators",
         "pyneat_lite._warmup",
         "pyneat_lite.policy",        # save_policy / load_policy (issue 15)
+        "pyneat_lite._obs_norm",     # the state normaliser of rollouts and ARS V2
     )),
     ("algorithms", (
         "pyneat_lite.algorithms",

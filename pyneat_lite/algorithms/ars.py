@@ -174,7 +174,7 @@ class ARS(EvolutionStrategy):
 
     @_obs_norm.setter
     def _obs_norm(self, packed: np.ndarray) -> None:
-        from ..tasks._obs_norm import ObsNormalizer
+        from .._obs_norm import ObsNormalizer
 
         norm = self.normalizer or ObsNormalizer(packed.shape[1])
         norm.set_state({"count": packed[0, 0], "mean": packed[1].reshape(norm.shape),

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from .._obs_norm import ObsNormalizer
 from .._rng import resolve_seed
 from .._validation import check_int, check_population
 from ._env_base import _Env
@@ -18,7 +19,6 @@ from ._env_rollout import (
     _check_policy,
     _rollout,
 )
-from ._obs_norm import ObsNormalizer
 
 __all__ = ["Rollout"]
 

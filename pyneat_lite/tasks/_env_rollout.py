@@ -12,10 +12,10 @@ import numpy as np
 
 from .._kernels.obs_norm import NORM_APPLY, NORM_NONE, NORM_STATS
 from .._kernels.rollout import LANES, no_norm, rollout_parallel, rollout_serial
+from .._obs_norm import ObsNormalizer
 from .._rng import STREAMS, row_seeds
 from .._threads import effective_n_threads, kernel_threads
 from ._env_base import _Env
-from ._obs_norm import ObsNormalizer
 
 
 def _check_policy(net: Any, env: _Env, caller: str, recurrent: bool = True) -> None:

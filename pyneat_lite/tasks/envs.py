@@ -58,6 +58,7 @@ from .._kernels.envs import (
     MOUNTAINCAR_CONTINUOUS,
     PENDULUM,
 )
+from .._obs_norm import ObsNormalizer
 from .._rng import resolve_seed
 from .._typing import SeedLike
 from .._validation import check_array, check_int, check_population, check_scalar
@@ -70,7 +71,6 @@ from ._env_rollout import (
     _check_policy,
     _rollout,
 )
-from ._obs_norm import ObsNormalizer
 
 __all__ = ["ENVS", "Acrobot", "CartPole", "CartPoleSwingUp", "MountainCar",
            "MountainCarContinuous", "ObsNormalizer", "Pendulum", "Rollout", "rollout",

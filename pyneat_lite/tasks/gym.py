@@ -29,10 +29,10 @@ from typing import Any
 import numpy as np
 
 from .._kernels.forward import forward_each_kernel
+from .._obs_norm import ObsNormalizer
 from .._rng import STREAMS, resolve_seed, row_seeds
 from .._threads import effective_n_threads, kernel_threads
 from .._validation import check_int, check_population
-from ._obs_norm import ObsNormalizer
 
 __all__ = ["ObsNormalizer", "Evaluate", "evaluate"]
 

@@ -1,7 +1,7 @@
 """The running observation normaliser shared by :mod:`pyneat_lite.gym` and
 :mod:`pyneat_lite.envs` (ARS V2 state normalisation).
 
-Private: both modules import :class:`ObsNormalizer` back.
+Private: both modules (and ARS V2) import :class:`ObsNormalizer` from here.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from .._validation import check_scalar
+from ._validation import check_scalar
 
 __all__ = ["ObsNormalizer"]
 
