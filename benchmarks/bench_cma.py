@@ -19,7 +19,9 @@ Two figures, both printed as ratios measured in the same run:
    ellipsoid, median of repeats.  The goal: at least 5x lower than pycma
    (ratio pycma / ours >= 5).  pycma runs with NumPy's default BLAS
    threads and with one BLAS thread (threadpoolctl), and the faster of the
-   two is the reference; pn.CMAES runs with its defaults.
+   two is the reference; pn.CMAES runs with its defaults.  The repeats of
+   the three alternate (ours, pycma, pycma on one thread, ours, ...), so
+   that the ratio compares them under the same load.
 
 Quote the figures with the load (``uptime``) under which they were taken.
 """
@@ -138,41 +140,49 @@ def evaluations_table(dims: list[int], seeds: int, names: list[str]) -> None:
                   flush=True)
 
 
-def _time_ours(n: int, gens: int, repeats: int) -> float:
+def _ours_stepper(n: int):
     es = pn.CMAES(n_params=n, sigma=0.5, x0=np.full(n, 0.5), minimize=True,
                   seed=0)
-    for _ in range(20):
+
+    def step() -> None:
         es.tell(ellipsoid(es.ask()))
-    samples = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(gens):
-            es.tell(ellipsoid(es.ask()))
-        samples.append((time.perf_counter() - t0) / gens)
-    return statistics.median(samples)
+
+    return step
 
 
-def _time_pycma(n: int, gens: int, repeats: int, one_thread: bool) -> float:
-    import contextlib
-
+def _pycma_stepper(n: int):
     import cma
+
+    es = cma.CMAEvolutionStrategy(np.full(n, 0.5), 0.5, {"seed": 1, "verbose": -9})
+
+    def step() -> None:
+        X = es.ask()
+        es.tell(X, list(ellipsoid(np.asarray(X))))
+
+    return step
+
+
+def _time_generations(n: int, gens: int, repeats: int) -> tuple[float, float, float]:
+    """Median seconds per generation of pn.CMAES, pycma with the default
+    BLAS threads and pycma on one BLAS thread.  The repeats of the three
+    alternate, so that a change of the machine's load hits all of them."""
     from threadpoolctl import threadpool_limits
 
-    ctx = threadpool_limits(1) if one_thread else contextlib.nullcontext()
-    with ctx:
-        es = cma.CMAEvolutionStrategy(np.full(n, 0.5), 0.5,
-                                      {"seed": 1, "verbose": -9})
-        for _ in range(20):
-            X = es.ask()
-            es.tell(X, list(ellipsoid(np.asarray(X))))
-        samples = []
-        for _ in range(repeats):
-            t0 = time.perf_counter()
-            for _ in range(gens):
-                X = es.ask()
-                es.tell(X, list(ellipsoid(np.asarray(X))))
-            samples.append((time.perf_counter() - t0) / gens)
-    return statistics.median(samples)
+    steppers = [_ours_stepper(n), _pycma_stepper(n), _pycma_stepper(n)]
+    limits = [None, None, 1]
+    samples: list[list[float]] = [[], [], []]
+    for _ in range(20):  # warm up (JIT, caches)
+        for step in steppers:
+            step()
+    for _ in range(repeats):
+        for k, step in enumerate(steppers):
+            with threadpool_limits(limits[k]):
+                t0 = time.perf_counter()
+                for _ in range(gens):
+                    step()
+                samples[k].append((time.perf_counter() - t0) / gens)
+    ours, multi, single = (statistics.median(s) for s in samples)
+    return ours, multi, single
 
 
 def timing_table(dims: list[int], repeats: int) -> None:
@@ -183,9 +193,7 @@ def timing_table(dims: list[int], repeats: int) -> None:
                   widths))
     for n in dims:
         gens = max(20, int(4000 / n))
-        ours = _time_ours(n, gens, repeats)
-        multi = _time_pycma(n, gens, repeats, one_thread=False)
-        single = _time_pycma(n, gens, repeats, one_thread=True)
+        ours, multi, single = _time_generations(n, gens, repeats)
         best = min(multi, single)
         print(fmt_row([n, f"{ours * 1e6:.0f} us", f"{multi * 1e6:.0f} us",
                        f"{single * 1e6:.0f} us", f"{best / ours:.1f}x"], widths),
