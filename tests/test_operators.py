@@ -260,9 +260,13 @@ def test_sbx_bounded_stays_in_bounds():
     # parents outside the bounds are clamped, never NaN
     c = ops.sbx_crossover(3 * a, 3 * b, eta=15.0, low=-1.0, high=1.0, seed=2)
     assert np.isfinite(c).all() and c.min() >= -1.0 and c.max() <= 1.0
-    # children stay near their own parent (the sibling is near the other)
+    # half the genes are kept, the crossed half is on either parent's side
+    # (Deb's exchange); without it every child stays on its parent's side
     c1 = ops.sbx_crossover(a, b, eta=30.0, low=-1.0, high=1.0, seed=4)
-    assert np.mean(np.abs(c1 - a) < np.abs(c1 - b)) > 0.9
+    assert 0.72 < np.mean(np.abs(c1 - a) < np.abs(c1 - b)) < 0.78
+    old = ops.SBXCrossover(30.0, -1.0, 1.0, gene_prob=1.0, exchange=False)
+    assert np.mean(np.abs(old.cross(a, b, seed=4) - a)
+                   < np.abs(old.cross(a, b, seed=4) - b)) > 0.9
 
 
 def test_neuron_crossover_moves_whole_units():

@@ -296,11 +296,30 @@ cdef inline double _sbx_betaq(double u, double eta, double beta) noexcept nogil:
 
 cdef inline void _sbx(const float* a, const float* b, float* o, int64_t n,
                       double eta, double low, double high, bint bounded,
-                      Rng* r) noexcept nogil:
+                      double gene_prob, bint exchange, Rng* r) noexcept nogil:
+    # Deb & Agrawal (1995) as Deb's code and DEAP's cxSimulatedBinaryBounded:
+    # a gene is crossed with probability gene_prob (else it is a's), and a
+    # crossed gene is the child on a's side or on b's side with probability
+    # 1/2 each -- the exchange that makes SBX a recombination.  Draws per
+    # gene: crossed? (gene_prob < 1), u (spread factor), side (exchange);
+    # cross(b, a) with the same draws is the sibling, so a pair is Deb's two
+    # children.  gene_prob=1 without exchange is the library's former SBX
+    # (each child on its own parent's side), kept for old checkpoints.
     cdef int64_t j
     cdef double x, y, u, beta, bq, y1, y2, c, e1 = 1.0 / (eta + 1.0)
+    cdef bint near_b
     for j in range(n):
+        if gene_prob < 1.0 and not (rng_uniform(r) < gene_prob):
+            x = a[j]  # not crossed: the first parent's, within the bounds
+            if bounded:
+                if x < low:
+                    x = low
+                elif x > high:
+                    x = high
+            o[j] = <float>x
+            continue
         u = rng_uniform(r)
+        near_b = exchange and rng_uniform(r) < 0.5
         x = a[j]
         y = b[j]
         if not bounded:
@@ -308,7 +327,10 @@ cdef inline void _sbx(const float* a, const float* b, float* o, int64_t n,
                 beta = pow(2.0 * u, e1)
             else:
                 beta = pow(1.0 / (2.0 * (1.0 - u)), e1)
-            o[j] = <float>(0.5 * ((1.0 + beta) * x + (1.0 - beta) * y))
+            if near_b:
+                o[j] = <float>(0.5 * ((1.0 - beta) * x + (1.0 + beta) * y))
+            else:
+                o[j] = <float>(0.5 * ((1.0 + beta) * x + (1.0 - beta) * y))
             continue
         # parents outside the bounds are clamped first (else the spread
         # factor's base could turn negative and give NaN)
@@ -325,8 +347,8 @@ cdef inline void _sbx(const float* a, const float* b, float* o, int64_t n,
             continue
         y1 = x if x < y else y
         y2 = y if x < y else x
-        if x <= y:
-            # child near the smaller parent: spread limited by the low bound
+        if (x <= y) != near_b:
+            # the child near the smaller parent: spread limited by the low bound
             bq = _sbx_betaq(u, eta, 1.0 + 2.0 * (y1 - low) / (y2 - y1))
             c = 0.5 * (y1 + y2 - bq * (y2 - y1))
         else:
@@ -428,7 +450,7 @@ cdef inline void cross_row(int code, const double* p, const int64_t* ip,
         r[0] = s
     elif code == CX_SBX:
         s = r[0]
-        _sbx(a, b, o, n, p[0], p[1], p[2], p[3] != 0.0, &s)
+        _sbx(a, b, o, n, p[0], p[1], p[2], p[3] != 0.0, p[4], p[5] != 0.0, &s)
         r[0] = s
     elif code == CX_NEURON:
         _neuron(a, b, o, n, p[0], ip, r)

@@ -118,6 +118,9 @@ def operator_from_config(config: dict[str, Any]) -> Any:
             "The 'type' of operator_from_config must be one of "
             f"{sorted(OPERATORS)}. Got {name!r} instead."
         )
+    upgrade = getattr(cls, "_upgrade_config", None)
+    if upgrade is not None:  # configs written by an earlier version
+        params = upgrade(params)
     try:
         return cls(**params)
     except TypeError as exc:

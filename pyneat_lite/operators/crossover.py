@@ -290,14 +290,21 @@ class BLXCrossover(Crossover):
 
 @register
 class SBXCrossover(Crossover):
-    """Simulated binary crossover (Deb & Agrawal 1995), every gene crossed.
+    """Simulated binary crossover (Deb & Agrawal 1995), as in Deb's code and
+    DEAP's ``cxSimulatedBinaryBounded``.
 
-    Unbounded: ``child = ((1 + beta) a + (1 - beta) b) / 2`` with the spread
-    factor ``beta`` of distribution index ``eta``; the sibling ``cross(b, a)``
-    completes the pair, whose mean is the parents' mean.  Bounded (``low`` and
-    ``high`` given): Deb's bounded variant (as DEAP's
-    ``cxSimulatedBinaryBounded``), the child clipped to the bounds; the mean
-    is then only approximately kept.
+    Each gene is crossed with probability ``gene_prob`` (else the child keeps
+    its first parent's value).  A crossed gene is one of SBX's two children
+    of the pair, the one on the first parent's side or the one on the second
+    parent's side with probability 1/2 each (Deb's exchange of the children,
+    which makes SBX recombine the parents' genes).  Unbounded: the children
+    are ``((1 + beta) a + (1 - beta) b) / 2`` and ``((1 - beta) a + (1 +
+    beta) b) / 2`` with the spread factor ``beta`` of distribution index
+    ``eta``.  Bounded (``low`` and ``high`` given): Deb's bounded spread
+    factors, and every gene of the child (crossed or not) within the bounds.
+    The sibling ``cross(b, a)`` (same seed) takes the other child of every
+    gene, so a pair is Deb's two children; unbounded, its mean is the
+    parents' mean.
 
     Parameters
     ----------
@@ -305,10 +312,20 @@ class SBXCrossover(Crossover):
         Larger values give children closer to their parents.
     low, high : float, optional
         Bounds, both or neither, ``low < high``.
+    gene_prob : float in [0, 1], default 0.5
+        Probability that a gene is crossed (Deb's and DEAP's 0.5).
+    exchange : bool, default True
+        Deb's exchange of the two children of a gene.  False keeps every
+        child on its first parent's side: the library's SBX before this
+        option (with ``gene_prob=1``), which mutates more than it
+        recombines.  A config without ``gene_prob`` (written before both
+        existed) rebuilds that operator, so that old checkpoints continue
+        exactly.
     """
 
     def __init__(self, eta: float = 15.0, low: float | None = None,
-                 high: float | None = None) -> None:
+                 high: float | None = None, gene_prob: float = 0.5,
+                 exchange: bool = True) -> None:
         self.eta = check_scalar(eta, "eta", caller="SBXCrossover", min_val=0.0)
         if (low is None) != (high is None):
             raise ValueError(
@@ -320,15 +337,31 @@ class SBXCrossover(Crossover):
         if low is not None:
             self.low, self.high = check_bounds(low, high, "SBXCrossover",
                                                 strict=True)
+        self.gene_prob = check_scalar(gene_prob, "gene_prob", caller="SBXCrossover",
+                                      min_val=0.0, max_val=1.0)
+        if not isinstance(exchange, (bool, np.bool_)):
+            raise TypeError(
+                "The 'exchange' parameter of SBXCrossover must be a bool. "
+                f"Got {exchange!r} instead."
+            )
+        self.exchange = bool(exchange)
 
     def _cfg(self) -> dict[str, Any]:
-        return {"eta": self.eta, "low": self.low, "high": self.high}
+        return {"eta": self.eta, "low": self.low, "high": self.high,
+                "gene_prob": self.gene_prob, "exchange": self.exchange}
+
+    @classmethod
+    def _upgrade_config(cls, params: dict[str, Any]) -> dict[str, Any]:
+        if "gene_prob" not in params:  # written before gene_prob and exchange
+            return {**params, "gene_prob": 1.0, "exchange": False}
+        return params
 
     def _params(self, n_params, caller):
         bounded = self.low is not None
         return (_CX.CX_SBX,
                 prm(self.eta, self.low if bounded else 0.0,
-                     self.high if bounded else 0.0, 1.0 if bounded else 0.0),
+                     self.high if bounded else 0.0, 1.0 if bounded else 0.0,
+                     self.gene_prob, 1.0 if self.exchange else 0.0),
                 EMPTY_I64)
 
 

@@ -172,13 +172,13 @@ def blx_crossover(parents_a: Any, parents_b: Any, *, alpha: float = 0.5,
 
 def sbx_crossover(parents_a: Any, parents_b: Any, *, eta: float = 15.0,
                   low: float | None = None, high: float | None = None,
-                  seed: SeedLike, generation: int = 0,
+                  gene_prob: float = 0.5, seed: SeedLike, generation: int = 0,
                   out: Float32Array | None = None,
                   n_threads: int | None = None) -> Float32Array:
-    """``SBXCrossover(eta, low, high).cross(...)``."""
-    return SBXCrossover(eta, low, high).cross(parents_a, parents_b, seed=seed,
-                                              generation=generation, out=out,
-                                              n_threads=n_threads)
+    """``SBXCrossover(eta, low, high, gene_prob).cross(...)``."""
+    return SBXCrossover(eta, low, high, gene_prob).cross(
+        parents_a, parents_b, seed=seed, generation=generation, out=out,
+        n_threads=n_threads)
 
 
 def neuron_crossover(parents_a: Any, parents_b: Any, *, network: Any,

@@ -30,7 +30,9 @@ CONFIGS = {
     "ga": lambda: pn.GA(n_params=N, pop_size=P, seed=5),
     "ga_plus_list": lambda: pn.GA(
         n_params=N, pop_size=P, replacement="plus", mu=6, seed=5,
-        selection=pn.Rank(), crossover=pn.SBXCrossover(eta=10.0),
+        selection=pn.Rank(),
+        # 0.1.0's SBXCrossover(eta=10.0), which its config (no gene_prob) rebuilds
+        crossover=pn.SBXCrossover(eta=10.0, gene_prob=1.0, exchange=False),
         mutation=[pn.GaussianMutation(rate=0.3, sigma=0.05), pn.Clip(-2.0, 2.0)],
     ),
     "openes": lambda: pn.OpenES(n_params=N, pop_size=P, seed=5, weight_decay=0.01),
