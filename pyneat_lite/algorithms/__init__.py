@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from ._antithetic import AntitheticPopulation
 from ._lowrank import LowRankPopulation
+from ._multiobjective import ParetoFront
 from .ars import ARS
 from .base import DEFAULT_GENERATIONS, Algorithm, NonFiniteFitnessWarning
 from .cem import CEM
@@ -57,6 +58,7 @@ __all__ = [
     "DEFAULT_GENERATIONS",
     "GA",
     "HallOfFame",
+    "ParetoFront",
     "LowRankPopulation",
     "NonFiniteFitnessWarning",
     "OpenES",

@@ -156,6 +156,11 @@ class Algorithm:
         the population itself must travel (here: always)."""
         return None
 
+    def _checked_fitness(self, fitness: Any, n_pop: int) -> Float64Array:
+        """Hook: the told ``fitness`` as float64 ``(n_pop,)``, validated
+        (the GA with a multi-objective selection takes objectives)."""
+        return check_fitness(fitness, n_pop, caller=self._tell_caller)
+
     def _check_told(self, fitness: Float64Array) -> None:
         """Hook: reject a tell that would corrupt the state, before any of
         it changes.  Here: the rows that may enter the hall of fame (the
@@ -247,7 +252,7 @@ class Algorithm:
         p = self._params
         fit = self._fitness
         n_pop = fit.shape[0]  # pop_size, or the current size of a Restarts run
-        checked = check_fitness(fitness, n_pop, caller=self._tell_caller)
+        checked = self._checked_fitness(fitness, n_pop)
         self._check_told(checked)  # before any state changes
         np.copyto(fit, checked)
         finite = np.isfinite(fit)

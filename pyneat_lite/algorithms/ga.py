@@ -23,6 +23,8 @@ from .._rng import STREAMS, fill_standard_normal
 from .._typing import Float32Array, Float64Array
 from .._validation import check_array
 from ..operators.selection import SUS, Roulette, _proportional_weights
+from . import _multiobjective as _mo
+from ._multiobjective import ParetoFront
 from .base import Algorithm
 from .params import PROBABILITY, Bool, Int, OneOf, Params, Scale, param
 
@@ -91,7 +93,7 @@ class GAParams(Params):
     elitism: int = param(Int(min_val=0, optional=True))
     crossover_prob: float = param(PROBABILITY)
     mutation_prob: float = param(PROBABILITY)
-    replacement: str = param(OneOf(REPLACEMENTS))
+    replacement: str = param(OneOf(REPLACEMENTS, optional=True))
     mu: int | None = param(Int(min_val=1, optional=True))
     init_sigma: float = param(Scale(include_min=True))
     reevaluate_elites: bool = param(Bool())
@@ -104,6 +106,16 @@ class GAParams(Params):
 
     def _resolve(self, caller: str) -> None:
         P = self.pop_size
+        multi = bool(getattr(self.selection, "multi_objective", False))
+        if self.replacement is None:
+            self._set("replacement", "plus" if multi else "generational")
+        if multi and self.replacement == "generational":
+            raise ValueError(
+                f"The 'replacement' parameter of {caller} must be 'plus' (NSGA-II, "
+                "the default) or 'comma' with a multi-objective selection "
+                f"({type(self.selection).__name__}): the parents are kept by "
+                "front and crowding distance. Got 'generational' instead."
+            )
         if self.replacement == "generational":
             if self.mu is not None:
                 raise ValueError(
@@ -115,7 +127,8 @@ class GAParams(Params):
                 self._set("elitism", min(2, P - 1))
         else:
             if self.mu is None:
-                self._set("mu", P // 2)
+                # NSGA-II: pop_size parents and pop_size children
+                self._set("mu", P if multi else P // 2)
             if self.replacement == "comma" and self.mu > P:
                 raise ValueError(
                     f"(mu, lambda) replacement needs lambda >= mu: the 'pop_size' "
@@ -134,6 +147,12 @@ class GAParams(Params):
             raise ValueError(
                 f"The 'elitism' parameter of {caller} must be at most mu "
                 f"({self.survivors}). Got {self.elitism} instead."
+            )
+        if multi and self.elitism:
+            raise ValueError(
+                f"The 'elitism' parameter of {caller} must be 0 with a "
+                "multi-objective selection: the survivors are the best fronts "
+                f"of parents and children already. Got {self.elitism} instead."
             )
         if self.replacement == "plus" and self.elitism:
             raise ValueError(
@@ -168,14 +187,16 @@ class GA(Algorithm):
         first parent).
     mutation_prob : float, default=1.0
         Probability that a child is mutated.
-    replacement : {"generational", "plus", "comma"}, default="generational"
-        "generational": the children (with the elites) replace the parents.
-        "plus": (mu + lambda) -- the ``mu`` best of parents and children
-        survive.  "comma": (mu, lambda) -- the ``mu`` best children survive
-        (needs ``pop_size >= mu``).  In both, ``selection`` picks mating
-        parents among the ``mu`` survivors.
+    replacement : {"generational", "plus", "comma"}, optional
+        "generational" (the default): the children (with the elites) replace
+        the parents.  "plus": (mu + lambda) -- the ``mu`` best of parents and
+        children survive (the default with a multi-objective selection).
+        "comma": (mu, lambda) -- the ``mu`` best children survive (needs
+        ``pop_size >= mu``).  In both, ``selection`` picks mating parents
+        among the ``mu`` survivors.
     mu : int, optional
-        Survivors for "plus"/"comma"; default ``pop_size // 2``.
+        Survivors for "plus"/"comma"; default ``pop_size // 2``
+        (``pop_size`` with a multi-objective selection).
     initial_population : array-like, optional
         Either ``(pop_size, n_params)`` genomes, or one genome
         ``(n_params,)`` -- e.g. a trained model's weights -- which is row 0
@@ -199,6 +220,17 @@ class GA(Algorithm):
 
     Notes
     -----
+    Multi-objective (``selection=pn.NSGA2()``): the GA is NSGA-II (Deb et
+    al. 2002).  ``tell`` takes ``(pop_size, n_obj)`` objectives (all
+    maximised unless ``minimize``; the number of objectives is fixed by the
+    first tell; a row with a NaN or infinite objective is the worst), the
+    ``mu`` survivors of parents + children are whole non-dominated fronts,
+    the last cut by crowding distance, and mating parents are drawn by the
+    crowded binary tournament on the survivors' fronts and crowding
+    distances.  :attr:`pareto_front` (and ``Result.pareto_front``) is the
+    survivors' first front.  The hall of fame, :attr:`best` and the history
+    follow the first objective.
+
     The three classic setups, written with this class (``n`` = genome length)::
 
         # DEAP's eaSimple tutorial: tournament of 5, blend crossover
@@ -243,6 +275,7 @@ class GA(Algorithm):
         "_offspring",
         "_spare",
         "_elite_fitness",
+        "_parent_objectives",  # multi-objective only (None otherwise)
     )
     _STATE_SCALARS = ("_has_parents",)
 
@@ -257,7 +290,7 @@ class GA(Algorithm):
         elitism: int | None = None,
         crossover_prob: float = 0.9,
         mutation_prob: float = 1.0,
-        replacement: str = "generational",
+        replacement: str | None = None,
         mu: int | None = None,
         initial_population: Any = None,
         init_sigma: float = 0.1,
@@ -270,6 +303,11 @@ class GA(Algorithm):
         super().__init__(locals())
         p = self._params
         P, N, mu = p.pop_size, p.n_params, p.survivors
+        #: NSGA-II: the parents' objectives (mu, n_obj), allocated at the
+        #: first tell; the told objectives wait in _told_objectives
+        self._multi = bool(getattr(p.selection, "multi_objective", False))
+        self._parent_objectives: Float64Array | None = None
+        self._told_objectives: Float64Array | None = None
         self._parents = np.zeros((mu, N), dtype=np.float32)
         self._parent_fitness = np.full(mu, np.nan, dtype=np.float64)
         self._offspring = np.zeros((P, N), dtype=np.float32)
@@ -346,9 +384,23 @@ class GA(Algorithm):
             return np.full(self.pop_size, np.nan)
         return self._parent_fitness.copy()
 
+    @property
+    def pareto_front(self) -> ParetoFront | None:
+        """The non-dominated parents with their objectives (a multi-objective
+        selection, after a tell; None otherwise)."""
+        if not self._multi or not self._has_parents or self._parent_objectives is None:
+            return None
+        F = self._parent_objectives
+        mask = _mo.front_zero(self.selection, F, self.minimize, self._params.n_threads)
+        return ParetoFront(self._parents[mask].copy(), F[mask].copy())
+
     def _ask(self) -> Float32Array:
         if not self._has_parents:
             return self._offspring  # the initial population
+        keys = None
+        if self._multi:
+            keys = _mo.parent_keys(self.selection, self._parent_objectives,
+                                   self.minimize, self._params.n_threads)
         pairs = self._generation_plan.run(
             self._parents,
             self._parent_fitness,
@@ -357,10 +409,24 @@ class GA(Algorithm):
             self._generation,
             self.minimize,
             self._kernel_threads(),
+            keys,
         )
         if self.elitism:
             self._elite_fitness[:] = self._parent_fitness[pairs[: self.elitism, 0]]
         return self._offspring
+
+    def _checked_fitness(self, fitness: Any, n_pop: int) -> Float64Array:
+        if not self._multi:
+            return super()._checked_fitness(fitness, n_pop)
+        prev = self._parent_objectives
+        n_obj = None if prev is None else prev.shape[1]
+        F = _mo.check_objectives(fitness, n_pop, n_obj, self._tell_caller)
+        self._told_objectives = F
+        # the first objective feeds the hall of fame and the history; a row
+        # with any non-finite objective is a non-finite fitness there
+        first = F[:, 0].copy()
+        first[~np.isfinite(F).all(axis=1)] = np.nan
+        return first
 
     def _check_told(self, fitness: Float64Array) -> None:
         # the told genomes become the parents: every row must be finite (one
@@ -404,6 +470,24 @@ class GA(Algorithm):
             n_par = mu
         else:
             pool_score, pool_fit, n_par = score, fitness, 0
+        if self._multi:
+            told = self._told_objectives
+            assert told is not None
+            pool_obj = told
+            if n_par:
+                assert self._parent_objectives is not None
+                pool_obj = np.concatenate([self._parent_objectives, told])
+            keep = _mo.survivors(self.selection, pool_obj, mu, p.minimize, p.n_threads)
+            self._parent_objectives = np.ascontiguousarray(pool_obj[keep])
+            self._told_objectives = None
+            # the survivors best first (by front and crowding)
+            both = (np.concatenate([self._parents, self._offspring]) if n_par
+                    else self._offspring)
+            np.take(both, keep, axis=0, out=self._spare)
+            self._parent_fitness[:] = pool_fit[keep]
+            self._parents, self._spare = self._spare, self._parents
+            self._has_parents = True
+            return
         keep = _ranking.order(pool_score)[:mu]
         # survivors: kept parents first, then kept children (each group best
         # first), gathered straight into the spare buffer

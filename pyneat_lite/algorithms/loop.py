@@ -321,4 +321,5 @@ def run(
         history=algorithm.history,
         mean=getattr(algorithm, "mean", None),
         minimize=minimize,
+        pareto_front=getattr(algorithm, "pareto_front", None),
     )

@@ -133,8 +133,11 @@ class OneOf:
     """One of a few strings."""
 
     choices: tuple[str, ...]
+    optional: bool = False
 
-    def __call__(self, x: Any, name: str, caller: str | None) -> str:
+    def __call__(self, x: Any, name: str, caller: str | None) -> Any:
+        if x is None and self.optional:
+            return None
         if not isinstance(x, str) or x not in self.choices:
             if len(self.choices) == 2:
                 want = f"{self.choices[0]!r} or {self.choices[1]!r}"

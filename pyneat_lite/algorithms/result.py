@@ -10,9 +10,10 @@ from typing import Any
 import numpy as np
 
 from .._typing import Float32Array
+from ._multiobjective import ParetoFront
 from .halloffame import HallOfFame
 
-__all__ = ["Result", "HallOfFame", "STOP_REASONS"]
+__all__ = ["Result", "HallOfFame", "ParetoFront", "STOP_REASONS"]
 
 STOP_REASONS = (
     "generations",
@@ -58,6 +59,9 @@ class Result:
         for the GA.
     minimize : bool
         Whether lower fitness was better.
+    pareto_front : ParetoFront or None
+        A multi-objective GA's (``selection=pn.NSGA2()``) non-dominated
+        parents with their objectives; None otherwise.
     """
 
     best: Float32Array | None
@@ -71,6 +75,7 @@ class Result:
     history: dict[str, np.ndarray] = field(repr=False)
     mean: Float32Array | None = None
     minimize: bool = False
+    pareto_front: ParetoFront | None = field(default=None, repr=False)
 
     def __repr__(self) -> str:
         # a summary, as scikit-learn's reprs: the arrays are attributes

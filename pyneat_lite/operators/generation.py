@@ -132,6 +132,7 @@ class _GenerationPlan:
         generation: int,
         minimize: bool,
         n_threads: int | None,
+        keys: np.ndarray | None = None,
     ) -> IntArray:
         """Write one generation into ``out``; unchecked.
 
@@ -142,10 +143,16 @@ class _GenerationPlan:
         fitness, the selection's plan (which may still reject a fitness that
         its scheme cannot use, e.g. negative values for roulette), elites,
         row seeds.  Returns :attr:`pairs`, overwritten by the next run.
+        ``keys`` (float64 ``(n_parents,)``, larger is better) replaces the
+        fitness for a multi-objective selection (NSGA2's front and crowding
+        keys); the elites are then the best by those keys.
         """
-        keys = _oriented_keys(fitness, minimize)
-        sel_code, sel_k, sel_f, sel_cand = self.selection._plan(
-            fitness, keys, minimize, self.caller)
+        if keys is None:
+            keys = _oriented_keys(fitness, minimize)
+            sel_code, sel_k, sel_f, sel_cand = self.selection._plan(
+                fitness, keys, minimize, self.caller)
+        else:
+            sel_code, sel_k, sel_f, sel_cand = self.selection._plan_keys(keys)
         pairs, e, n_out = self.pairs, self.elitism, self.n_out
         if e:
             pairs[:e] = _best_indices(keys, e)[:, None]

@@ -66,9 +66,12 @@ class NSGA2(Selection):
     better front wins, then the larger crowding distance; ``k=2`` is Deb's
     binary tournament); :meth:`survivors` is NSGA-II's elitist environmental
     selection (whole fronts, the last one cut by crowding distance);
-    :meth:`rank` returns the fronts and crowding distances.  In a GA
-    (``next_generation``) the fitness is one objective, and the operator is
-    a tournament on it.
+    :meth:`rank` returns the fronts and crowding distances.  As the
+    ``selection`` of :class:`~pyneat_lite.GA`, the GA is NSGA-II: ``tell``
+    takes ``(pop_size, n_obj)`` objectives, parents + offspring are cut by
+    :meth:`survivors` and the parents drawn by the crowded tournament (see
+    the GA's docstring).  In ``next_generation`` the fitness is one
+    objective, and the operator is a tournament on it.
 
     Parameters
     ----------
@@ -192,6 +195,11 @@ class NSGA2(Selection):
         F = np.ascontiguousarray(np.where(np.isfinite(keys), keys, np.nan)[:, None])
         front, crowd = self._rank_oriented(F, None)
         return _TOURNAMENT, self.k, self._keys(front, crowd), EMPTY_I64
+
+    def _plan_keys(self, keys: Float64Array) -> tuple[int, int, Float64Array,
+                                                      IntArray]:
+        # a multi-objective GA's parents, ranked by the GA (keys of _keys)
+        return _TOURNAMENT, self.k, keys, EMPTY_I64
 
     def select(
         self,
