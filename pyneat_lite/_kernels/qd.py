@@ -79,8 +79,7 @@ def grid_index(measures, lower, upper, scale, dims, mode, out):
 @njit(**EXACT_OPTS)
 def batch_add(idx, objective, solutions, measures, occupied, obj_store,
               thr_store, sol_store, meas_store, learning_rate, threshold_min,
-              status, value, cnt, ssum, best, touched, block_sum, block_max,
-              block_mark):
+              status, value, touched, block_sum, block_max, block_mark):
     """Insert one batch; returns the number of newly occupied cells.
 
     idx : int64 (B,) cell per row, -1 = never inserted; objective : float64
@@ -88,14 +87,24 @@ def batch_add(idx, objective, solutions, measures, occupied, obj_store,
     measures float64 (B, m).  status int32 (B,) and value float64 (B,) are
     written (0 not added, 1 improved a cell, 2 new cell; value = objective
     minus the cell's threshold, with 0 / threshold_min for a new cell).
-    cnt (int64 (C,), zeros), ssum (float64 (C,), zeros), best (int64 (C,),
-    -1) are scratch left as found; touched is int64 (B,) scratch.  The
-    per-block sums and maxima of the objectives (:func:`refresh_blocks`) of
-    the blocks holding a changed cell are recomputed; block_mark (bool
-    (blocks,), False) is scratch left as found.
+    touched is int64 (B,) scratch.  The candidates of a cell are gathered in
+    a small hash table of the batch (not in per-cell arrays of the archive:
+    a batch touches a few hundred cells, and cold per-cell scratch would
+    cost a cache miss each).  The per-block sums and maxima of the
+    objectives (:func:`refresh_blocks`) of the blocks holding a changed cell
+    are recomputed; block_mark (bool (blocks,), False) is scratch left as
+    found.
     """
     n_rows = idx.shape[0]
     cma_me = threshold_min == -np.inf
+    size = 1
+    while size < 2 * n_rows:
+        size *= 2
+    h_key = np.full(size, -1, np.int64)
+    h_slot = np.empty(size, np.int64)
+    cnt = np.zeros(n_rows, np.int64)
+    ssum = np.zeros(n_rows, np.float64)
+    best = np.empty(n_rows, np.int64)
     n_touched = 0
     for i in range(n_rows):
         c = idx[i]
@@ -113,14 +122,20 @@ def batch_add(idx, objective, solutions, measures, occupied, obj_store,
             else:
                 status[i] = 2
                 value[i] = f - (0.0 if cma_me else threshold_min)
-            if cnt[c] == 0:
+            h = (c * 40503) & (size - 1)  # linear probing
+            while h_key[h] != -1 and h_key[h] != c:
+                h = (h + 1) & (size - 1)
+            if h_key[h] == -1:
+                h_key[h] = c
+                h_slot[h] = n_touched
                 touched[n_touched] = c
+                best[n_touched] = i
                 n_touched += 1
-                best[c] = i
-            elif f > objective[best[c]]:
-                best[c] = i
-            cnt[c] += 1
-            ssum[c] += f
+            t = h_slot[h]
+            if cnt[t] > 0 and f > objective[best[t]]:
+                best[t] = i
+            cnt[t] += 1
+            ssum[t] += f
         else:
             status[i] = 0
             value[i] = f - thr
@@ -129,14 +144,14 @@ def batch_add(idx, objective, solutions, measures, occupied, obj_store,
     n_meas = measures.shape[1]
     for t in range(n_touched):
         c = touched[t]
-        b = best[c]
-        k = cnt[c]
+        b = best[t]
+        k = cnt[t]
         if cma_me:
             new_thr = objective[b]
         else:
             old = thr_store[c] if occupied[c] else threshold_min
             ratio = (1.0 - learning_rate) ** k
-            new_thr = ratio * old + (ssum[c] / k) * (1.0 - ratio)
+            new_thr = ratio * old + (ssum[t] / k) * (1.0 - ratio)
         if not occupied[c]:
             occupied[c] = True
             n_new += 1
@@ -146,9 +161,6 @@ def batch_add(idx, objective, solutions, measures, occupied, obj_store,
             sol_store[c, j] = solutions[b, j]
         for j in range(n_meas):
             meas_store[c, j] = measures[b, j]
-        cnt[c] = 0
-        ssum[c] = 0.0
-        best[c] = -1
     for t in range(n_touched):
         blk = touched[t] // BLOCK
         if not block_mark[blk]:

@@ -98,10 +98,6 @@ class _ArchiveBase:
         self._solutions = np.zeros((cells, self._solution_dim), dtype=np.float32)
         self._measures = np.zeros((cells, measure_dim), dtype=np.float64)
         self._n_elites = 0
-        # per-cell scratch of the insertion kernel, left as found by each call
-        self._cnt = np.zeros(cells, dtype=np.int64)
-        self._ssum = np.zeros(cells, dtype=np.float64)
-        self._best = np.full(cells, -1, dtype=np.int64)
         # the statistics' partial sums and maxima per block of _k.BLOCK
         # cells, updated by each insertion (O(changed cells), not O(cells))
         n_blocks = -(-cells // _k.BLOCK)
@@ -254,8 +250,8 @@ class _ArchiveBase:
         self._n_elites += int(_k.batch_add(
             idx, obj, sol, m, self._occupied, self._objective, self._threshold,
             self._solutions, self._measures, self._learning_rate,
-            self._threshold_min, status, value, self._cnt, self._ssum, self._best,
-            touched, self._block_sum, self._block_max, self._block_mark))
+            self._threshold_min, status, value, touched, self._block_sum,
+            self._block_max, self._block_mark))
 
     def clear(self) -> None:
         """Empty every cell (thresholds back to ``threshold_min``)."""
@@ -275,13 +271,18 @@ class _ArchiveBase:
         objective of the elites."""
         from .archives import ArchiveStats  # archives imports this module
 
+        return ArchiveStats(*self._stats_values())
+
+    def _stats_values(self) -> tuple[int, float, float, float, float, float]:
+        """The fields of :attr:`stats`, without building it (the scheduler
+        records them every iteration)."""
         n = self._n_elites
         cells = self._cells
         if n == 0:
-            return ArchiveStats(0, 0.0, 0.0, 0.0, math.nan, math.nan)
+            return 0, 0.0, 0.0, 0.0, math.nan, math.nan
         total, best = _k.archive_sums(self._block_sum, self._block_max)
         qd = total - n * self._qd_score_offset
-        return ArchiveStats(n, n / cells, qd, qd / cells, best, total / n)
+        return n, n / cells, qd, qd / cells, best, total / n
 
     @property
     def best(self) -> Elite | None:

@@ -147,8 +147,7 @@ class SepGroup:
         """Every emitter's next batch into ``out`` (float32 (E * b, n))."""
         self._check_bound()
         gens = self._gens
-        for i, es in enumerate(self._es):
-            gens[i] = es._generation
+        gens[:] = [es._generation for es in self._es]
         _kq.group_row_seeds(self._seeds, gens, self._stream, self._b,
                             self._row_seeds)
         _ops._standard_normal(self._z, self._row_seeds, self._threads)
@@ -163,26 +162,25 @@ class SepGroup:
         (E * b,) and C-contiguous), then restart the stalled ones."""
         self._check_bound()
         gens, steps = self._gens, self._steps
-        for i, es in enumerate(self._es):
-            gens[i] = es._generation
-            steps[i] = es._step
+        gens[:] = [es._generation for es in self._es]
+        steps[:] = [es._step for es in self._es]
         a = self._arrays
         _kq.group_sep_tell(status, value, self._z, self._two_stage, self._filter,
                            self._weights, self._consts, a["_mean"], a["_C"],
                            a["_pc"], a["_ps"], a["_scale_vec"], steps, gens,
                            self._converged, self._added, self._order)
         b = self._b
-        for i, e in enumerate(self._ems):
-            es = self._es[i]
-            es._step = float(steps[i])
+        for e, es, step, added, converged in zip(
+                self._ems, self._es, steps.tolist(), self._added.tolist(),
+                self._converged.tolist(), strict=True):
+            es._step = step
             es._evaluations += b
             es._generation += 1
             es._pending = False
             es._told = True
             e._itrs += 1
-            added = bool(self._added[i])
             e._stall = 0 if added else e._stall + 1
-            if self._converged[i] or e._rule_restart(added):
+            if converged or e._rule_restart(added):
                 e._restart()  # a new strategy: rebound before the next step
 
     def ranked(self, i: int) -> np.ndarray:

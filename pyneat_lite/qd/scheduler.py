@@ -284,16 +284,16 @@ class Scheduler:
         self._pending = False
 
     def _record(self, n_bad: int) -> None:
-        s = self.result_archive.stats
+        n, coverage, qd, norm_qd, best, _ = self.result_archive._stats_values()
         now = time.perf_counter()
         start = self._clock_start if self._clock_start is not None else now
         h = self._hist
         h["iteration"].append(self._generation)
-        h["num_elites"].append(s.num_elites)
-        h["coverage"].append(s.coverage)
-        h["qd_score"].append(s.qd_score)
-        h["norm_qd_score"].append(s.norm_qd_score)
-        h["obj_max"].append(s.obj_max)
+        h["num_elites"].append(n)
+        h["coverage"].append(coverage)
+        h["qd_score"].append(qd)
+        h["norm_qd_score"].append(norm_qd)
+        h["obj_max"].append(best)
         h["n_nonfinite"].append(n_bad)
         h["evaluations"].append(self._evaluations)
         h["time"].append(self._clock_offset + (now - start))
