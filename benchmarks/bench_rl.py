@@ -200,6 +200,7 @@ class GymFitness:
 # ------------------------------------------------------ 3. per-call cost
 def bench_call(repeats: int) -> tuple[list[tuple[str, float, float]],
                                       list[tuple[int, float, float]]]:
+    from pyneat_lite._kernels.genome_source import dense_source
     from pyneat_lite._kernels.rollout import no_norm, rollout_serial
     from pyneat_lite._rng import STREAMS, row_seeds
 
@@ -210,7 +211,7 @@ def bench_call(repeats: int) -> tuple[list[tuple[str, float, float]],
     ret, steps = np.empty(64), np.empty(64, np.int64)
     args = (pop, NET.meta, NET.max_width, NET.n_out, env._kind, env.obs_dim,
             env.state_dim, env.params, env.action_low, env.action_high, seeds,
-            env.max_steps, 1, ret, steps, 0, *no_norm(env.obs_dim))
+            env.max_steps, 1, ret, steps, 0, *no_norm(env.obs_dim), dense_source())
     t_kernel = median_time(lambda: rollout_serial(*args), repeats=repeats,
                            min_time=0.2)
     t_call = median_time(lambda: fit.evaluate(pop, 0), repeats=repeats, min_time=0.2)
@@ -237,6 +238,7 @@ def bench_generation(n_gens: int) -> tuple[float, float, float]:
     """Medians over ``n_gens`` GA generations of 64 x 114 on CartPole (1
     episode, <= 200 steps) of the whole generation, of the bare kernel on the
     same population and starts, and of their difference, in seconds."""
+    from pyneat_lite._kernels.genome_source import dense_source
     from pyneat_lite._kernels.rollout import (
         LANES,
         no_norm,
@@ -265,10 +267,11 @@ def bench_generation(n_gens: int) -> tuple[float, float, float]:
                 env.max_steps)
         t2 = time.perf_counter()
         if nt == 1:
-            rollout_serial(*args, 1, ret, steps, 0, *no_norm(env.obs_dim))
+            rollout_serial(*args, 1, ret, steps, 0, *no_norm(env.obs_dim),
+                           dense_source())
         else:
             rollout_parallel(*args, min(groups, 4 * nt), ret, steps, nt, 0,
-                             *no_norm(env.obs_dim))
+                             *no_norm(env.obs_dim), dense_source())
         t3 = time.perf_counter()
         whole.append(t1 - t0)
         bare.append(t3 - t2)

@@ -25,6 +25,7 @@ from numba import njit, prange
 
 from ._config import EXACT_OPTS, LINEAR, OPTS, SOFTMAX, TANH
 from .envs import actions_lanes, observe_lanes, reset_one, step_lanes
+from .genome_source import load_lane
 from .math32 import elementwise, exp32, tanh32_inline
 from .obs_norm import NORM_NONE, normalize_lanes
 
@@ -139,10 +140,12 @@ def _forward_lanes(w, meta, x, buf_a, buf_b, out):
 @njit(**EXACT_OPTS)
 def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
                    state_dim, params, low, high, seeds, max_steps, n_groups,
-                   returns, steps, norm_mode, norm, moments):
+                   returns, steps, norm_mode, norm, moments, source):
     """Genomes grp, grp + n_groups, ... through LANES lockstep lanes
-    (observations normalised and summed as :mod:`.obs_norm` says)."""
-    n_pop, n_params = population.shape
+    (observations normalised and summed as :mod:`.obs_norm` says); rows of
+    ``population``, or formed from a structured ``source``."""
+    n_pop = returns.shape[0]
+    n_params = meta[meta.shape[0] - 1, 3] + meta[meta.shape[0] - 1, 1]
     episodes = seeds.shape[1]
     shared = seeds.shape[0] == 1
     L = LANES
@@ -162,6 +165,8 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
     s1 = np.empty(state_dim, np.float64)
     rng = np.empty(4, np.uint64)
     genome = np.full(L, -1, np.int64)
+    gbuf = np.empty(n_params, np.float32)
+    acc = np.empty(max_width, np.float64)
     episode = np.zeros(L, np.int64)
     t = np.zeros(L, np.int64)
     total = np.zeros(L, np.float64)
@@ -173,8 +178,7 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
             genome[lane] = nxt
             nxt += n_groups
             active += 1
-            for i in range(n_params):
-                W[i, lane] = population[genome[lane], i]
+            load_lane(source, population, meta, genome[lane], W, lane, gbuf, acc)
             reset_one(kind, s1, rng, seeds[0, 0] if shared else seeds[genome[lane], 0])
             for i in range(state_dim):
                 S[i, lane] = s1[i]
@@ -206,8 +210,7 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
                     g = nxt
                     nxt += n_groups
                     genome[lane] = g
-                    for i in range(n_params):
-                        W[i, lane] = population[g, i]
+                    load_lane(source, population, meta, g, W, lane, gbuf, acc)
                 else:  # idle lane: a valid state, never read back
                     genome[lane] = -1
                     active -= 1
@@ -223,16 +226,16 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
 @njit(parallel=True, **EXACT_OPTS)
 def _rollout_groups(population, meta, max_width, n_out, kind, obs_dim, state_dim,
                     params, low, high, seeds, max_steps, n_groups, returns, steps,
-                    norm_mode, norm, moments):
+                    norm_mode, norm, moments, source):
     for grp in prange(n_groups):
         _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
                        state_dim, params, low, high, seeds, max_steps, n_groups,
-                       returns, steps, norm_mode, norm, moments)
+                       returns, steps, norm_mode, norm, moments, source)
 
 
 def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_dim,
                      params, low, high, seeds, max_steps, n_groups, returns, steps,
-                     n_chunks, norm_mode, norm, moments):
+                     n_chunks, norm_mode, norm, moments, source):
     """Mean return and step count of every genome, groups spread over threads.
 
     population float32 (P, n_params); meta int64 as ``Network.meta``; params,
@@ -242,6 +245,9 @@ def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_di
     ``p % n_groups``; at most ``n_chunks`` threads run.  ``norm_mode``,
     ``norm`` and ``moments``: observation normalisation and sums, as
     :mod:`.obs_norm` says (:func:`no_norm` gives arrays for none).
+    ``source``: where the genomes come from (:mod:`.genome_source`;
+    ``dense_source()``: the rows of ``population``, else a structured
+    population's, formed lane by lane, ``population`` then unused).
 
     Groups are handed to threads one at a time as threads become free
     (dynamic schedule, ``numba.set_parallel_chunksize(1)``), not split in
@@ -256,7 +262,7 @@ def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_di
     try:
         _rollout_groups(population, meta, max_width, n_out, kind, obs_dim, state_dim,
                         params, low, high, seeds, max_steps, n_groups, returns, steps,
-                        norm_mode, norm, moments)
+                        norm_mode, norm, moments, source)
     finally:
         numba.set_num_threads(prev)
         numba.set_parallel_chunksize(prev_chunk)
@@ -265,12 +271,12 @@ def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_di
 @njit(**EXACT_OPTS)
 def rollout_serial(population, meta, max_width, n_out, kind, obs_dim, state_dim,
                    params, low, high, seeds, max_steps, n_groups, returns, steps,
-                   norm_mode, norm, moments):
+                   norm_mode, norm, moments, source):
     """Serial twin of :func:`rollout_parallel` (same results)."""
     for grp in range(n_groups):
         _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
                        state_dim, params, low, high, seeds, max_steps, n_groups,
-                       returns, steps, norm_mode, norm, moments)
+                       returns, steps, norm_mode, norm, moments, source)
 
 
 def no_norm(obs_dim):

@@ -19,6 +19,7 @@ from ._env_rollout import (
     _check_policy,
     _rollout,
 )
+from ._structured import STRUCTURED, check_structured
 
 __all__ = ["Rollout"]
 
@@ -54,6 +55,11 @@ class Rollout:
     generation : int
         Index of the next call's start states.
     normalizer : ObsNormalizer or None
+    accepts_structured : bool
+        True: :meth:`Algorithm.run` hands this fitness an ES's structured
+        population (``ask_structured()``), whose genomes the kernel forms
+        lane by lane, never as a (P, n_params) array (the same returns, bit
+        for bit).
 
     Notes
     -----
@@ -84,9 +90,16 @@ class Rollout:
                            _check_normalizer(normalize_obs, env, caller))
         self.generation = 0
 
+    accepts_structured = True
+
     def _run(self, population: Any, generation: int, caller: str,
              update: bool) -> np.ndarray:
-        pop = check_population(population, caller=caller, n_params=self.net.n_params)
+        if isinstance(population, STRUCTURED):  # an ES's ask_structured()
+            check_structured(self.net, population, caller)
+            pop = population
+        else:
+            pop = check_population(population, caller=caller,
+                                   n_params=self.net.n_params)
         max_steps = self.env.max_steps if self.max_steps is None else self.max_steps
         return _rollout(self.net, pop, self.env, self.episodes, max_steps, self.seed,
                         generation, self.same_starts, self.n_threads,

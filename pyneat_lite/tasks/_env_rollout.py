@@ -10,12 +10,14 @@ from typing import Any
 
 import numpy as np
 
+from .._kernels.genome_source import dense_source
 from .._kernels.obs_norm import NORM_APPLY, NORM_NONE, NORM_STATS
 from .._kernels.rollout import LANES, no_norm, rollout_parallel, rollout_serial
 from .._obs_norm import ObsNormalizer
 from .._rng import STREAMS, row_seeds
 from .._threads import effective_n_threads, kernel_threads
 from ._env_base import _Env
+from ._structured import genome_source
 
 
 def _check_policy(net: Any, env: _Env, caller: str, recurrent: bool = True) -> None:
@@ -114,14 +116,22 @@ def _merge_moments(normalizer: ObsNormalizer, norm: np.ndarray,
     normalizer.merge(n, norm[0] + d_mean, var)
 
 
-def _rollout(net: Any, pop: np.ndarray, env: _Env, episodes: int, max_steps: int,
+def _rollout(net: Any, pop: Any, env: _Env, episodes: int, max_steps: int,
              seed: int, generation: int, same_starts: bool,
              n_threads: int | None, normalizer: ObsNormalizer | None = None,
              update: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """Unchecked :func:`rollout`: every argument already validated.  With a
     ``normalizer``, the policies see normalised observations; ``update``
-    then merges the visited observations into it."""
+    then merges the visited observations into it.  ``pop``: float32 (P,
+    n_params), or a checked structured population, whose genomes the kernel
+    forms lane by lane (the returns of its genomes, bit for bit)."""
     n_pop = pop.shape[0]
+    source = dense_source()
+    if not isinstance(pop, np.ndarray):
+        if net.recurrent:  # the recurrent kernel reads rows: the genomes
+            pop = np.asarray(pop)
+        else:
+            pop, source = _NO_ROWS, genome_source(pop)
     n_rows = 1 if same_starts else n_pop
     seeds = row_seeds(seed, generation, STREAMS["env"], n_rows * episodes)
     seeds = seeds.reshape(n_rows, episodes)
@@ -143,15 +153,18 @@ def _rollout(net: Any, pop: np.ndarray, env: _Env, episodes: int, max_steps: int
         if nt == 1:
             # one group: its 8 lanes are refilled from the whole population, so
             # they stay busy until the last episodes
-            rollout_serial(*args, 1, returns, steps, *norm_args)
+            rollout_serial(*args, 1, returns, steps, *norm_args, source)
         else:
             # a few groups per thread (load balance), each with its lanes full
             # when possible; the grouping does not change any return
             rollout_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt,
-                             *norm_args)
+                             *norm_args, source)
     if normalizer is not None and update:
         _merge_moments(normalizer, norm_args[1], norm_args[2], steps)
     return returns, steps
+
+
+_NO_ROWS = np.zeros((1, 1), np.float32)
 
 
 def _rollout_recurrent(net: Any, pop: np.ndarray, env: _Env, seeds: np.ndarray,

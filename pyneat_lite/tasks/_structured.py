@@ -24,13 +24,15 @@ import numpy as np
 
 from .._kernels import antithetic as _pairs
 from .._kernels import forward as _forward
+from .._kernels import genome_source as _source
 from .._kernels import lowrank as _lowrank
 from .._network_kernels import FORWARD_PARALLEL_MIN_WORK
 from .._threads import numba_thread_count, numba_threads, single_threaded_blas
 from ..algorithms._antithetic import AntitheticPopulation
 from ..algorithms._lowrank import LowRankPopulation
 
-__all__ = ["STRUCTURED", "check_structured", "evaluate_lowrank", "evaluate_pairs"]
+__all__ = ["STRUCTURED", "check_structured", "evaluate_lowrank", "evaluate_pairs",
+           "genome_source"]
 
 #: the structured population types the supervised tasks evaluate
 STRUCTURED = (LowRankPopulation, AntitheticPopulation)
@@ -49,6 +51,16 @@ def check_structured(net: Any, pop: Any, caller: str) -> None:
             f"The 'population' argument of {caller} is an AntitheticPopulation of "
             f"{pop.shape[1]} parameters; this task's network has {net.n_params}."
         )
+
+
+def genome_source(pop: Any) -> tuple[Any, ...]:
+    """The :mod:`pyneat_lite._kernels.genome_source` tuple of a structured
+    population (kernels form its genomes one at a time from it)."""
+    if isinstance(pop, LowRankPopulation):
+        return (_source.LOWRANK, pop.mean, pop.scale, pop.noise,
+                np.ascontiguousarray(pop.offsets, np.int64), int(pop.rank))
+    return (_source.PAIRS, pop.mean, pop.scale, pop.noise,
+            np.zeros((1, 3), np.int64), 1)
 
 
 def _targets(kind: int, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

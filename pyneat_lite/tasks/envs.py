@@ -71,6 +71,7 @@ from ._env_rollout import (
     _check_policy,
     _rollout,
 )
+from ._structured import STRUCTURED, check_structured
 
 __all__ = ["ENVS", "Acrobot", "CartPole", "CartPoleSwingUp", "MountainCar",
            "MountainCarContinuous", "ObsNormalizer", "Pendulum", "Rollout", "rollout",
@@ -348,6 +349,10 @@ def rollout(
         or Dense, RNN and GRU layers; ``n_in == env.obs_dim``, ``n_out ==
         env.n_actions``.
     population : array-like of float32, shape (P, net.n_params)
+        Or an ES's structured population (``ask_structured()``: a
+        ``LowRankPopulation`` or ``AntitheticPopulation``), whose genomes the
+        kernel forms one at a time in its lanes: the returns of the
+        materialised genomes, bit for bit.
     env : an environment of :data:`ENVS` (CartPole, Pendulum, Acrobot, ...)
     episodes : int, default=1
     max_steps : int, optional
@@ -400,7 +405,11 @@ def rollout(
     caller = "rollout"
     _check_env(env, caller)
     _check_policy(net, env, caller)
-    pop = check_population(population, caller=caller, n_params=net.n_params)
+    if isinstance(population, STRUCTURED):  # an ES's ask_structured()
+        check_structured(net, population, caller)
+        pop = population
+    else:
+        pop = check_population(population, caller=caller, n_params=net.n_params)
     episodes = check_int(episodes, "episodes", caller=caller, min_val=1)
     max_steps = env.max_steps if max_steps is None else check_int(
         max_steps, "max_steps", caller=caller, min_val=1)
