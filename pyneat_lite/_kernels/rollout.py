@@ -1,14 +1,15 @@
 """Fused rollouts: the policy forward and the environment step in one kernel.
 
 Each work item (a *group*) steps :data:`LANES` episodes in lockstep, stored
-lane-minor (``(n, LANES)`` arrays: the genomes' weights transposed, the
-states, the activations), so that the policy's multiply-adds and CartPole's
-dynamics are SIMD over lanes.  A lane whose episode ends is refilled at once
-with the next episode or the next genome, so lanes stay busy whatever the
-episode lengths.  Lanes are independent and every lane runs the same
-arithmetic, so a genome's return does not depend on its lane, its group or
-the number of threads; groups are spread over threads by ``prange`` (or run
-in a loop by the serial twin, for small populations).
+lane-minor (``(n, LANES)`` arrays: the genomes' weights transposed once, when a
+lane takes a genome, and kept for all its episodes; the states; the
+activations), so that the policy's multiply-adds (:mod:`.rollout_lanes`, in
+8-lane vector blocks) and CartPole's dynamics are SIMD over lanes. A lane whose
+episode ends is refilled at once with the next episode or the next genome, so
+lanes stay busy whatever the episode lengths. Lanes are independent and every
+lane runs the same arithmetic, so a genome's return does not depend on its
+lane, its group or the number of threads; groups are spread over threads by
+``prange`` (or run in a loop by the serial twin, for small populations).
 
 The policy forward computes the same sums, in the same order, with the same
 activation code as ``forward_one`` of :mod:`pyneat_lite._forward` (0.1.0 summed
@@ -23,120 +24,21 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from ._config import EXACT_OPTS, LINEAR, OPTS, SOFTMAX, TANH
+from ._config import EXACT_OPTS
 from .envs import actions_lanes, observe_lanes, reset_one, step_lanes
 from .genome_source import load_lane
-from .math32 import elementwise, exp32, tanh32_inline
 from .obs_norm import NORM_NONE, normalize_lanes
+from .rollout_lanes import GROUP_LANES, forward_lanes
 
 __all__ = ["LANES", "no_norm", "rollout_parallel", "rollout_serial"]
 
-#: Lockstep lanes per group (``_dense_lanes`` spells out 8 accumulators:
-#: change both together).
-LANES = 8
-_U = np.uint64
-
-
-@njit(inline="always", **OPTS)
-def _madd8(w, x, r, c, a):
-    """The 8 lane accumulators ``a`` plus ``x[c + lane] * w[r + lane]``."""
-    return (a[0] + x[c] * w[r], a[1] + x[c + 1] * w[r + 1],
-            a[2] + x[c + 2] * w[r + 2], a[3] + x[c + 3] * w[r + 3],
-            a[4] + x[c + 4] * w[r + 4], a[5] + x[c + 5] * w[r + 5],
-            a[6] + x[c + 6] * w[r + 6], a[7] + x[c + 7] * w[r + 7])
-
-
-@njit(**OPTS)
-def _dense_lanes(w, wo, bo, n_in, n_o, act, x, y):
-    """y[:n_o] = act(x[:n_in]^T W + b) for all lanes (one layer).
-
-    Flat lane-minor arrays (element (i, lane) at ``i * LANES + lane``) and
-    unsigned offsets: with signed indices Numba must handle negative ones,
-    which keeps LLVM from vectorising over the lanes.  The sums are those of
-    ``forward_one``, in its order: a wide layer (8 outputs or more) from the
-    bias through the inputs in order; a narrow one as four running sums over
-    the inputs ``j = 0, 1, 2, 3 mod 4`` (the tail beyond a multiple of 4 in
-    the first), then ``b + ((s0 + s1) + (s2 + s3))``.
-    """
-    L = _U(LANES)
-    wo = _U(wo)
-    bo = _U(bo)
-    n_in = _U(n_in)
-    n_o = _U(n_o)
-    # One output unit at a time, the 8 lanes of each running sum in a tuple
-    # of 8 scalars that stays in registers (one SIMD register).
-    for k in range(n_o):
-        b = (bo + k) * L
-        c = k * L
-        if n_o >= _U(8):
-            s0 = (w[b], w[b + 1], w[b + 2], w[b + 3], w[b + 4], w[b + 5],
-                  w[b + 6], w[b + 7])
-            for j in range(n_in):
-                s0 = _madd8(w, x, (wo + j * n_o + k) * L, j * L, s0)
-            for i in range(L):
-                y[c + i] = s0[i]
-        else:
-            z = np.float32(0.0)
-            s0 = s1 = s2 = s3 = (z, z, z, z, z, z, z, z)
-            n4 = n_in - n_in % _U(4)
-            for j in range(_U(0), n4, _U(4)):
-                s0 = _madd8(w, x, (wo + j * n_o + k) * L, j * L, s0)
-                s1 = _madd8(w, x, (wo + (j + 1) * n_o + k) * L, (j + 1) * L, s1)
-                s2 = _madd8(w, x, (wo + (j + 2) * n_o + k) * L, (j + 2) * L, s2)
-                s3 = _madd8(w, x, (wo + (j + 3) * n_o + k) * L, (j + 3) * L, s3)
-            for j in range(n4, n_in):
-                s0 = _madd8(w, x, (wo + j * n_o + k) * L, j * L, s0)
-            for i in range(L):
-                y[c + i] = w[b + i] + ((s0[i] + s1[i]) + (s2[i] + s3[i]))
-    n = n_o * L
-    if act == TANH:  # the common case: its own loop, SIMD over lanes
-        for i in range(n):
-            y[i] = tanh32_inline(y[i])
-    elif act == SOFTMAX:
-        for lane in range(L):
-            m = y[lane]
-            for k in range(1, n_o):
-                m = max(m, y[k * L + lane])
-            tot = np.float32(0.0)
-            for k in range(n_o):
-                e = exp32(y[k * L + lane] - m)
-                y[k * L + lane] = e
-                tot += e
-            inv = np.float32(1.0) / tot
-            for k in range(n_o):
-                y[k * L + lane] *= inv
-    elif act != LINEAR:
-        for i in range(n):
-            y[i] = elementwise(y[i], act)
-
-
-@njit(**OPTS)
-def _forward_lanes(w, meta, x, buf_a, buf_b, out):
-    """Policy forward for every lane, on flat lane-minor arrays: ``w`` the
-    transposed genomes (n_params * L), ``x`` inputs (n_in * L), ``out``
-    (n_out * L)."""
-    n_layers = meta.shape[0]
-    if n_layers == 1:
-        _dense_lanes(w, meta[0, 2], meta[0, 3], meta[0, 0], meta[0, 1], meta[0, 4],
-                     x, out)
-        return
-    _dense_lanes(w, meta[0, 2], meta[0, 3], meta[0, 0], meta[0, 1], meta[0, 4],
-                 x, buf_a)
-    for layer in range(1, n_layers - 1):
-        if layer % 2 == 1:
-            _dense_lanes(w, meta[layer, 2], meta[layer, 3], meta[layer, 0],
-                         meta[layer, 1], meta[layer, 4], buf_a, buf_b)
-        else:
-            _dense_lanes(w, meta[layer, 2], meta[layer, 3], meta[layer, 0],
-                         meta[layer, 1], meta[layer, 4], buf_b, buf_a)
-    last = n_layers - 1
-    src = buf_a if last % 2 == 1 else buf_b
-    _dense_lanes(w, meta[last, 2], meta[last, 3], meta[last, 0], meta[last, 1],
-                 meta[last, 4], src, out)
+#: Lockstep lanes per group (multiples of the policy's 8-lane SIMD blocks,
+#: :mod:`.rollout_lanes`).
+LANES = GROUP_LANES
 
 
 # EXACT_OPTS: the environment step is inlined here and must keep gymnasium's
-# rounding (the policy's own arithmetic is in _dense_lanes, with OPTS).
+# rounding (the policy's own arithmetic is in rollout_lanes, with OPTS).
 @njit(**EXACT_OPTS)
 def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
                    state_dim, params, low, high, seeds, max_steps, n_groups,
@@ -186,7 +88,7 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
         observe_lanes(kind, S, obs)
         if norm_mode != NORM_NONE:
             normalize_lanes(obs, genome, norm_mode, norm, moments)
-        _forward_lanes(w_flat, meta, obs_flat, buf_a, buf_b, out_flat)
+        forward_lanes(w_flat, meta, obs_flat, buf_a, buf_b, out_flat)
         actions_lanes(kind, out, low, high, action)
         step_lanes(kind, S, action, params, reward, term)
         for lane in range(L):

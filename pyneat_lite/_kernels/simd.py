@@ -25,7 +25,8 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["F8", "fma8_bcast", "fma8_pairs", "lane8", "load8", "store8", "zeros8"]
+__all__ = ["F8", "add8", "fma8_bcast", "fma8_lanes", "fma8_pairs", "lane8", "load8",
+           "store8", "zeros8"]
 
 _V8 = ir.VectorType(ir.FloatType(), 8)
 _I32 = ir.IntType(32)
@@ -151,3 +152,30 @@ def fma8_pairs(typingctx, src, soff, arr, off, acc):
         return _fma(builder, sv, w, args[4])
 
     return F8(src, soff, arr, off, F8), codegen
+
+
+@intrinsic
+def fma8_lanes(typingctx, x, xoff, arr, off, acc):
+    """``acc[i] = fma(x[xoff + i], arr[off + i], acc[i])``: 8 lanes of an
+    input times 8 lanes of a weight (lane-minor arrays, SIMD over lanes)."""
+    _check_array(x)
+    _check_array(arr)
+
+    def codegen(context, builder, signature, args):
+        xv = builder.load(_ptr(context, builder, signature.args[0], args[0],
+                               args[1]), align=4)
+        w = builder.load(_ptr(context, builder, signature.args[2], args[2],
+                              args[3]), align=4)
+        return _fma(builder, xv, w, args[4])
+
+    return F8(x, xoff, arr, off, F8), codegen
+
+
+@intrinsic
+def add8(typingctx, a, b):
+    """``a[i] + b[i]`` for the 8 lanes (one IEEE addition each)."""
+
+    def codegen(context, builder, signature, args):
+        return builder.fadd(args[0], args[1])
+
+    return F8(F8, F8), codegen
