@@ -371,7 +371,72 @@ def breakdown_a(peak, repeats, rng):
         print(f"| {label} | {_fmt_t(t)} | {P / t:,.0f} | "
               f"{100 * flops / t / 1e9 / peak:.0f}% | {t_n / t:.1f}x |")
 
+    digits_peer(net, fused, X, y, P, repeats)
     one_thread_breakdown("A", net, pop, X, y, repeats)
+
+
+def digits_peer(net, fitness, X, y, P, repeats, gens=20):
+    """Whole OpenES generations on digits (ask, cross-entropy fitness, tell),
+    evaluations/s: pyneat_lite against evosax (JAX, one jitted generation
+    with a jit(vmap) fitness of the same network), in the same run.  evosax
+    is optional: without it a note is printed."""
+    import statistics
+    import time
+
+    es = pn.OpenES(n_params=net.n_params, pop_size=P, seed=0)
+
+    def ours():
+        es.tell(fitness(es.ask()))
+
+    t_ours = median_time(ours, repeats=repeats, min_time=0.2)
+    print(f"\nDigits, whole OpenES generations (P={P}): pyneat_lite "
+          f"{P / t_ours:,.0f} evaluations/s")
+    try:
+        import jax
+        import jax.numpy as jnp
+        from evosax.algorithms import Open_ES
+    except ImportError:
+        print("(evosax not installed: no same-run peer; `pip install evosax`)")
+        return
+    sizes = [lay.w_shape for lay in net.layout]
+    Xj, yj = jnp.asarray(X), jnp.asarray(y)
+
+    def loss(g):
+        h, o = Xj, 0
+        for i, (n_in, n_out) in enumerate(sizes):
+            W = g[o:o + n_in * n_out].reshape(n_in, n_out)
+            b = g[o + n_in * n_out:o + n_in * n_out + n_out]
+            o += n_in * n_out + n_out
+            h = h @ W + b
+            h = jnp.tanh(h) if i < len(sizes) - 1 else jax.nn.log_softmax(h)
+        return -jnp.mean(h[jnp.arange(yj.shape[0]), yj])
+
+    peer = Open_ES(population_size=P, solution=jnp.zeros(net.n_params))
+    params = peer.default_params
+    fit = jax.jit(jax.vmap(loss))
+
+    @jax.jit
+    def generation(key, state):
+        k1, k2, key = jax.random.split(key, 3)
+        pop, state = peer.ask(k1, state, params)
+        f = fit(pop)
+        state, _ = peer.tell(k2, pop, f, state, params)
+        return key, state, f
+
+    key = jax.random.key(0)
+    state = peer.init(key, jnp.zeros(net.n_params), params)
+    key, state, f = generation(key, state)  # compile
+    f.block_until_ready()
+    samples = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(gens):
+            key, state, f = generation(key, state)
+        f.block_until_ready()
+        samples.append((time.perf_counter() - t0) / gens)
+    t_peer = statistics.median(samples)
+    print(f"evosax OpenES (jit generation, jit(vmap) fitness): {P / t_peer:,.0f} "
+          f"evaluations/s; ratio {t_peer / t_ours:.1f}x (goal >= 4x)")
 
 
 def one_thread_breakdown(name, net, pop, X, y, repeats):
