@@ -104,3 +104,59 @@ def test_bad_input():
         pn.envs.rollout(other, lr, env)
     with pytest.raises(ValueError, match="AntitheticPopulation of 23 parameters"):
         pn.envs.Rollout(other, env)(pairs)
+
+
+# ------------------------------------------------------------- gym.evaluate
+@pytest.mark.parametrize("env_id", ["CartPole-v1", "Pendulum-v1"])
+def test_gym_evaluate_of_the_structure_equals_the_genomes(env_id):
+    import gymnasium
+
+    obs, n_out = (4, 2) if env_id.startswith("CartPole") else (3, 1)
+    net = pn.Network([obs, 5, n_out], ["relu", "tanh"])
+    for es in strategies(net, 10):
+        pop = es.ask_structured()
+        genomes = np.array(es.ask())
+        for num_envs in (None, 4):  # one group, and groups with an offset
+            got = pn.gym.evaluate(net, pop, lambda: gymnasium.make(env_id),
+                                  episodes=1, seed=3, max_steps=40, num_envs=num_envs)
+            want = pn.gym.evaluate(net, genomes, lambda: gymnasium.make(env_id),
+                                   episodes=1, seed=3, max_steps=40,
+                                   num_envs=num_envs)
+            np.testing.assert_array_equal(got, want)
+    assert pn.gym.Evaluate(net, env_id).accepts_structured
+
+
+def test_forward_each_of_the_structure_equals_the_genomes():
+    from pyneat_lite._kernels.genome_source import forward_each_source
+    from pyneat_lite.tasks._structured import genome_source
+
+    rng = np.random.default_rng(0)
+    for act in pn.ACTIVATIONS:
+        net = pn.Network([6, 7, 4, 3], [act, "tanh", act])
+        for es in strategies(net, 12):
+            pop = es.ask_structured()
+            genomes = np.array(es.ask())
+            x = rng.normal(size=(len(genomes), 6)).astype(np.float32)
+            want = net.forward_each(genomes, x)
+            for nt in (1, 2):
+                out = np.empty_like(want[2:])
+                forward_each_source(genome_source(pop), 2, x[2:], net.meta,
+                                    int(net.max_width), out, nt)
+                np.testing.assert_array_equal(out, want[2:])
+
+
+# ------------------------------------------- fit_evolve's kernel-path task
+@pytest.mark.parametrize("loss", ["mse", "mae", "cross_entropy"])
+def test_fit_evolve_loss_task_scores_the_structure(loss):
+    from pyneat_lite.adapters._fit import LossSpec, loss_task
+
+    rng = np.random.default_rng(1)
+    net = pn.Network([5, 6, 3], ["tanh", "softmax"])
+    X = rng.normal(size=(70, 5)).astype(np.float32)
+    y = np.eye(3)[rng.integers(0, 3, 70)]
+    task = loss_task(net, X, y, LossSpec(loss=loss), "fit_evolve")
+    assert task.accepts_structured
+    for es in strategies(net, 12):
+        pop = es.ask_structured()
+        want = task.evaluate(np.array(es.ask()))
+        np.testing.assert_allclose(task.evaluate(pop), want, rtol=2e-5, atol=2e-6)

@@ -95,36 +95,36 @@ def load_lane(source, population, meta, g, W, lane, genome, acc):
 
 
 @njit(**OPTS)
-def _each_rows(source, inputs, meta, max_width, out, lo, hi):
+def _each_rows(source, g0, inputs, meta, max_width, out, lo, hi):
     n_params = meta[meta.shape[0] - 1, 3] + meta[meta.shape[0] - 1, 1]
     genome = np.empty(n_params, np.float32)
     acc = np.empty(max_width, np.float64)
     buf_a = np.empty(max_width, np.float32)
     buf_b = np.empty(max_width, np.float32)
     for p in range(lo, hi):
-        form_genome(source, meta, p, genome, acc)
+        form_genome(source, meta, g0 + p, genome, acc)
         forward_one(genome, inputs[p], meta, buf_a, buf_b, out[p])
 
 
 @njit(**OPTS)
-def _each_serial(source, inputs, meta, max_width, out):
-    _each_rows(source, inputs, meta, max_width, out, 0, out.shape[0])
+def _each_serial(source, g0, inputs, meta, max_width, out):
+    _each_rows(source, g0, inputs, meta, max_width, out, 0, out.shape[0])
 
 
 @njit(parallel=True, **OPTS)
-def _each_parallel(source, inputs, meta, max_width, out, n_chunks):
+def _each_parallel(source, g0, inputs, meta, max_width, out, n_chunks):
     n = out.shape[0]
     for c in prange(n_chunks):
-        _each_rows(source, inputs, meta, max_width, out, c * n // n_chunks,
+        _each_rows(source, g0, inputs, meta, max_width, out, c * n // n_chunks,
                    (c + 1) * n // n_chunks)
 
 
-def forward_each_source(source, inputs, meta, max_width, out, n_chunks=1):
-    """out[p] = net(genome p of ``source``, inputs[p]) for every member p,
+def forward_each_source(source, g0, inputs, meta, max_width, out, n_chunks=1):
+    """out[p] = net(genome g0 + p of ``source``, inputs[p]) for every p,
     each genome formed in a per-thread buffer (``forward_one``'s arithmetic:
     the outputs of ``forward_each`` on the materialised genomes, bit for
     bit).  inputs float32 (P, n_in); out float32 (P, n_out)."""
     if n_chunks <= 1:
-        _each_serial(source, inputs, meta, max_width, out)
+        _each_serial(source, g0, inputs, meta, max_width, out)
     else:
-        _each_parallel(source, inputs, meta, max_width, out, n_chunks)
+        _each_parallel(source, g0, inputs, meta, max_width, out, n_chunks)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._kernels import losses
-from .supervised import _check_labels, _Supervised
+from .supervised import _CHUNK_VALUES, _check_labels, _Supervised
 
 __all__ = ["TargetLoss"]
 
@@ -82,6 +82,21 @@ class TargetLoss(_Supervised):
                 )
         self._check_len(targets)
         self._y = np.ascontiguousarray(targets)
+        self._probabilities = False  # the structured kernels' mse reads outputs
+
+    def _evaluate_structured(self, pop: Any, generation: int) -> np.ndarray:
+        """A structured ES population: ``"mse"`` by the structured kernels
+        (without the genomes); the other losses, which they do not compute,
+        on the genomes, written a bounded chunk of rows at a time."""
+        if self.loss == "mse":
+            return super()._evaluate_structured(pop, generation)
+        n_pop = pop.shape[0]
+        per = max(1, _CHUNK_VALUES // pop.shape[1])
+        fitness = np.empty(n_pop)
+        for lo in range(0, n_pop, per):
+            rows = np.ascontiguousarray(pop[lo:min(n_pop, lo + per)])
+            fitness[lo:lo + rows.shape[0]] = self._evaluate(rows, generation)
+        return fitness
 
     def _reduce(self, out, y, fitness, lo):
         if self.loss == "mse":

@@ -29,10 +29,12 @@ from typing import Any
 import numpy as np
 
 from .._kernels.forward import forward_each_kernel
+from .._kernels.genome_source import forward_each_source
 from .._obs_norm import ObsNormalizer
 from .._rng import STREAMS, resolve_seed, row_seeds
 from .._threads import effective_n_threads, kernel_threads
 from .._validation import check_int, check_population
+from ._structured import STRUCTURED, check_structured, genome_source
 
 __all__ = ["ObsNormalizer", "Evaluate", "evaluate"]
 
@@ -136,6 +138,10 @@ def evaluate(
         one per dimension of a ``Box`` action (clipped to [-1, 1], then scaled
         to the bounds; unbounded dimensions take the raw output).
     population : array-like of float32, shape (P, net.n_params)
+        Or an ES's structured population (``ask_structured()``): each
+        member's genome is then formed in the forward kernel at every step
+        (Dense networks; a layered one gets each group's genomes), the
+        outputs of the materialised genomes bit for bit.
     env : str or callable
         A registered environment id (``"CartPole-v1"``), or a factory
         returning a fresh ``gymnasium.Env``.
@@ -171,7 +177,11 @@ def evaluate(
         non-finite observations.
     """
     caller = "gym.evaluate"
-    pop = check_population(population, caller=caller, n_params=net.n_params)
+    if isinstance(population, STRUCTURED):  # an ES's ask_structured()
+        check_structured(net, population, caller)
+        pop = population
+    else:
+        pop = check_population(population, caller=caller, n_params=net.n_params)
     episodes = check_int(episodes, "episodes", caller=caller, min_val=1)
     generation = check_int(generation, "generation", caller=caller, min_val=0)
     if max_steps is not None:
@@ -207,7 +217,11 @@ def evaluate(
             if hi - lo != group:  # last, smaller group
                 vec.close()
                 vec = _make_vec(env, hi - lo, caller)
-            returns[lo:hi] = _run_group(net, pop[lo:hi], vec, episodes, reset_seeds,
+            if isinstance(pop, np.ndarray) or net._stack is not None:
+                rows = pop[lo:hi]  # (a layered net: the group's genomes)
+            else:  # each member's genome formed in the step's kernel
+                rows = (genome_source(pop), lo, hi - lo)
+            returns[lo:hi] = _run_group(net, rows, vec, episodes, reset_seeds,
                                         lo, max_steps, obs_kind, obs_size, normalizer,
                                         seen, n_threads, caller)
     finally:
@@ -219,7 +233,8 @@ def evaluate(
 
 def _run_group(net, pop, vec, episodes, reset_seeds, lo, max_steps, obs_kind,
                obs_size, normalizer, seen, n_threads, caller):
-    n = pop.shape[0]
+    structured = isinstance(pop, tuple)
+    n = pop[2] if structured else pop.shape[0]
     act_space = vec.single_action_space
     total = np.zeros(n)
     out = np.empty((n, net.n_out), np.float32)
@@ -247,7 +262,10 @@ def _run_group(net, pop, vec, episodes, reset_seeds, lo, max_steps, obs_kind,
                     f"at step {t} of episode {e}; the policy needs finite inputs."
                 )
             # the population and the network were validated at the entry
-            if net._stack is None:
+            if structured:
+                forward_each_source(pop[0], pop[1], x, net.meta, net.max_width, out,
+                                    nt)
+            elif net._stack is None:
                 forward_each_kernel(pop, x, net.meta, net.max_width, out, nt)
             else:  # convolution or recurrent layers: the network's own kernels
                 net._forward_each_unchecked(pop, x, out, n_threads, state)
@@ -305,6 +323,10 @@ class Evaluate:
         self.n_threads = n_threads
         self.normalizer = ObsNormalizer(net.n_in) if normalize_obs else None
         self.generation = 0
+
+    #: :meth:`Algorithm.run` hands this fitness an ES's structured population
+    #: (``ask_structured()``; see :func:`evaluate`)
+    accepts_structured = True
 
     def __call__(self, population: Any) -> np.ndarray:
         """Mean returns of ``population``; then advance to new start states."""
