@@ -39,18 +39,37 @@ def kernels_cached(*dispatchers: Any) -> bool:
     return True
 
 
-def warmup(verbose: bool = False) -> float:
-    """Compile (or load from the cache) every network forward kernel.
+def warmup(verbose: bool = False, *, recurrent: bool = True,
+           conv: bool = False) -> float:
+    """Compile (or load from the cache) the network forward kernels.
 
     Runs each entry kernel of :mod:`pyneat_lite._kernels.forward` once on
     tiny arrays, in its serial and its parallel variant: the shared-input
     paths (``"loops"`` and ``"gemm"``), the per-genome path, and
     :func:`~pyneat_lite.network.forward_one`.  Results are discarded.
 
+    With ``recurrent`` (default) also the step of networks with RNN/GRU
+    layers (:mod:`pyneat_lite._kernels.recurrent`), with ``conv`` the
+    forwards of networks with convolution and pooling layers
+    (:mod:`pyneat_lite._kernels.conv`: shared inputs and one input per
+    genome), each in both variants.  The rollout kernels of
+    :mod:`pyneat_lite.envs` are not included (the first rollout compiles
+    the variant it needs).
+
+    Cold cost, measured with an empty ``NUMBA_CACHE_DIR`` (CPU time of the
+    process, 2 cores, load 1-4): the dense kernels 50.3 s, with the
+    recurrent step 53.9 s, with the convolution kernels too 96.6 s -- they
+    cost almost as much as all the dense ones, hence ``conv`` off by
+    default; from a filled cache, about 1 s in all.
+
     Parameters
     ----------
     verbose : bool
         Print the time taken.
+    recurrent : bool, default=True
+        Also the recurrent step.
+    conv : bool, default=False
+        Also the convolution network forwards.
 
     Returns
     -------
@@ -92,7 +111,48 @@ def warmup(verbose: bool = False) -> float:
     kernels.forward_one(pop[0], inputs[0], net.meta, buf_a, buf_b, out_each[0])
     kernels.apply_activation(out_each[0], 0)
     net.forward_each(pop, inputs, out_each)  # the checked fast path's helper
+    if recurrent:
+        _warm_recurrent()
+    if conv:
+        _warm_conv()
     seconds = time.perf_counter() - t0
     if verbose:
         print(f"pyneat_lite.warmup: forward kernels ready in {seconds:.2f} s")
     return seconds
+
+
+def _warm_recurrent() -> None:
+    """The recurrent step, serial and parallel (one net with every layer
+    kind it runs: the kernels read the kinds at run time)."""
+    from ._kernels import recurrent
+    from .layers import GRU, RNN, Dense
+    from .network import Network
+
+    net = Network(layers=[RNN(3), GRU(3), Dense(2, "softmax")], input_shape=4)
+    pop = net.init_population(4, seed=0)
+    state = net.init_state(4)
+    x = np.zeros((4, 4), np.float32)
+    out = np.empty((4, 2), np.float32)
+    for n_chunks in (1, 2):
+        recurrent.step_each(pop, x, net.meta, state, net.max_width, out, n_chunks)
+
+
+def _warm_conv() -> None:
+    """The convolution network forwards, shared inputs and one input per
+    genome, serial and parallel."""
+    from ._kernels import conv
+    from ._threads import single_threaded_blas
+    from .layers import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D
+    from .network import Network
+
+    net = Network(layers=[Conv2D(2, 3, padding="same", activation="relu"),
+                          MaxPool2D(2), Conv2D(2, 3), AvgPool2D(2), Flatten(),
+                          Dense(3, "softmax")], input_shape=(1, 8, 8))
+    pop = net.init_population(4, seed=0)
+    X = np.zeros((4, 64), np.float32)
+    out = np.empty((4, 3, 3), np.float32)
+    out_each = np.empty((4, 3), np.float32)
+    with single_threaded_blas():
+        for n_chunks in (1, 2):
+            conv.stack_forward_shared(pop, X[:3], net.meta, 2, 3, out, n_chunks)
+            conv.stack_forward_each(pop, X, net.meta, out_each, n_chunks)
