@@ -168,3 +168,21 @@ EXAMPLE_NAMES = [
 def test_main_names_have_examples(qualname):
     doc = inspect.getdoc(resolve(qualname)) or ""
     assert re.search(r"^Examples\n-{8}\n(.*\n)*>>> ", doc, re.M), qualname
+
+
+def test_the_guide_includes_existing_readme_sections():
+    # the guide includes README sections between two marker lines; a renamed
+    # heading would otherwise fail only in the Sphinx build
+    root = API.parents[1]
+    readme = (root / "README.md").read_text()
+    block = re.compile(r"```\{include\} \.\./\.\./README\.md\n"
+                       r':start-after: "(.*)"\n:end-before: "(.*)"\n```')
+    found = 0
+    for page in sorted((root / "docs" / "guide").glob("*.md")):
+        for start, end in block.findall(page.read_text()):
+            found += 1
+            i = readme.find(start)
+            assert i >= 0, f"{page.name}: README has no {start!r}"
+            assert readme.find(end, i + len(start)) > i, (
+                f"{page.name}: README has no {end!r} after {start!r}")
+    assert found >= 8
