@@ -65,19 +65,21 @@ def bench_gan(data: str, seconds: float, out: str | None) -> list[str]:
         argv += ["--out", out]
     fig = _example("gan_generator").main(argv)
     lines = [f"GAN generator (seed 0, {fig['generations']} generations in "
-             f"{fig['seconds']:.0f} s, {_load()}):"]
-    for name in ("final", "selected"):
+             f"{fig['seconds']:.0f} s of wall time, {fig['cpu_seconds']:.0f} s of CPU "
+             f"({fig['cpu_seconds'] / fig['seconds']:.0%} of one core), {_load()}):"]
+    for name in ("final", "selected", "real", "noise"):
         agree, classes, ratio = (fig[f"{name}_agree"], fig[f"{name}_classes"],
                                  fig[f"{name}_fd_ratio"])
-        what = ("last centre" if name == "final" else
-                f"selected at generation {fig['selected_generation']}")
+        what = {"final": "last generator",
+                "selected": f"selected at generation {fig['selected_generation']}",
+                "real": "100 real digits", "noise": "uniform noise"}[name]
+        goals = (f" (goal 70%: {_mark(agree >= 0.7)})", f" (goal 8: {_mark(classes >= 8)})",
+                 f" (goal <= 0.333: {_mark(ratio <= 1 / 3)})") if name == "final" else (
+                     "", "", "")
         lines.append(
-            f"  {name:>8} ({what}): {agree:.0%} judged a digit by every judge at p "
-            f">= 0.9 (goal 70%: {_mark(agree >= 0.7)}), {classes} classes (goal 8: "
-            f"{_mark(classes >= 8)}), FD ratio {ratio:.3f} (goal <= 0.333: "
-            f"{_mark(ratio <= 1 / 3)}), realism {fig[f'{name}_realism']:.0%}")
-    lines.append(f"  reference: 100 real digits give FD ratio "
-                 f"{fig['real_fd_ratio']:.3f}")
+            f"  {what:>28}: {agree:4.0%} judged a digit by every judge at p >= 0.9"
+            f"{goals[0]}, {classes:2d} classes{goals[1]}, FD ratio {ratio:.3f}"
+            f"{goals[2]}, realism {fig[f'{name}_realism']:.0%}")
     return lines
 
 
@@ -85,7 +87,7 @@ def bench_references(data: str) -> list[str]:
     """What the judges say of reference sample sets (the GAN goals' scale).
 
     Real digits the judge never saw, their reconstructions in the GAN's
-    30-component decoder basis, and class-conditional samples in that basis
+    50-component decoder basis, and class-conditional samples in that basis
     (drawn with the labels, which the GAN never has): a generator confined
     to the basis can at best approach these.
     """
@@ -98,7 +100,7 @@ def bench_references(data: str) -> list[str]:
     X, y = pn.datasets.load_mnist(data)
     Xm, Xj, ym, yj = judge_split(X, y)
     judge = DigitJudge(Xj, yj, seed=0)
-    basis = im.PCABasis(Xm, 30)
+    basis = im.PCABasis(Xm, 50)
     coef = basis.encode(Xm)
     rng = np.random.default_rng(0)
     fd_noise = judge.frechet_distance(rng.random((100, 784), dtype=np.float32))
@@ -106,7 +108,7 @@ def bench_references(data: str) -> list[str]:
     means = np.stack([coef[ym == c].mean(0) for c in range(10)])
     sets = {
         "100 real digits": real,
-        "their 30-component reconstructions": basis.decode(basis.encode(real)),
+        "their 50-component reconstructions": basis.decode(basis.encode(real)),
         "the 10 class means, 10 each": basis.decode(means[np.arange(100) % 10]),
     }
     for scale in (0.5, 1.0):

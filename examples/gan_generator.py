@@ -8,55 +8,67 @@ the final samples. Neither the search nor the model selection sees the judge.
 
 The game, made stable enough for a gradient-free generator:
 
-- the generator is a pyneat_lite network ``latent -> hidden (tanh) -> d``
-  whose outputs are coefficients of a ``d``-component PCA basis of real
-  digits (:class:`~pyneat_lite.tasks.images.PCABasis`, a latent-to-image
-  decoder): about 1,500 weights instead of 80,000, and every output is
-  already a blend of digit strokes. Its latent is a one-hot code of
-  ``--codes`` values (InfoGAN's categorical latent; no labels are used)
-  and Gaussian inputs, so that it can switch between modes abruptly;
+- the generator is a class-conditional pyneat_lite network whose outputs are
+  coefficients of a ``d``-component PCA basis of real digits
+  (:class:`~pyneat_lite.tasks.images.PCABasis`, a latent-to-image decoder):
+  every output is already a blend of digit strokes. Its inputs are a one-hot
+  class and ``--noise-dims`` Gaussian inputs placed in the block of that
+  class (``--class-noise 1``: each class has directions of variation of its
+  own; 0: one shared block); by default it is linear (``--hidden 0``:
+  class means plus class-specific noise directions, 3,050 weights), or
+  ``--hidden`` tanh units;
 - its weights are evolved by SNES; every genome generates images from the
-  same ``--batch`` latent vectors (common random numbers, every code equally
-  often, new ones each generation), all in one ``net.forward``;
-- fitness: the mean ``log D(G(z))`` (non-saturating), plus ``--diversity``
-  times the spread of the genome's coefficients (mean pairwise distance,
-  capped at the real digits' spread), minus ``--feature-matching`` times the
-  squared gap between the mean discriminator features of the genome's
-  images and of real digits (Salimans et al. 2016), relative to the real
-  features' squared norm: a generator that collapses to a few images loses;
-  optionally minus ``--density`` times the mean distance of its samples to
-  their nearest real digits (the discriminator's half, in coefficient
-  space), a mode-seeking term that is not adversarial;
-- the discriminator, a small PyTorch CNN, takes ``--d-steps`` Adam steps per
-  generation on real images against images of the current population, with
-  one-sided label smoothing (real target ``--smooth``) and instance noise
-  (Gaussian, ``--noise`` annealed to 0 over the run), so that it never
-  becomes certain and its verdict keeps a slope;
+  same ``--per-class`` latent vectors of each class (common random numbers,
+  new ones each generation), all in one ``net.forward``;
+- fitness, averaged over a genome's images: ``log D(G(z, c))``
+  (non-saturating) plus ``--aux`` times ``log C_c(G(z, c))``, the
+  probability of the intended class under the discriminator's auxiliary
+  class head (AC-GAN, Odena et al. 2017; the head learns from real labelled
+  digits only, so it is a classifier of real digits, not a second game);
+  minus ``--feature-matching`` times the squared gap between the mean
+  discriminator features of the genome's images and of real digits
+  (Salimans et al. 2016); minus ``--prior`` times the Gaussian prior of the
+  coefficients (:func:`~pyneat_lite.tasks.images.gaussian_prior`: no
+  clipped, over-contrasted strokes); plus ``--diversity`` times the spread
+  of the genome's images of the same class under different noise
+  (coefficient distance, capped at the real digits' within-class spread): a
+  generator that ignores its noise loses;
+- the discriminator, a small PyTorch CNN with a real/fake head and a class
+  head, takes ``--d-steps`` Adam steps per generation on real images
+  against the images of the current population, with one-sided label
+  smoothing (real target ``--smooth``) and instance noise (Gaussian,
+  ``--noise`` annealed to 0 over the run);
 - model selection without the judge: every ``--select-every`` generations
-  the centre of the search distribution draws ``--n-samples`` images, whose
-  Fréchet distance to the real digits is computed on the decoder basis's
-  coefficients (the discriminator's half of the data, not the judge's); the
-  generator with the lowest one is kept.
+  the centre of the search distribution draws ``--n-samples`` images (the
+  same latents each time, 10 classes equally often), scored by the Fréchet
+  distance of their decoder coefficients to the real digits' (the
+  discriminator's half) divided by the fraction that the discriminator's
+  class head gives their intended class with p >= 0.9; the generator with
+  the lowest score is kept.
 
-The final (selected) generator's samples are judged: the fraction judged a
-digit of some class by every judge with probability >= 0.9, the number of
-classes, the realism fraction, and the Fréchet distance between the judge's
-features of the samples and of real digits, next to the same figure for
-uniform noise (the issue's goals: >= 70%, >= 8 classes, FD <= noise FD / 3).
+Both the last generator and the selected one are judged: the fraction judged
+a digit of some class by every judge with probability >= 0.9, the number of
+classes, the fraction judged their intended class, the realism fraction,
+and the Fréchet distance between the judge's features of the samples and of
+real digits, next to the same figure for uniform noise (the issue's goals:
+>= 70%, >= 8 classes, FD <= noise FD / 3). The same figures for 100 real
+digits of the discriminator's half are printed beside them.
 
-Outputs in ``--out DIR``: ``gan_samples.png`` (the judged samples with their
-labels), ``gan_generation_XXXX.png`` (samples during the run),
-``gan_curves.png`` (discriminator outputs and the selection statistic over
-time), ``gan_samples.npy`` ``(n, 28, 28)`` float32 in [0, 1].
+Outputs in ``--out DIR``: ``gan_samples.png`` (the judged samples of the last
+generator, a row a class, with the judges' labels), ``gan_generation_XXXX.png``
+(samples during the run), ``gan_curves.png`` (discriminator outputs and the
+selection score over time), ``gan_samples.npy`` ``(n, 28, 28)`` float32 in
+[0, 1] (the last generator's samples).
 
 Usage::
 
     python examples/gan_generator.py --data ../shared/data/mnist
-        [--time-limit 600] [--generations 100000] [--pop 32] [--batch 10]
-        [--latent 14] [--codes 10] [--hidden 32] [--components 30]
-        [--diversity 1.0] [--feature-matching 1.0] [--density 0.0]
-        [--d-steps 1] [--d-lr 5e-4] [--smooth 0.9] [--noise 0.2]
-        [--select-every 25] [--n-samples 100] [--seed 0] [--out DIR]
+        [--time-limit 600] [--generations 100000] [--pop 32] [--per-class 2]
+        [--noise-dims 5] [--class-noise 1] [--hidden 0] [--components 50]
+        [--aux 1.0] [--prior 1.0] [--diversity 3.0] [--feature-matching 1.0]
+        [--d-steps 1] [--d-lr 5e-4]
+        [--smooth 0.9] [--noise 0.2] [--select-every 25] [--n-samples 100]
+        [--seed 0] [--out DIR]
 """
 
 from __future__ import annotations
@@ -72,9 +84,11 @@ from pyneat_lite.tasks import images as im
 from pyneat_lite.tasks.demos import save_grid
 from pyneat_lite.tasks.judges import DigitJudge, frechet_distance, judge_split
 
+CLASSES = 10
+
 
 def make_discriminator(torch, seed: int):
-    """The CNN's feature extractor and its linear head (one logit)."""
+    """The CNN's feature extractor, its real/fake head and its class head."""
     nn = torch.nn
     torch.manual_seed(seed)
     body = nn.Sequential(
@@ -82,109 +96,102 @@ def make_discriminator(torch, seed: int):
         nn.Conv2d(8, 16, 5, stride=2, padding=2), nn.LeakyReLU(0.2),
         nn.Flatten(),
     )
-    return body, nn.Linear(16 * 7 * 7, 1)
+    return body, nn.Linear(16 * 7 * 7, 1), nn.Linear(16 * 7 * 7, CLASSES)
 
 
 class Game:
     """Generator fitness against a discriminator that learns as the run goes."""
 
-    def __init__(self, net, basis, real, args, torch):
+    def __init__(self, net, basis, real, labels, args, torch):
         self.net, self.basis, self.args, self.torch = net, basis, args, torch
-        self.body, self.head = make_discriminator(torch, args.seed)
-        self.disc = torch.nn.Sequential(self.body, self.head)
-        self.opt = torch.optim.Adam(self.disc.parameters(), lr=args.d_lr,
-                                    betas=(0.5, 0.999))
+        self.body, self.head, self.cls = make_discriminator(torch, args.seed)
+        params = [*self.body.parameters(), *self.head.parameters(),
+                  *self.cls.parameters()]
+        self.opt = torch.optim.Adam(params, lr=args.d_lr, betas=(0.5, 0.999))
         self.real = torch.from_numpy(real.reshape(-1, 1, 28, 28))
+        self.labels = torch.from_numpy(labels.astype(np.int64))
         self.rng = np.random.default_rng(args.seed)
         self.noise = args.noise
-        # spread of real digits in coefficient space: sqrt(2 d) for unit variance
-        self.real_spread = float(np.sqrt(2.0 * basis.n_components))
-        self.d_real = self.d_fake = float("nan")
-        self.real_coef = np.ascontiguousarray(basis.encode(real), np.float32)
-        self.real_sq = (self.real_coef**2).sum(1)
-        if args.density > 0 or args.coverage > 0:
-            # the same statistic among real digits (a sample of them, leave-one-out)
-            c = self.real_coef[:500]
-            d2 = (c**2).sum(1)[:, None] + self.real_sq[None, :] - 2.0 * (
-                c @ self.real_coef.T)
-            near = np.partition(np.maximum(d2, 0.0), args.density_k + 1, axis=1)
-            self.real_knn_dist = float(np.sqrt(near[:, 1 : args.density_k + 1]).mean())
+        self.d_real = self.d_fake = self.c_real = float("nan")
+        coef = basis.encode(real)
+        # real digits' mean distance between two digits of the same class
+        spread = []
+        for c in range(CLASSES):
+            cc = coef[labels == c][:200].astype(np.float64)
+            d = np.sqrt(np.maximum(((cc[:, None] - cc[None]) ** 2).sum(2), 0))
+            spread.append(d.sum() / (len(cc) * (len(cc) - 1)))
+        self.real_spread = float(np.mean(spread))
 
-    def latents(self, n: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    def latents(self, per_class: int, rng: np.random.Generator | None = None
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """``per_class`` latents of every class: (z, classes), class-major."""
         rng = self.rng if rng is None else rng
-        z = rng.standard_normal((n, self.net.n_in)).astype(np.float32)
-        if self.args.codes:
-            # the first inputs are a one-hot code (InfoGAN's categorical
-            # latent): the generator can switch between modes abruptly
-            k = self.args.codes
-            z[:, :k] = 0.0
-            # stratified: every code equally often (less noise between genomes)
-            codes = np.arange(n) % k if n % k == 0 else rng.integers(0, k, n)
-            z[np.arange(n), codes] = 1.0
-        return z
+        classes = np.repeat(np.arange(CLASSES), per_class)
+        n, k = len(classes), self.args.noise_dims
+        z = np.zeros((n, self.net.n_in), np.float32)
+        z[np.arange(n), classes] = 1.0
+        noise = rng.standard_normal((n, k)).astype(np.float32)
+        if self.args.class_noise:
+            # the noise enters in the block of its class: each class has its
+            # own directions of variation (a linear generator can then draw
+            # class-specific shapes, as a Gaussian per class would)
+            blocks = z[:, CLASSES:].reshape(n, CLASSES, k)
+            blocks[np.arange(n), classes] = noise
+        else:
+            z[:, CLASSES:] = noise
+        return z, classes
 
     def generate(self, pop: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         coef = self.net.forward(pop, z, n_threads=1)  # (P, B, d)
         img = self.basis.decode(coef.reshape(-1, coef.shape[-1]))
         return coef, img
 
+    def class_confidence(self, img: np.ndarray, classes: np.ndarray) -> np.ndarray:
+        """The class head's probability of the intended class: (n,)."""
+        torch = self.torch
+        with torch.no_grad():
+            logits = self.cls(self.body(torch.from_numpy(img.reshape(-1, 1, 28, 28))))
+            p = torch.softmax(logits, 1)[torch.arange(len(classes)),
+                                         torch.from_numpy(classes)]
+        return p.double().numpy()
+
     def __call__(self, pop: np.ndarray) -> np.ndarray:
         torch, F, a = self.torch, self.torch.nn.functional, self.args
-        z = self.latents(a.batch)
+        z, classes = self.latents(a.per_class)
         coef, img = self.generate(pop, z)
         x = torch.from_numpy(img.reshape(-1, 1, 28, 28))
+        P = len(pop)
         with torch.no_grad():
             feats = self.body(x)
-            score = F.logsigmoid(self.head(feats)).reshape(len(pop), -1).mean(1)
-            fitness = score.double().numpy()
+            fitness = F.logsigmoid(self.head(feats)).reshape(P, -1).mean(1).double(
+            ).numpy()
+            if a.aux > 0:
+                logp = F.log_softmax(self.cls(feats), 1)
+                target = torch.from_numpy(np.tile(classes, P))
+                hit = logp[torch.arange(len(target)), target].reshape(P, -1).mean(1)
+                fitness += a.aux * hit.double().numpy()
             if a.feature_matching > 0:
                 # Salimans et al. 2016: each genome's mean discriminator
                 # features against the real digits' (a new real batch)
                 ri = torch.from_numpy(self.rng.integers(0, len(self.real), 256))
                 target = self.body(self.real[ri]).mean(0)
-                gap = feats.reshape(len(pop), -1, feats.shape[1]).mean(1) - target
+                gap = feats.reshape(P, -1, feats.shape[1]).mean(1) - target
                 scale = float((target**2).sum()) + 1e-12
                 fitness -= a.feature_matching * ((gap**2).sum(1) / scale).double(
                 ).numpy()
-        if a.diversity > 0:
-            # mean pairwise distance of each genome's coefficients
-            c = coef.astype(np.float64)
-            sq = (c**2).sum(2)
-            d2 = sq[:, :, None] + sq[:, None, :] - 2 * np.einsum("pid,pjd->pij", c, c)
-            b = c.shape[1]
-            spread = np.sqrt(np.maximum(d2, 0)).sum((1, 2)) / (b * (b - 1))
-            fitness += a.diversity * np.minimum(spread / self.real_spread, 1.0)
-        if a.density > 0:
-            fitness -= a.density * self.density_penalty(coef)
-        if a.coverage > 0:
-            fitness -= a.coverage * self.coverage_penalty(coef)
+        if a.prior > 0:
+            # coefficients beyond the real digits' typical set: clipped,
+            # high-contrast strokes
+            fitness -= a.prior * im.gaussian_prior(coef.reshape(-1, coef.shape[-1])
+                                                   ).reshape(P, -1).mean(1)
+        if a.diversity > 0 and a.per_class > 1:
+            # distance between the first two images of each class (same
+            # class, different noise), capped at the real digits' spread
+            c = coef.reshape(P, CLASSES, a.per_class, -1).astype(np.float64)
+            d = np.sqrt(((c[:, :, 0] - c[:, :, 1]) ** 2).sum(2)).mean(1)
+            fitness += a.diversity * np.minimum(d / self.real_spread, 1.0)
         self.train_discriminator(x)
         return fitness
-
-    def coverage_penalty(self, coef: np.ndarray) -> np.ndarray:
-        """Mean distance of 256 real digits (new ones each generation, the
-        discriminator's half) to the nearest of each genome's samples, in
-        coefficient space and in units of the real digits' k-NN distance: a
-        generator whose samples leave some kind of real digit far from all of
-        them pays (the recall side of the density term)."""
-        r = self.real_coef[self.rng.integers(0, len(self.real_coef), 256)]
-        c = coef.astype(np.float32)  # (P, B, d)
-        d2 = ((c**2).sum(2)[:, None, :] + (r**2).sum(1)[None, :, None]
-              - 2.0 * np.einsum("rd,pbd->prb", r, c))
-        return np.sqrt(np.maximum(d2.min(2), 0.0)).mean(1) / self.real_knn_dist
-
-    def density_penalty(self, coef: np.ndarray) -> np.ndarray:
-        """Mean distance of each genome's samples to their ``--density-k``
-        nearest real digits (the discriminator's half), in coefficient space,
-        in units of the same figure among real digits: mode-seeking toward
-        dense regions of real digits, i.e. prototypical ones."""
-        c = coef.reshape(-1, coef.shape[-1]).astype(np.float32)
-        d2 = (c**2).sum(1)[:, None] + self.real_sq[None, :] - 2.0 * (c @ self.real_coef.T)
-        k = self.args.density_k
-        near = np.partition(np.maximum(d2, 0.0), k, axis=1)[:, :k]
-        dist = np.sqrt(near).mean(1).reshape(coef.shape[0], -1).mean(1)
-        return dist / self.real_knn_dist
-
 
     def train_discriminator(self, fake) -> None:
         torch, F, a = self.torch, self.torch.nn.functional, self.args
@@ -196,13 +203,19 @@ class Game:
             if self.noise > 0:
                 x = x + self.noise * torch.randn_like(x)
             target = torch.cat([torch.full((n, 1), a.smooth), torch.zeros(n, 1)])
-            logits = self.disc(x)
+            feats = self.body(x)
+            logits = self.head(feats)
+            cls_logits = self.cls(feats[:n])  # the class head: real digits only
+            loss = (F.binary_cross_entropy_with_logits(logits, target)
+                    + F.cross_entropy(cls_logits, self.labels[ri]))
             self.opt.zero_grad()
-            F.binary_cross_entropy_with_logits(logits, target).backward()
+            loss.backward()
             self.opt.step()
             with torch.no_grad():
                 p = torch.sigmoid(logits)
                 self.d_real, self.d_fake = float(p[:n].mean()), float(p[n:].mean())
+                self.c_real = float((cls_logits.argmax(1) == self.labels[ri]).float(
+                ).mean())
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
@@ -211,23 +224,24 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--time-limit", type=float, default=600.0, help="seconds")
     ap.add_argument("--generations", type=int, default=100_000)
     ap.add_argument("--pop", type=int, default=32)
-    ap.add_argument("--batch", type=int, default=10, help="latents per genome")
-    ap.add_argument("--latent", type=int, default=14)
-    ap.add_argument("--hidden", type=int, default=32,
+    ap.add_argument("--per-class", type=int, default=2,
+                    help="latents of each class per genome and generation")
+    ap.add_argument("--noise-dims", type=int, default=5,
+                    help="Gaussian inputs beside the one-hot class")
+    ap.add_argument("--class-noise", type=int, default=1,
+                    help="1: the noise inputs in a block per class (0: shared)")
+    ap.add_argument("--hidden", type=int, default=0,
                     help="tanh hidden units (0: a linear map of the latent)")
-    ap.add_argument("--components", type=int, default=30, help="PCA decoder basis")
+    ap.add_argument("--components", type=int, default=50, help="PCA decoder basis")
     ap.add_argument("--sigma", type=float, default=0.1, help="SNES initial sigma")
-    ap.add_argument("--diversity", type=float, default=1.0,
-                    help="weight of the coefficient-spread term (0: off)")
+    ap.add_argument("--aux", type=float, default=1.0,
+                    help="weight of the class head's log-probability (0: off)")
+    ap.add_argument("--diversity", type=float, default=3.0,
+                    help="weight of the within-class spread term (0: off)")
+    ap.add_argument("--prior", type=float, default=1.0,
+                    help="weight of the coefficients' Gaussian prior (0: off)")
     ap.add_argument("--feature-matching", type=float, default=1.0,
                     help="weight of the discriminator-feature matching term")
-    ap.add_argument("--density", type=float, default=0.0,
-                    help="weight of the real-digit density term (0: off)")
-    ap.add_argument("--density-k", type=int, default=20)
-    ap.add_argument("--coverage", type=float, default=0.0,
-                    help="weight of the real-digit coverage term (0: off)")
-    ap.add_argument("--codes", type=int, default=10,
-                    help="one-hot categorical latents among the --latent inputs")
     ap.add_argument("--d-steps", type=int, default=1)
     ap.add_argument("--d-batch", type=int, default=32)
     ap.add_argument("--d-lr", type=float, default=5e-4)
@@ -235,18 +249,24 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     ap.add_argument("--noise", type=float, default=0.2,
                     help="instance-noise std at the start (annealed to 0)")
     ap.add_argument("--select-every", type=int, default=25)
-    ap.add_argument("--n-samples", type=int, default=100)
+    ap.add_argument("--n-samples", type=int, default=100,
+                    help="judged samples (a multiple of 10: classes equally often)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--torch-threads", type=int, default=1,
-                    help="PyTorch threads (more spin idle on a shared machine)")
+                    help="PyTorch and BLAS threads (more spin idle on a shared "
+                         "machine)")
     ap.add_argument("--out", default=None)
     args = ap.parse_args(argv)
+    if args.n_samples % CLASSES or args.per_class < 1:
+        ap.error("--n-samples must be a multiple of 10 and --per-class at least 1")
     import torch
+    from threadpoolctl import threadpool_limits
 
     threads = torch.get_num_threads()
     torch.set_num_threads(args.torch_threads)
     try:
-        return run(args, torch)
+        with threadpool_limits(args.torch_threads):
+            return run(args, torch)
     finally:
         torch.set_num_threads(threads)
 
@@ -257,28 +277,35 @@ def run(args: argparse.Namespace, torch) -> dict[str, float]:
     Xm, Xj, ym, yj = judge_split(X, y)
     basis = im.PCABasis(Xm, args.components)
     real_coef = basis.encode(Xm)
-    net = (pn.Network([args.latent, args.hidden, args.components], ["tanh", "linear"])
-           if args.hidden else pn.Network([args.latent, args.components], "linear"))
-    game = Game(net, basis, Xm, args, torch)
+    n_in = CLASSES + args.noise_dims * (CLASSES if args.class_noise else 1)
+    net = (pn.Network([n_in, args.hidden, args.components], ["tanh", "linear"])
+           if args.hidden else pn.Network([n_in, args.components], "linear"))
+    game = Game(net, basis, Xm, ym, args, torch)
+    # one thread everywhere: on a shared machine a parallel kernel waits for
+    # its slowest thread, which another process may hold off the core
     es = pn.SNES(n_params=net.n_params, pop_size=args.pop, sigma=args.sigma,
-                 seed=args.seed, x0=net.init_genome(seed=args.seed))
+                 seed=args.seed, x0=net.init_genome(seed=args.seed), n_threads=1)
     # the latents of model selection and of the judged samples: fixed
-    z_sel = game.latents(args.n_samples, np.random.default_rng(args.seed + 1))
+    z_sel, c_sel = game.latents(args.n_samples // CLASSES,
+                                np.random.default_rng(args.seed + 1))
 
-    def selection_fd(genome: np.ndarray) -> float:
-        # judge-free: coefficients of the decoded images vs the real digits'
+    def selection_score(genome: np.ndarray) -> tuple[float, float, float]:
+        # judge-free: decoder coefficients vs the real digits' (the
+        # discriminator's half), and the discriminator's class head
         _, img = game.generate(genome[None], z_sel)
-        return frechet_distance(basis.encode(img), real_coef)
+        fd = frechet_distance(basis.encode(img), real_coef)
+        conf = float((game.class_confidence(img, c_sel) >= 0.9).mean())
+        return fd / max(conf, 0.05), fd, conf
 
     out = Path(args.out) if args.out else None
     # compile the forward kernels for this network before the clock starts
     # (Numba caches them; the first run of a new shape pays once)
-    selection_fd(es.mean)
+    selection_score(es.mean)
     game.generate(np.tile(es.mean, (args.pop, 1)),
-                  game.latents(args.batch, np.random.default_rng(0)))
-    best_fd, best_genome, best_gen = np.inf, es.mean.copy(), 0
-    curve: list[tuple[float, int, float, float, float]] = []
-    t0 = time.perf_counter()
+                  game.latents(args.per_class, np.random.default_rng(0))[0])
+    best = (np.inf, es.mean.copy(), 0)
+    curve: list[tuple[float, ...]] = []
+    t0, c0 = time.perf_counter(), time.process_time()
     print(f"generator {net.sizes} ({net.n_params} weights) -> PCA basis "
           f"({basis.explained:.0%} of the variance); discriminator: CNN on "
           f"{len(Xm)} real digits")
@@ -293,48 +320,57 @@ def run(args: argparse.Namespace, torch) -> dict[str, float]:
         es.tell(game(pop))
         gen += 1
         if gen % args.select_every == 0 or gen == 1:
-            fd = selection_fd(es.mean)
-            if fd < best_fd:
-                best_fd, best_genome, best_gen = fd, es.mean.copy(), gen
-            curve.append((time.perf_counter() - t0, gen, fd, game.d_real, game.d_fake))
+            score, fd, conf = selection_score(es.mean)
+            if score < best[0]:
+                best = (score, es.mean.copy(), gen)
+            curve.append((time.perf_counter() - t0, gen, score, game.d_real,
+                          game.d_fake, conf))
             if curve[-1][0] >= next_print or gen == 1:
                 next_print += args.time_limit / 10
                 print(f"generation {gen:5d} ({curve[-1][0]:6.1f} s): D(real) "
-                      f"{game.d_real:.3f}, D(fake) {game.d_fake:.3f}, selection FD "
-                      f"{fd:.2f} (best {best_fd:.2f} at {best_gen})", flush=True)
+                      f"{game.d_real:.3f}, D(fake) {game.d_fake:.3f}, class head "
+                      f"confident {conf:.0%}, coefficient FD {fd:.2f}, score "
+                      f"{score:.2f} (best {best[0]:.2f} at {best[2]})", flush=True)
                 if out is not None:
-                    _, img = game.generate(es.mean[None], z_sel[:32])
-                    save_grid(img, out / f"gan_generation_{gen:05d}.png")
-    elapsed = time.perf_counter() - t0
+                    _, img = game.generate(es.mean[None], z_sel)
+                    save_grid(img, out / f"gan_generation_{gen:05d}.png", ncols=10)
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
 
     judge = DigitJudge(Xj, yj, seed=0)
     figures: dict[str, float] = {"generations": gen, "seconds": elapsed,
-                                 "selected_generation": best_gen,
+                                 "cpu_seconds": cpu, "selected_generation": best[2],
                                  "d_real": game.d_real, "d_fake": game.d_fake}
     noise = np.random.default_rng(args.seed + 2).random((args.n_samples, 784),
                                                         dtype=np.float32)
     fd_noise = judge.frechet_distance(noise)
-    for name, genome in (("final", es.mean), ("selected", best_genome)):
-        _, samples = game.generate(genome[None], z_sel)
+    real = Xm[np.random.default_rng(args.seed + 3).choice(len(Xm), args.n_samples,
+                                                          replace=False)]
+    sets = {"final": game.generate(es.mean[None], z_sel)[1],
+            "selected": game.generate(best[1][None], z_sel)[1],
+            "real": real, "noise": noise}
+    for name, samples in sets.items():
         v = judge(samples)
         fd = judge.frechet_distance(samples)
-        counts = np.bincount(v.labels[v.agreed], minlength=10)
-        print(f"{name} generator (generation {gen if name == 'final' else best_gen})"
-              f": {v}; per class {counts.tolist()}; judge FD {fd:.2f} vs noise "
-              f"{fd_noise:.2f} (ratio {fd / fd_noise:.3f})")
+        counts = np.bincount(v.labels[v.agreed], minlength=CLASSES)
+        what = {"final": f"last generator (generation {gen})",
+                "selected": f"selected generator (generation {best[2]})",
+                "real": f"{args.n_samples} real digits", "noise": "uniform noise"}
+        intended = (f"; {(v.labels == c_sel).mean():.0%} their intended class"
+                    if name in ("final", "selected") else "")
+        print(f"{what[name]}: {v}{intended}; per class {counts.tolist()}; judge FD "
+              f"{fd:.2f} (ratio to noise {fd / fd_noise:.3f})")
         figures.update({f"{name}_agree": v.agree_fraction,
                         f"{name}_classes": v.n_classes,
                         f"{name}_realism": v.realism_fraction,
                         f"{name}_fd": fd, f"{name}_fd_ratio": fd / fd_noise})
-        if name == "selected":
+        if name in ("final", "selected"):
+            figures[f"{name}_intended"] = float((v.labels == c_sel).mean())
+        if name == "final":
             final, verdict = samples, v
-    real_fd = judge.frechet_distance(Xm[: args.n_samples])
-    figures["real_fd_ratio"] = real_fd / fd_noise
-    print(f"{gen} generations in {elapsed:.1f} s; goals: >= 70% judged a digit "
-          f"(selected: {figures['selected_agree']:.0%}), >= 8 classes "
-          f"({figures['selected_classes']}), FD ratio <= 0.333 "
-          f"({figures['selected_fd_ratio']:.3f}; {args.n_samples} real digits: "
-          f"{figures['real_fd_ratio']:.3f})")
+    print(f"{gen} generations in {elapsed:.1f} s ({cpu:.1f} s of CPU); goals for the "
+          f"last generator: >= 70% judged a digit ({figures['final_agree']:.0%}), "
+          f">= 8 classes ({figures['final_classes']}), FD ratio <= 0.333 "
+          f"({figures['final_fd_ratio']:.3f})")
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         np.save(out / "gan_samples.npy", final.reshape(-1, 28, 28).astype(np.float32))
@@ -371,17 +407,18 @@ def save_samples(images, verdict, path: Path, ncols: int = 10) -> None:
 def save_curves(curve, path: Path) -> None:
     from matplotlib.figure import Figure
 
-    t, _, fd, dr, df = (np.array(c) for c in zip(*curve, strict=True))
+    t, _, score, dr, df, conf = (np.array(c) for c in zip(*curve, strict=True))
     fig = Figure(figsize=(8, 3.2))
     ax1, ax2 = fig.subplots(1, 2)
     ax1.plot(t, dr, label="D(real)")
     ax1.plot(t, df, label="D(fake)")
+    ax1.plot(t, conf, label="class head confident")
     ax1.set_xlabel("seconds")
     ax1.legend(fontsize=7)
-    ax2.plot(t, fd)
+    ax2.plot(t, score)
     ax2.set_yscale("log")
     ax2.set_xlabel("seconds")
-    ax2.set_ylabel("selection FD (decoder coefficients)")
+    ax2.set_ylabel("selection score (coefficient FD / confident)")
     fig.tight_layout()
     fig.savefig(path, dpi=90)
 
