@@ -284,3 +284,44 @@ def test_forward_each_threads_do_not_change_results():
     pop, X = _data(net, 6, 6)
     np.testing.assert_array_equal(net.forward_each(pop, X, n_threads=2),
                                   net.forward_each(pop, X, n_threads=1))
+
+
+@pytest.mark.parametrize("pool", [MaxPool2D(3, 2), AvgPool2D((2, 3), 1), MaxPool2D(2),
+                                  AvgPool2D(2)])
+def test_stride1_convs_fused_with_pooling_match_numpy_reference(pool):
+    # stride-1 convolutions run on padded rows with bias, activation and the
+    # following pooling fused (2x2 windows have their own loop); a convolution
+    # ending the network and one followed by a convolution take the unfused
+    # epilogue
+    layers = [Conv2D(3, (3, 4), padding="same", activation="tanh"), pool,
+              Conv2D(4, 3, padding=1, activation="relu"), pool,
+              Conv2D(2, (1, 2), padding="valid", activation="elu"),
+              Conv2D(3, 1, activation="sigmoid")]
+    shape = (2, 13, 12)
+    net = pn.Network(layers=layers, input_shape=shape)
+    pop, X = _data(net, 10, 7, seed=3)
+    ref = stack_forward_ref(_ref_spec(layers), shape, pop, X)
+    for method in ("gemm", "loops"):
+        np.testing.assert_allclose(net.forward(pop, X, method=method), ref,
+                                   rtol=RTOL, atol=ATOL)
+    each = net.forward_each(pop, X[np.arange(10) % 7])
+    np.testing.assert_allclose(each, ref[np.arange(10), np.arange(10) % 7],
+                               rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("block_values,rows", [(1, 1), (2 * 50400, 8), (3 * 50400, 24),
+                                               (2**18, 64)])
+def test_sample_and_genome_blocks_match_reference(monkeypatch, block_values, rows):
+    # blocks of 1, 2 or 3 samples (7 samples: a short last block) and of 1 to
+    # 8 genomes in the first convolution's GEMM (13 genomes: a short last
+    # block); the blocks depend on the sizes only, so threads change nothing
+    from pyneat_lite._kernels import conv
+
+    monkeypatch.setattr(conv, "BLOCK_VALUES", block_values)
+    monkeypatch.setattr(conv, "GEMM_TARGET_ROWS", rows)
+    net = convnet()
+    pop, X = _data(net, 13, 7, seed=5)
+    ref = stack_forward_ref(_ref_spec(net.layers), (1, 28, 28), pop, X)
+    one = net.forward(pop, X, n_threads=1)
+    np.testing.assert_allclose(one, ref, rtol=1e-4, atol=1e-6)
+    np.testing.assert_array_equal(net.forward(pop, X, n_threads=2), one)
