@@ -1,7 +1,10 @@
 """The running observation normaliser shared by :mod:`pyneat_lite.gym` and
 :mod:`pyneat_lite.envs` (ARS V2 state normalisation).
 
-Private: both modules (and ARS V2) import :class:`ObsNormalizer` from here.
+Private: both modules (and ARS V2) import :class:`ObsNormalizer` from here,
+and their stateful fitness callables (``envs.Rollout``, ``gym.Evaluate``)
+their ``get_state``/``set_state`` (:func:`fitness_state`,
+:func:`set_fitness_state`: one format for both).
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import numpy as np
 
 from ._validation import check_scalar
 
-__all__ = ["ObsNormalizer"]
+__all__ = ["ObsNormalizer", "fitness_state", "set_fitness_state"]
 
 
 class ObsNormalizer:
@@ -90,3 +93,21 @@ class ObsNormalizer:
 
     def __repr__(self) -> str:
         return f"ObsNormalizer(shape={self.shape}, count={self.count:g})"
+
+
+def fitness_state(generation: int, normalizer: ObsNormalizer | None) -> dict[str, Any]:
+    """The state of a stateful environment fitness, for checkpoints:
+    ``generation`` and, with a normaliser, its arrays as ``obs_count``,
+    ``obs_mean`` and ``obs_var`` (the keys are the format)."""
+    state: dict[str, Any] = {"generation": np.array(generation)}
+    if normalizer is not None:
+        state.update({f"obs_{k}": v for k, v in normalizer.get_state().items()})
+    return state
+
+
+def set_fitness_state(state: dict[str, Any], normalizer: ObsNormalizer | None) -> int:
+    """Restore :func:`fitness_state`'s ``normalizer`` arrays (in place) and
+    return its ``generation``."""
+    if normalizer is not None:
+        normalizer.set_state({k: state[f"obs_{k}"] for k in ("count", "mean", "var")})
+    return int(np.asarray(state["generation"]))

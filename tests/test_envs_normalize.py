@@ -218,3 +218,32 @@ def test_bad_normalizer_is_refused():
         pn.envs.rollout(net, pop, env, normalize_obs=pn.envs.ObsNormalizer(3))
     with pytest.raises(TypeError, match="'normalize_obs' argument of Rollout"):
         pn.envs.Rollout(net, env, normalize_obs="yes")
+
+
+def test_fitness_state_format_is_shared_and_stable():
+    # the keys and values the earlier Rollout/Evaluate.get_state wrote, built
+    # by hand: both callables read them, and write exactly this format
+    env = pn.envs.CartPole(max_steps=50)
+    net = pn.Network([4, 2], "linear")
+    pop = net.init_population(4, seed=1, scheme="normal", std=1.0)
+    ref = pn.envs.ObsNormalizer(4)
+    ref.update(np.random.default_rng(0).normal(size=(30, 4)))
+    old = {"generation": np.array(5), "obs_count": np.array(ref.count),
+           "obs_mean": ref.mean.copy(), "obs_var": ref.var.copy()}
+    for fit in (pn.envs.Rollout(net, env, episodes=1, normalize_obs=True),
+                pn.gym.Evaluate(net, "CartPole-v1", episodes=1, normalize_obs=True)):
+        fit.set_state(old)
+        assert fit.generation == 5 and fit.normalizer.count == 30
+        np.testing.assert_array_equal(fit.normalizer.mean, ref.mean)
+        state = fit.get_state()
+        assert sorted(state) == sorted(old)
+        for k in old:
+            np.testing.assert_array_equal(state[k], old[k])
+    # and the restored Rollout scores as one normalising with ``ref`` at 5
+    fit = pn.envs.Rollout(net, env, episodes=1, normalize_obs=True)
+    fit.set_state(old)
+    want = pn.envs.rollout(net, pop, env, episodes=1, generation=5, normalize_obs=ref)
+    np.testing.assert_array_equal(fit(pop), want)
+    plain = pn.envs.Rollout(net, env, episodes=1)
+    plain.set_state({"generation": np.array(3)})
+    assert plain.generation == 3 and sorted(plain.get_state()) == ["generation"]

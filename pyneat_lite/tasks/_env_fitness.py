@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from .._obs_norm import ObsNormalizer
+from .._obs_norm import ObsNormalizer, fitness_state, set_fitness_state
 from .._rng import resolve_seed
 from .._validation import check_int, check_population
 from ._env_base import _Env
@@ -124,18 +124,11 @@ class Rollout:
         process-pool and Ray evaluators, whose workers call copies)."""
         self.generation += 1
 
-    def get_state(self) -> dict[str, np.ndarray]:
+    def get_state(self) -> dict[str, Any]:
         """``generation`` and the normaliser's arrays, for checkpoints (the
         keys of :meth:`pyneat_lite.gym.Evaluate.get_state`)."""
-        state = {"generation": np.array(self.generation)}
-        if self.normalizer is not None:
-            norm = self.normalizer.get_state()
-            state.update({f"obs_{k}": v for k, v in norm.items()})
-        return state
+        return fitness_state(self.generation, self.normalizer)
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`get_state` returned."""
-        self.generation = int(np.asarray(state["generation"]))
-        if self.normalizer is not None:
-            self.normalizer.set_state({k: state[f"obs_{k}"]
-                                       for k in ("count", "mean", "var")})
+        self.generation = set_fitness_state(state, self.normalizer)

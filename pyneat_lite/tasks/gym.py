@@ -30,7 +30,7 @@ import numpy as np
 
 from .._kernels.forward import forward_each_kernel
 from .._kernels.genome_source import forward_each_source
-from .._obs_norm import ObsNormalizer
+from .._obs_norm import ObsNormalizer, fitness_state, set_fitness_state
 from .._rng import STREAMS, resolve_seed, row_seeds
 from .._threads import effective_n_threads, kernel_threads
 from .._validation import check_int, check_population
@@ -343,15 +343,8 @@ class Evaluate:
 
     def get_state(self) -> dict[str, Any]:
         """``generation`` and the normalizer's arrays, for checkpoints."""
-        state: dict[str, Any] = {"generation": np.array(self.generation)}
-        if self.normalizer is not None:
-            norm = self.normalizer.get_state()
-            state.update({f"obs_{k}": v for k, v in norm.items()})
-        return state
+        return fitness_state(self.generation, self.normalizer)
 
     def set_state(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`get_state` returned."""
-        self.generation = int(np.asarray(state["generation"]))
-        if self.normalizer is not None:
-            self.normalizer.set_state({k: state[f"obs_{k}"]
-                                       for k in ("count", "mean", "var")})
+        self.generation = set_fitness_state(state, self.normalizer)
