@@ -48,7 +48,9 @@ The game, made stable enough for a gradient-free generator:
   a held-out criterion, as GAN practice picks a checkpoint: the judge, its
   data and its features never enter it).
 
-The selected generator (the output) and the last one are both judged: the fraction judged
+The selected generator (the output) and the last one are both judged, on
+``--n-samples`` new latents (classes equally often, not those of the
+selection): the fraction judged
 a digit of some class by every judge with probability >= 0.9, the number of
 classes, the fraction judged their intended class, the realism fraction,
 and the Fréchet distance between the judge's features of the samples and of
@@ -364,8 +366,12 @@ def run(args: argparse.Namespace, torch) -> dict[str, float]:
                                                           replace=False)]
     # "final": the example's output, the judge-free selected generator;
     # "last": the search centre when the budget ran out
-    sets = {"final": game.generate(best[1][None], z_sel)[1],
-            "last": game.generate(es.mean[None], z_sel)[1],
+    # the judged samples come from latents the selection never used, so that
+    # the selection cannot have picked a generator lucky on these ones
+    z_out, c_out = game.latents(args.n_samples // CLASSES,
+                                np.random.default_rng(args.seed + 4))
+    sets = {"final": game.generate(best[1][None], z_out)[1],
+            "last": game.generate(es.mean[None], z_out)[1],
             "real": real, "noise": noise}
     for name, samples in sets.items():
         v = judge(samples)
@@ -374,7 +380,7 @@ def run(args: argparse.Namespace, torch) -> dict[str, float]:
         what = {"final": f"selected generator (generation {best[2]}, the output)",
                 "last": f"last generator (generation {gen})",
                 "real": f"{args.n_samples} real digits", "noise": "uniform noise"}
-        intended = (f"; {(v.labels == c_sel).mean():.0%} their intended class"
+        intended = (f"; {(v.labels == c_out).mean():.0%} their intended class"
                     if name in ("final", "last") else "")
         print(f"{what[name]}: {v}{intended}; per class {counts.tolist()}; judge FD "
               f"{fd:.2f} (ratio to noise {fd / fd_noise:.3f})")
@@ -383,7 +389,7 @@ def run(args: argparse.Namespace, torch) -> dict[str, float]:
                         f"{name}_realism": v.realism_fraction,
                         f"{name}_fd": fd, f"{name}_fd_ratio": fd / fd_noise})
         if name in ("final", "last"):
-            figures[f"{name}_intended"] = float((v.labels == c_sel).mean())
+            figures[f"{name}_intended"] = float((v.labels == c_out).mean())
         if name == "final":
             final, verdict = samples, v
     print(f"{gen} generations in {elapsed:.1f} s ({cpu:.1f} s of CPU); goals for the "
