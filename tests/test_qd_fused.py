@@ -271,3 +271,63 @@ def test_block_statistics_follow_every_change(tmp_path):
     b = pn.load(tmp_path / "a.ckpt")
     check(b)
     assert b.stats == a.stats
+
+
+def _arm(x):
+    x = np.asarray(x, dtype=np.float64)
+    cum = np.cumsum(x, axis=1)
+    return -np.var(x, axis=1), np.stack([np.cos(cum).sum(1), np.sin(cum).sum(1)],
+                                        axis=1)
+
+
+def _cvt_scheduler(lr):
+    cent = pn.qd.k_means_centroids(300, [(-6, 6)] * 2, samples=3000, seed=0)
+    kw = {"learning_rate": lr, "threshold_min": -10.0} if lr < 1 else {}
+    a = CVTArchive(6, cent, [(-6, 6)] * 2, **kw)
+    r = CVTArchive(6, cent, [(-6, 6)] * 2) if lr < 1 else None
+    rule = "no_improvement" if lr == 1 else 2
+    ranker = "2imp" if lr == 1 else "imp"
+    em = [EvolutionStrategyEmitter(a, np.zeros(6), sigma0=0.2, batch_size=12,
+                                   ranker=ranker, restart_rule=rule,
+                                   bounds=(-np.pi, np.pi), seed=i) for i in range(3)]
+    return Scheduler(a, em, r)
+
+
+@pytest.mark.parametrize("lr", [1.0, 0.05])
+def test_tell_fast_path_is_the_validated_path(lr):
+    # float64 C-contiguous arrays skip the conversions; a list objective and
+    # Fortran-ordered measures take the general path: the same run, bit for
+    # bit (archives, result archive, next population), over enough
+    # iterations for restarts (CMA-ME)
+    fast, slow = _cvt_scheduler(lr), _cvt_scheduler(lr)
+    for _ in range(80):
+        obj, meas = _arm(fast.ask())
+        assert obj.dtype == np.float64 and meas.flags.c_contiguous
+        fast.tell(obj, meas)
+        obj2, meas2 = _arm(slow.ask())
+        slow.tell(obj2.tolist(), np.asfortranarray(meas2))
+    if lr == 1:
+        assert sum(e.restarts for e in fast.emitters) > 0
+    for x, y in ((fast.archive, slow.archive),
+                 (fast.result_archive, slow.result_archive)):
+        dx, dy = x.data(), y.data()
+        assert len(x) > 50
+        for k in dx:
+            np.testing.assert_array_equal(dx[k], dy[k])
+    np.testing.assert_array_equal(fast.ask(), slow.ask())
+
+
+def test_tell_fast_path_keeps_out_of_range_raise():
+    a = GridArchive(3, (4, 4), [(0, 1), (0, 1)], out_of_range="raise")
+    s = Scheduler(a, [GaussianEmitter(a, np.zeros(3), sigma=0.1, batch_size=4,
+                                      seed=0)])
+    s.ask()
+    m = np.full((4, 2), 0.5)
+    m[2, 1] = 1.5
+    with pytest.raises(ValueError, match="row 2"):
+        s.tell(np.zeros(4), m)
+    with pytest.raises(ValueError, match=r"shape \(4, 2\)"):
+        s.tell(np.zeros(4), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"shape \(4,\)"):
+        s.tell(np.zeros(5), m)
+    assert len(a) == 0

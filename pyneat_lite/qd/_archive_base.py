@@ -156,6 +156,14 @@ class _ArchiveBase:
 
     # ---------------------------------------------------------------- insertion
     def _check_measures(self, measures: Any, n: int | None, caller: str) -> np.ndarray:
+        if (type(measures) is np.ndarray and measures.dtype == np.float64
+                and measures.ndim == 2 and measures.flags.c_contiguous
+                and measures.shape[1] == self._measure_dim
+                and (n is None or measures.shape[0] == n)
+                and self._out_of_range != "raise"):
+            # already what check_array would return (non-finite values are
+            # allowed): the scheduler's per-iteration path skips its copies
+            return measures
         m = check_array(measures, "measures", caller=caller, ndim=2,
                         dtype=np.float64, finite=False, allow_empty=True)
         if m.shape[1] != self._measure_dim or (n is not None and m.shape[0] != n):
@@ -239,14 +247,16 @@ class _ArchiveBase:
         return AddInfo(status, value)
 
     def _add_unchecked(self, sol: np.ndarray, obj: np.ndarray, m: np.ndarray,
-                       idx: np.ndarray, status: np.ndarray,
-                       value: np.ndarray) -> None:
-        """:meth:`add` on validated, C-contiguous arrays into given outputs."""
+                       idx: np.ndarray, status: np.ndarray, value: np.ndarray,
+                       touched: np.ndarray | None = None) -> None:
+        """:meth:`add` on validated, C-contiguous arrays into given outputs
+        (``touched``: int64 scratch of at least the batch's rows, or None)."""
         n = sol.shape[0]
         if n == 0:
             return
         self._indices(m, idx)
-        touched = np.empty(n, dtype=np.int64)
+        if touched is None:
+            touched = np.empty(n, dtype=np.int64)
         self._n_elites += int(_k.batch_add(
             idx, obj, sol, m, self._occupied, self._objective, self._threshold,
             self._solutions, self._measures, self._learning_rate,

@@ -158,6 +158,8 @@ class Scheduler:
         self._value = np.empty(total, dtype=np.float64)
         self._r_status = np.empty(total, dtype=np.int32)
         self._r_value = np.empty(total, dtype=np.float64)
+        self._touched = np.empty(total, dtype=np.int64)  # insertion scratch
+        self._n = total
         self._generation = 0
         self._evaluations = 0
         self._pending = False
@@ -249,28 +251,34 @@ class Scheduler:
                 "then tell() once with the objective and measures of the "
                 "population it returned."
             )
-        n = self.pop_size
-        obj = np.asarray(objective)
-        if obj.dtype.kind not in "biuf":
-            raise TypeError(
-                f"The 'objective' argument of {caller} must hold real numbers. "
-                f"Got dtype {obj.dtype} instead."
-            )
-        obj = np.ascontiguousarray(obj, dtype=np.float64)
-        if obj.shape != (n,):
-            raise ValueError(
-                f"The 'objective' argument of {caller} must have shape ({n},) "
-                f"(pop_size). Got shape {obj.shape} instead."
-            )
+        n = self._n
+        obj = objective
+        if not (type(obj) is np.ndarray and obj.dtype == np.float64
+                and obj.shape == (n,) and obj.flags.c_contiguous):
+            # the general path; a float64 (n,) C-contiguous array (what most
+            # objectives are) is already what it returns
+            obj = np.asarray(objective)
+            if obj.dtype.kind not in "biuf":
+                raise TypeError(
+                    f"The 'objective' argument of {caller} must hold real numbers. "
+                    f"Got dtype {obj.dtype} instead."
+                )
+            obj = np.ascontiguousarray(obj, dtype=np.float64)
+            if obj.shape != (n,):
+                raise ValueError(
+                    f"The 'objective' argument of {caller} must have shape ({n},) "
+                    f"(pop_size). Got shape {obj.shape} instead."
+                )
         m = self._archive._check_measures(measures, n, caller)
-        if self._result is not None:
-            self._result._check_measures(m, n, caller)
+        result = self._result
+        if result is not None:
+            result._check_measures(m, n, caller)
         pop = self._pop
         self._archive._add_unchecked(pop, obj, m, self._idx, self._status,
-                                     self._value)
-        if self._result is not None:
-            self._result._add_unchecked(pop, obj, m, self._idx, self._r_status,
-                                        self._r_value)
+                                     self._value, self._touched)
+        if result is not None:
+            result._add_unchecked(pop, obj, m, self._idx, self._r_status,
+                                  self._r_value, self._touched)
         if self._group is not None:
             self._group.tell(self._status, self._value)
         else:
