@@ -117,3 +117,51 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match=r"'fitness' argument of Restarts\.tell "
                                          r"must have shape \(6,\)"):
         es.tell(np.zeros(7))
+
+
+def test_ars_v2_binds_the_normaliser_across_restarts_and_resumes(tmp_path):
+    net = pn.Network([4, 2], ["linear"])
+    env = pn.envs.CartPole(max_steps=60)
+
+    def make():
+        # tol_x above ARS's constant sigma: a restart after every generation
+        return pn.Restarts(n_params=net.n_params, pop_size=8, sigma=0.03,
+                           strategy="ars", strategy_params={"version": "v2"},
+                           tol_x=0.05, max_restarts=3, seed=4)
+
+    def fit():
+        return pn.envs.Rollout(net, env, episodes=1, seed=2, normalize_obs=True)
+
+    whole, wfit = make(), fit()
+    whole.run(wfit, generations=4)
+    assert whole.restarts == 3 and whole.current.version == "v2"
+    assert whole.current.normalizer is wfit.normalizer
+    assert wfit.normalizer.count > 0
+
+    half, hfit = make(), fit()
+    path = tmp_path / "r.ckpt"
+    half.run(hfit, generations=2, checkpoint_every=2, checkpoint_path=path)
+    resumed = pn.load(path)
+    np.testing.assert_array_equal(resumed.current.normalizer.mean, hfit.normalizer.mean)
+    assert resumed.current.normalizer.count == hfit.normalizer.count
+    fresh = fit()
+    fresh.generation = 2  # the start states where the first part stopped
+    resumed.run(fresh, generations=2)
+    assert resumed.restarts == whole.restarts
+    np.testing.assert_array_equal(resumed.mean, whole.mean)
+    np.testing.assert_array_equal(resumed.history["max"], whole.history["max"])
+    for k, v in wfit.normalizer.get_state().items():
+        np.testing.assert_array_equal(fresh.normalizer.get_state()[k], v)
+
+
+def test_bad_strategy_params_are_named():
+    with pytest.raises(ValueError, match="'strategy_params' parameter of Restarts "
+                       "must name keyword arguments of ARS"):
+        pn.Restarts(n_params=3, strategy="ars", strategy_params={"versio": "v2"})
+    with pytest.raises(ValueError, match="must not set 'seed'"):
+        pn.Restarts(n_params=3, strategy_params={"seed": 1})
+    with pytest.raises(TypeError, match="'strategy_params' parameter of Restarts "
+                       "must be a dict"):
+        pn.Restarts(n_params=3, strategy_params=["version"])
+    with pytest.raises(ValueError, match="'version' parameter of ARS"):
+        pn.Restarts(n_params=3, strategy="ars", strategy_params={"version": "v3"})

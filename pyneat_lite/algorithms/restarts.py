@@ -20,6 +20,7 @@ deviation is below ``tol_x``, or when its state is no longer finite (or, for
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -57,6 +58,38 @@ STRATEGIES: dict[str, type[Algorithm]] = {
 
 _WORST = -np.finfo(np.float64).max  # what the inner strategy gets for NaN
 
+# what Restarts itself passes to every run
+_RESERVED = ("n_params", "pop_size", "sigma", "x0", "minimize", "seed",
+             "hall_of_fame_size", "n_threads")
+
+
+class _StrategyParams:
+    """None or a mapping of further keywords for every inner run, whose
+    values are JSON scalars (they are stored in checkpoints)."""
+
+    def __call__(self, x: Any, name: str, caller: str | None) -> dict[str, Any] | None:
+        if x is None:
+            return None
+        if not isinstance(x, Mapping) or not all(isinstance(k, str) for k in x):
+            raise TypeError(
+                f"The {name!r} parameter of {caller} must be a dict of keyword "
+                f"arguments of the inner strategy, such as {{'version': 'v2'}}. "
+                f"Got {type(x).__name__} instead."
+            )
+        for k, v in x.items():
+            if k in _RESERVED:
+                raise ValueError(
+                    f"The {name!r} parameter of {caller} must not set {k!r}: "
+                    "Restarts sets it for every run (use its own parameter). "
+                    f"Got {k}={v!r} instead."
+                )
+            if not isinstance(v, (str, int, float, bool)) and v is not None:
+                raise TypeError(
+                    f"The {name!r} parameter of {caller} must hold str, number, bool "
+                    f"or None values (checkpoints store them). Got {k}={v!r} instead."
+                )
+        return dict(x)
+
 
 @dataclass(frozen=True, kw_only=True)
 class RestartsParams(ESParams):
@@ -69,6 +102,7 @@ class RestartsParams(ESParams):
     max_restarts: int = param(Int(min_val=0))
     tol_fun: float = param(POSITIVE)
     tol_x: float = param(POSITIVE)
+    strategy_params: dict[str, Any] | None = param(_StrategyParams())
 
     def _resolve(self, caller: str) -> None:
         if self.pop_size is None:
@@ -101,6 +135,11 @@ class Restarts(Algorithm):
         range of the current one) vary by less than this.
     tol_x : float, default=1e-11
         Restart when every coordinate's standard deviation is below this.
+    strategy_params : dict, optional
+        Further keyword arguments of every inner run, e.g.
+        ``{"version": "v2"}`` for ARS V2 (whose state normaliser
+        :meth:`run` binds to each run; the checkpoints hold its
+        statistics).
     x0 : array-like of shape (n_params,), optional
         Start of every run; zeros by default.
     minimize, seed, hall_of_fame_size, n_threads
@@ -136,6 +175,7 @@ class Restarts(Algorithm):
         max_restarts: int = 9,
         tol_fun: float = 1e-11,
         tol_x: float = 1e-11,
+        strategy_params: Mapping[str, Any] | None = None,
         x0: Any = None,
         minimize: bool = False,
         seed: Any = None,
@@ -150,7 +190,17 @@ class Restarts(Algorithm):
             self._x0 = check_genome(x0, "x0", caller="Restarts",
                                     n_params=p.n_params).astype(np.float64)
         cls = STRATEGIES[p.strategy]
-        self._even = cls(n_params=1, pop_size=4, seed=0)._params.antithetic_sampling
+        self._kwargs = dict(p.strategy_params or {})
+        known = inspect.signature(cls.__init__).parameters
+        for k in self._kwargs:
+            if k not in known:
+                raise ValueError(
+                    f"The 'strategy_params' parameter of Restarts must name keyword "
+                    f"arguments of {cls.__name__}. Got {k!r} instead."
+                )
+        # also validates the values, with the inner strategy's messages
+        self._even = cls(n_params=1, pop_size=4, seed=0,
+                         **self._kwargs)._params.antithetic_sampling
         self._restarts = 0
         self._large_pop = self._lam(p.pop_size)
         self._evals_large = 0
@@ -174,7 +224,8 @@ class Restarts(Algorithm):
         seed = int(row_seeds(p.seed, self._restarts, STREAMS["restarts"], 1)[0])
         return STRATEGIES[p.strategy](
             n_params=p.n_params, pop_size=lam, sigma=sigma, x0=self._x0,
-            minimize=False, seed=seed, hall_of_fame_size=1, n_threads=p.n_threads)
+            minimize=False, seed=seed, hall_of_fame_size=1, n_threads=p.n_threads,
+            **self._kwargs)
 
     def _resize(self, lam: int) -> None:
         """The base buffers for a population of ``lam``."""
@@ -231,10 +282,22 @@ class Restarts(Algorithm):
             self._large_runs += 1
             lam = self._large_pop
             self._regime = "large"
-        self._inner = self._make_inner(lam, sigma)
+        old, self._inner = self._inner, self._make_inner(lam, sigma)
+        if getattr(old, "normalizer", None) is not None:
+            # ARS V2: the new run normalises with the fitness's statistics
+            # so far (what _bind_fitness gave the first run), and its
+            # checkpoints hold them
+            self._inner.normalizer = old.normalizer
         self._resize(lam)
 
     # ---------------------------------------------------------------- hooks
+    def _bind_fitness(self, fitness: Any) -> None:
+        """Called by :meth:`run`: the inner run binds the fitness (ARS V2
+        shares its normaliser); restarts hand the binding on."""
+        bind = getattr(self._inner, "_bind_fitness", None)
+        if bind is not None:
+            bind(fitness)
+
     def _ask(self) -> Float32Array:
         return self._inner.ask()
 
