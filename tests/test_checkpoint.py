@@ -330,3 +330,42 @@ def test_run_checkpoint_every_then_resume(tmp_path):
     back.run(fitness, generations=5)
     assert np.array_equal(back.ask(), ref.ask())
     np.testing.assert_array_equal(back.history["max"], ref.history["max"])
+
+
+@pytest.mark.parametrize("normalize_obs", [False, True])
+def test_resumed_run_restores_the_fitness_state(tmp_path, normalize_obs):
+    # a fresh Rollout after pn.load: run() restores the start states (and
+    # the normaliser) the fitness had at the checkpoint, so the resumed run
+    # is the uninterrupted one bit for bit
+    net = pn.Network([4, 2], ["linear"])
+    env = pn.envs.CartPole(max_steps=60)
+
+    def parts():
+        return (pn.SNES(n_params=net.n_params, pop_size=8, seed=5),
+                pn.envs.Rollout(net, env, episodes=1, seed=3,
+                                normalize_obs=normalize_obs))
+
+    whole, wfit = parts()
+    whole.run(wfit, generations=4)
+    half, hfit = parts()
+    path = tmp_path / "run.ckpt"
+    half.run(hfit, generations=2, checkpoint_every=2, checkpoint_path=path)
+    resumed, fresh = pn.load(path), parts()[1]
+    assert fresh.generation == 0
+    resumed.run(fresh, generations=2)
+    assert fresh.generation == wfit.generation == 4
+    np.testing.assert_array_equal(resumed.mean, whole.mean)
+    for k in ("max", "mean"):
+        np.testing.assert_array_equal(resumed.history[k], whole.history[k])
+    for k, v in wfit.get_state().items():
+        np.testing.assert_array_equal(fresh.get_state()[k], v)
+    # restored once: a second run goes on from the fitness's own state
+    resumed.run(fresh, generations=1)
+    assert fresh.generation == 5
+    # a save() after the run holds the state too; a plain function has none
+    half.save(path)
+    assert int(pn.load(path)._fitness_resume["generation"]) == 2
+    plain = pn.SNES(n_params=3, pop_size=4, seed=0)
+    plain.run(lambda pop: -np.sum(pop**2, axis=1), generations=1)
+    plain.save(path)
+    assert pn.load(path)._fitness_resume is None

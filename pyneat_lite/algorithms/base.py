@@ -95,6 +95,12 @@ class Algorithm:
 
     _BASE_STATE_SCALARS = ("_generation", "_pending", "_evaluations", "_clock_offset",
                            "_told")
+    #: the state of a stateful fitness (``get_state()`` of ``envs.Rollout``,
+    #: ``gym.Evaluate``) as :meth:`run` last saw it, saved with the
+    #: checkpoints ("fitness/" arrays); and the one a loaded checkpoint
+    #: holds, which the next :meth:`run` hands to its fitness's ``set_state``
+    _fitness_state: dict[str, np.ndarray] | None = None
+    _fitness_resume: dict[str, np.ndarray] | None = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -368,6 +374,9 @@ class Algorithm:
                 arrays[name] = v
         for key, values in self._history.arrays().items():
             arrays["history/" + key] = values
+        if self._fitness_state is not None:
+            arrays.update({"fitness/" + k: np.asarray(v)
+                           for k, v in self._fitness_state.items()})
         return self.get_params(), scalars, arrays
 
     @classmethod
@@ -402,6 +411,10 @@ class Algorithm:
             a_new = self._checked_array(arrays, name, cur)
             setattr(self, name, np.array(a_new, copy=True, order="C"))
         self._history.load({k: arrays["history/" + k] for k in HISTORY_KEYS})
+        k = len("fitness/")
+        fit = {name[k:]: np.array(v) for name, v in arrays.items()
+               if name.startswith("fitness/")}
+        self._fitness_state = self._fitness_resume = fit or None
         self._clock_start = None
         self._after_load()
 

@@ -180,7 +180,12 @@ def run(
         rows (the same numbers).
     checkpoint_every : int, optional
         Save a checkpoint to ``checkpoint_path`` every this many
-        generations (and when the run stops).
+        generations (and when the run stops).  A fitness with
+        ``get_state``/``set_state`` (``envs.Rollout``, ``gym.Evaluate``)
+        has its state saved with it (and with :meth:`save` after the run):
+        the first ``run`` after :func:`pyneat_lite.load` restores it into
+        its fitness, so a resumed run uses the start states and normaliser
+        statistics of an uninterrupted one.
     checkpoint_path : str or path-like, optional
         Where to save (required with ``checkpoint_every``).
 
@@ -225,6 +230,20 @@ def run(
             f"evaluate(fitness, population) method. Got {type(evaluator).__name__} "
             "instead."
         )
+
+    # a stateful fitness (envs.Rollout, gym.Evaluate: start states and
+    # normaliser): a run resumed from a checkpoint continues with the state
+    # the fitness had when it was saved, and checkpoints save it
+    stateful = (callable(getattr(fitness, "get_state", None))
+                and callable(getattr(fitness, "set_state", None)))
+    resume, algorithm._fitness_resume = algorithm._fitness_resume, None
+    if stateful and resume is not None:
+        fitness.set_state(dict(resume))  # type: ignore[attr-defined]
+
+    def save() -> None:
+        if stateful:
+            algorithm._fitness_state = fitness.get_state()  # type: ignore[attr-defined]
+        algorithm.save(checkpoint_path)
 
     bind = getattr(algorithm, "_bind_fitness", None)
     if bind is not None:  # an algorithm that keeps state of its fitness (ARS V2)
@@ -283,7 +302,7 @@ def run(
                                 now=f"{_generation_best(algorithm):.6g}",
                                 refresh=False)
             if checkpoint_every is not None and (done + 1) % checkpoint_every == 0:
-                algorithm.save(checkpoint_path)
+                save()
             if improved(best_now, best):
                 best = best_now
                 last_improvement = algorithm.generation
@@ -307,8 +326,10 @@ def run(
     finally:
         if bar is not None:
             bar.close()
+    if stateful:  # for a save() after the run, too
+        algorithm._fitness_state = fitness.get_state()  # type: ignore[attr-defined]
     if checkpoint_every is not None and algorithm.generation != start_gen:
-        algorithm.save(checkpoint_path)
+        save()
     return Result(
         best=algorithm.best,
         best_fitness=algorithm.best_fitness,
