@@ -182,8 +182,8 @@ def run(
         Save a checkpoint to ``checkpoint_path`` every this many
         generations (and when the run stops).  A fitness with
         ``get_state``/``set_state`` (``envs.Rollout``, ``gym.Evaluate``)
-        has its state saved with it (and with :meth:`save` after the run):
-        the first ``run`` after :func:`pyneat_lite.load` restores it into
+        has its state saved with it (and with ``save`` after the run): the
+        first ``run`` after ``pn.load`` restores it into
         its fitness, so a resumed run uses the start states and normaliser
         statistics of an uninterrupted one.
     checkpoint_path : str or path-like, optional
