@@ -29,3 +29,18 @@ def test_forward_lanes_equals_forward_each(act):
             forward_lanes(w, net.meta, x, buf_a, buf_b, out)
             np.testing.assert_array_equal(out.reshape(net.n_out, n_lanes).T,
                                           net.forward_each(pop, obs))
+
+
+@pytest.mark.parametrize("n_out", [2, 3])
+def test_discrete_actions_are_numpy_argmax(n_out):
+    """The 2-action fast path and the general loop both pick the first
+    maximum, as np.argmax does (ties, infinities, -0.0 against 0.0)."""
+    from pyneat_lite._kernels.envs import CARTPOLE, actions_lanes
+
+    rng = np.random.default_rng(n_out)
+    vals = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, 0.5], np.float32)
+    out = rng.choice(vals, (n_out, 4 * LANES)).astype(np.float32)
+    out[:, :LANES] = rng.standard_normal((n_out, LANES))
+    action = np.full(out.shape[1], -7.0)
+    actions_lanes(CARTPOLE, out, np.zeros(1), np.zeros(1), action)
+    np.testing.assert_array_equal(action, np.argmax(out, axis=0))

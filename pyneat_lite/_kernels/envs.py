@@ -157,9 +157,12 @@ def observe_lanes(kind, S, obs):
     """Observations ``obs`` (float32 (obs_dim, L)) of the states ``S``."""
     L = S.shape[1]
     if kind == CARTPOLE:
-        for i in range(4):
-            for lane in range(L):
-                obs[i, lane] = np.float32(S[i, lane])
+        # flat views, unsigned indices: one SIMD conversion loop
+        n = _U(4 * L)
+        s = S.reshape(S.size)
+        o = obs.reshape(obs.size)
+        for i in range(n):
+            o[i] = np.float32(s[i])
     elif kind == PENDULUM:
         for lane in range(L):
             obs[0, lane] = np.float32(math.cos(S[0, lane]))
@@ -192,7 +195,14 @@ def actions_lanes(kind, out, low, high, action):
     (first maximum, as ``np.argmax``) for discrete spaces, ``[-1, 1]`` mapped
     onto ``[low, high]`` for continuous ones."""
     L = out.shape[1]
-    if kind in DISCRETE:
+    if kind in DISCRETE and out.shape[0] == 2:
+        # two actions (CartPole): the first maximum is 1 only if out[1] is
+        # strictly larger, as np.argmax; branch-free, SIMD over lanes
+        n = _U(L)
+        o = out.reshape(out.size)
+        for lane in range(n):
+            action[lane] = 1.0 if o[n + lane] > o[lane] else 0.0
+    elif kind in DISCRETE:
         for lane in range(L):
             best = 0
             for j in range(1, out.shape[0]):

@@ -91,13 +91,21 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
         forward_lanes(w_flat, meta, obs_flat, buf_a, buf_b, out_flat)
         actions_lanes(kind, out, low, high, action)
         step_lanes(kind, S, action, params, reward, term)
+        # Every lane's sums in one branch-free (SIMD) pass; the lanes whose
+        # episode ended are looked at only when there are any (rarely, for
+        # long episodes).  An idle lane's sums are never read.
+        ended = False
+        for lane in range(L):
+            total[lane] += reward[lane]
+            n_steps[lane] += 1
+            t[lane] += 1
+            ended |= (term[lane] | (t[lane] >= max_steps)) & (genome[lane] >= 0)
+        if not ended:
+            continue
         for lane in range(L):
             g = genome[lane]
             if g < 0:
                 continue
-            total[lane] += reward[lane]
-            n_steps[lane] += 1
-            t[lane] += 1
             if not (term[lane] or t[lane] >= max_steps):
                 continue
             t[lane] = 0
