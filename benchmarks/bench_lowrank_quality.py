@@ -59,6 +59,17 @@ def configs(net: pn.Network, task: str):
         ("OpenES rank 1, lr 0.015 decayed x0.996/gen to 0.0005", lambda s: pn.OpenES(
             n, 2000, sigma=0.01, lr=0.015, lr_decay=0.996, lr_limit=0.0005, rank=1,
             network=net, x0=x0(s), seed=s)),
+        ("OpenES rank 1 (low-rank defaults)", lambda s: pn.OpenES(
+            n, rank=1, network=net, x0=x0(s), seed=s)),
+        ("OpenES rank 1, P 1000, lr 0.015 decayed x0.998/gen to 0.0005",
+         lambda s: pn.OpenES(n, 1000, sigma=0.01, lr=0.015, lr_decay=0.998,
+                             lr_limit=0.0005, rank=1, network=net, x0=x0(s), seed=s)),
+        ("OpenES rank 1, lr 0.02 decayed x0.995/gen to 0.0003", lambda s: pn.OpenES(
+            n, 2000, sigma=0.01, lr=0.02, lr_decay=0.995, lr_limit=0.0003, rank=1,
+            network=net, x0=x0(s), seed=s)),
+        ("PGPE rank 1, Adam lr 0.015 (P 2000, sigma 0.01)", lambda s: pn.PGPE(
+            n, 2000, sigma=0.01, lr=0.015, optimizer="adam", rank=1, network=net,
+            x0=x0(s), seed=s)),
     ]
     if task == "digits":
         out[0] = ("OpenES rank 1 (P 200, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
@@ -143,6 +154,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--marks", default=None, help="comma-separated times to report")
     ap.add_argument("--algos", default=None,
                     help="comma-separated indices of the configurations (default all)")
+    ap.add_argument("--tag", default="", help="suffix of the output files' names")
     ap.add_argument("--out", default=os.path.join(os.path.dirname(__file__), "results"))
     args = ap.parse_args(argv)
     out = Path(args.out)
@@ -195,6 +207,8 @@ def main(argv: list[str] | None = None) -> None:
     stem = "lowrank_quality_" + "_".join(sorted({k[0] for k in curves}))
     if args.clock != "wall":
         stem += "_" + args.clock
+    if args.tag:
+        stem += "_" + args.tag
     (out / f"{stem}.md").write_text(
         f"load {load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end, "
         f"{os.cpu_count()} cores; command: python benchmarks/bench_lowrank_quality.py "

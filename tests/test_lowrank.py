@@ -274,3 +274,28 @@ def test_openes_lr_decay_equals_numpy_reference():
                                    err_msg=f"step {t}")
     with pytest.raises(ValueError, match="lr_decay"):
         pn.OpenES(n, lr_decay=0.0)
+
+
+# ------------------------------------------------------------------ defaults
+def test_defaults_depend_on_the_mode_and_survive_a_checkpoint(tmp_path):
+    """Arguments left out take the full-rank defaults (tuned on digits)
+    without ``rank`` and the low-rank ones (the sweep's) with it; given
+    values win, and a checkpoint keeps the resolved values."""
+    from pyneat_lite.algorithms.openes import FULL_RANK_DEFAULTS, LOW_RANK_DEFAULTS
+
+    net = pn.Network([6, 5, 4], ["relu", "linear"])
+    keys = ("pop_size", "sigma", "lr", "lr_decay", "lr_limit")
+    full = pn.OpenES(net.n_params, seed=0)
+    assert {k: getattr(full.params, k) for k in keys} == FULL_RANK_DEFAULTS
+    assert FULL_RANK_DEFAULTS == {"pop_size": 50, "sigma": 0.02, "lr": 0.03,
+                                  "lr_decay": 1.0, "lr_limit": 0.0}
+    low = pn.OpenES(net.n_params, rank=1, network=net, seed=0)
+    assert {k: getattr(low.params, k) for k in keys} == LOW_RANK_DEFAULTS
+    assert low.ask().shape == (LOW_RANK_DEFAULTS["pop_size"], net.n_params)
+    given = pn.OpenES(net.n_params, 8, sigma=0.3, lr=0.2, lr_decay=0.9,
+                      lr_limit=0.01, rank=1, network=net, seed=0)
+    assert [getattr(given.params, k) for k in keys] == [8, 0.3, 0.2, 0.9, 0.01]
+    low.save(tmp_path / "d.ckpt")
+    back = pn.load(tmp_path / "d.ckpt")
+    assert back.params == low.params
+    np.testing.assert_array_equal(back.ask(), low.ask())

@@ -32,6 +32,14 @@ from .shaping import centered_ranks
 
 __all__ = ["OpenES", "OpenESParams"]
 
+#: Defaults of the arguments left as None, by mode (full rank: tuned on
+#: digits; ``rank`` given: chosen by ``benchmarks/sweep_lowrank.py`` over
+#: digits, MNIST 784-32-10 and 784-128-10 and CartPole; see the docstring).
+FULL_RANK_DEFAULTS = {"pop_size": 50, "sigma": 0.02, "lr": 0.03, "lr_decay": 1.0,
+                      "lr_limit": 0.0}
+LOW_RANK_DEFAULTS = {"pop_size": 1000, "sigma": 0.02, "lr": 0.01, "lr_decay": 1.0,
+                     "lr_limit": 0.0}
+
 @dataclass(frozen=True, kw_only=True)
 class OpenESParams(ESParams):
     """Parameters of :class:`OpenES` (see its docstring)."""
@@ -60,23 +68,24 @@ class OpenES(EvolutionStrategy):
     ----------
     n_params : int
         Genome length.
-    pop_size : int, default=50
-        Genomes per generation (even: antithetic pairs).  Small populations
-        take more, cheaper steps; raise it for noisy fitness (minibatches,
-        episodes).
-    sigma : float, default=0.02
-        Standard deviation of the perturbations (fixed; Salimans et al.'s
-        0.02).
-    lr : float, default=0.03
+    pop_size : int, optional
+        Genomes per generation (even: antithetic pairs).  Default 50 (full
+        rank) or 1000 (with ``rank``).  Small populations take more, cheaper
+        steps; raise it for noisy fitness (minibatches, episodes).
+    sigma : float, optional
+        Standard deviation of the perturbations (fixed).  Default 0.02 in
+        both modes (Salimans et al.'s).
+    lr : float, optional
         Learning rate of the optimiser.  With Adam a step moves each
-        coordinate by about ``lr``.
-    lr_decay : float, default=1.0
+        coordinate by about ``lr``.  Default 0.03 (full rank) or 0.01 (with
+        ``rank``).
+    lr_decay : float, optional
         The learning rate of generation ``t`` is ``max(lr * lr_decay**t,
         lr_limit)`` (evosax's ``lrate_decay``/``lrate_limit``); 1 keeps it
         constant.  A slow decay (e.g. 0.998) lets a long run settle below
-        the noise floor of a minibatch fitness.
-    lr_limit : float, default=0.0
-        Floor of the decayed learning rate.
+        the noise floor of a minibatch fitness.  Default 1 (constant).
+    lr_limit : float, optional
+        Floor of the decayed learning rate.  Default 0.
     optimizer : {"adam", "sgd"}, default="adam"
         "sgd" is SGD with heavy-ball ``momentum``.
     momentum : float, default=0.9
@@ -98,14 +107,19 @@ class OpenES(EvolutionStrategy):
         the population from it (:meth:`ask_structured`; :meth:`run` does
         this by itself) at a small fraction of a full-rank evaluation, and
         the update ``sum_k u_k A_k.T B_k`` is still full-rank.  ``None``:
-        full-rank noise.  On MNIST (784-32-10 and 784-128-10, fitness minus
-        the cross-entropy of 512-image minibatches) rank 1, ``pop_size``
-        1000-2000, ``sigma=0.01`` and ``lr=0.01`` are the settings measured
-        best (``benchmarks/sweep_lowrank.py``; table in the README), and for
-        runs of several hundred generations a slow decay (``lr=0.015,
-        lr_decay=0.996, lr_limit=0.0005``) gains about 0.015 test accuracy
-        on 784-128-10; the defaults of the other arguments stay those tuned
-        on digits.
+        full-rank noise.  Defaults by mode: without ``rank`` the
+        full-rank defaults (tuned on digits); with it ``pop_size=1000,
+        sigma=0.02, lr=0.01``, chosen by ``benchmarks/sweep_lowrank.py``
+        (``benchmarks/results/sweep_lowrank_defaults.md``, Intel Xeon, 2
+        cores, shared machine, CPU-second budgets): rank 1 reaches 0.917
+        test accuracy on MNIST 784-32-10 in 30 CPU s (P 50: 0.80, P 200:
+        0.90, P 500: 0.915; lr 0.03: 0.896; sigma 0.01: 0.910), 0.924 on
+        784-128-10 in 60 CPU s, and solves CartPole in 2.4 CPU s (sigma
+        0.01 is no better on MNIST and kept as 0.02 for policies); on
+        digits it needs about 4 CPU s (use the full-rank defaults there).
+        For long MNIST runs a slow decay (``lr=0.015, lr_decay=0.996,
+        lr_limit=0.0005``, P 2000, sigma 0.01) gains about 0.015 on
+        784-128-10.
     network : Network, optional
         The network the genomes are weights of (required with ``rank``; its
         ``n_params`` must be ``n_params``).
@@ -152,12 +166,12 @@ class OpenES(EvolutionStrategy):
     def __init__(
         self,
         n_params: int,
-        pop_size: int = 50,
+        pop_size: int | None = None,
         *,
-        sigma: float = 0.02,
-        lr: float = 0.03,
-        lr_decay: float = 1.0,
-        lr_limit: float = 0.0,
+        sigma: float | None = None,
+        lr: float | None = None,
+        lr_decay: float | None = None,
+        lr_limit: float | None = None,
         optimizer: str = "adam",
         momentum: float = 0.9,
         beta1: float = 0.9,
@@ -172,6 +186,12 @@ class OpenES(EvolutionStrategy):
         hall_of_fame_size: int = 10,
         n_threads: int | None = None,
     ) -> None:
+        d = FULL_RANK_DEFAULTS if rank is None else LOW_RANK_DEFAULTS
+        pop_size = d["pop_size"] if pop_size is None else pop_size
+        sigma = d["sigma"] if sigma is None else sigma
+        lr = d["lr"] if lr is None else lr
+        lr_decay = d["lr_decay"] if lr_decay is None else lr_decay
+        lr_limit = d["lr_limit"] if lr_limit is None else lr_limit
         super().__init__(locals())
         self._init_es(x0)
         n = self._params.n_params
