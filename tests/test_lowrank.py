@@ -241,8 +241,11 @@ def test_bad_input():
         pn.OpenES(net.n_params, rank=1, network=[6, 3, 4])
     conv = pn.Network(layers=[pn.Conv2D(2, 3), pn.Flatten(), pn.Dense(3)],
                       input_shape=(1, 5, 5))
-    with pytest.raises(ValueError, match="Dense layers only"):
+    with pytest.raises(ValueError, match="Dense layers only.*Conv2D, Flatten layers"):
         pn.OpenES(conv.n_params, rank=1, network=conv)
+    gru = pn.Network(layers=[pn.GRU(4), pn.Dense(2)], input_shape=(3,))
+    with pytest.raises(ValueError, match="Dense layers only.*with GRU layers instead"):
+        pn.OpenES(gru.n_params, rank=1, network=gru)
     with pytest.raises(TypeError):
         pn.SepCMAES(net.n_params, rank=1, network=net)  # no low-rank analogue
     es = make_es(net, 1, pop_size=8)

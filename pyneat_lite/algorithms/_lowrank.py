@@ -51,10 +51,12 @@ def check_lowrank(network: Any, rank: Any, n_params: int, caller: str) -> None:
             "(the low-rank noise is laid out per weight matrix). Got None instead."
         )
     if network.meta.ndim != 2 or network.meta.shape[1] != 5:
+        kinds = sorted({type(layer).__name__ for layer in network.layers}
+                       - {"Dense"})
         raise ValueError(
             f"The 'network' parameter of {caller} must have Dense layers only with "
             f"rank={rank} (the low-rank noise perturbs weight matrices). Got a "
-            "network with convolution or pooling layers instead."
+            f"network with {', '.join(kinds)} layers instead."
         )
     smallest = min(min(lay.w_shape) for lay in network.layout)
     if rank > smallest:
