@@ -47,6 +47,31 @@ def _check_ranges(ranges: Any, caller: str, n: int | None = None) -> Float64Arra
     return np.ascontiguousarray(r)
 
 
+
+def check_objective(objective: Any, n: int, caller: str, shape_note: str) -> np.ndarray:
+    """``objective`` as a float64 ``(n,)`` C-contiguous array, or a clear error.
+
+    A float64 ``(n,)`` C-contiguous array (what most objectives are) is
+    returned as it is; ``shape_note`` ends the shape message's ``(n,`` part.
+    """
+    obj = objective
+    if (type(obj) is np.ndarray and obj.dtype == np.float64
+            and obj.shape == (n,) and obj.flags.c_contiguous):
+        return obj
+    obj = np.asarray(objective)
+    if obj.dtype.kind not in "biuf":
+        raise TypeError(
+            f"The 'objective' argument of {caller} must hold real numbers. "
+            f"Got dtype {obj.dtype} instead."
+        )
+    obj = np.ascontiguousarray(obj, dtype=np.float64)
+    if obj.shape != (n,):
+        raise ValueError(
+            f"The 'objective' argument of {caller} must have shape ({n},"
+            f"{shape_note}. Got shape {obj.shape} instead."
+        )
+    return obj
+
 class _ArchiveBase:
     """Buffers, insertion, statistics and checkpoints shared by the archives
     (not instantiated directly).  Subclasses set ``cells``, the measure
@@ -225,18 +250,7 @@ class _ArchiveBase:
                 f"{self._solution_dim}). Got shape {sol.shape} instead."
             )
         n = sol.shape[0]
-        obj = np.asarray(objective)
-        if obj.dtype.kind not in "biuf":
-            raise TypeError(
-                f"The 'objective' argument of {caller} must hold real numbers. "
-                f"Got dtype {obj.dtype} instead."
-            )
-        obj = np.ascontiguousarray(obj, dtype=np.float64)
-        if obj.shape != (n,):
-            raise ValueError(
-                f"The 'objective' argument of {caller} must have shape ({n},), "
-                f"one value per solution. Got shape {obj.shape} instead."
-            )
+        obj = check_objective(objective, n, caller, "), one value per solution")
         m = self._check_measures(measures, n, caller)
         status = np.empty(n, dtype=np.int32)
         value = np.empty(n, dtype=np.float64)

@@ -23,6 +23,7 @@ import numpy as np
 from .. import checkpoint
 from .._typing import Float32Array
 from ..algorithms.loop import _check_stops, _TextBar
+from ._archive_base import check_objective
 from ._es_group import SepGroup
 from .archives import ArchiveStats, CVTArchive, GridArchive, _ArchiveBase
 from .emitters import EMITTERS, Emitter
@@ -252,23 +253,7 @@ class Scheduler:
                 "population it returned."
             )
         n = self._n
-        obj = objective
-        if not (type(obj) is np.ndarray and obj.dtype == np.float64
-                and obj.shape == (n,) and obj.flags.c_contiguous):
-            # the general path; a float64 (n,) C-contiguous array (what most
-            # objectives are) is already what it returns
-            obj = np.asarray(objective)
-            if obj.dtype.kind not in "biuf":
-                raise TypeError(
-                    f"The 'objective' argument of {caller} must hold real numbers. "
-                    f"Got dtype {obj.dtype} instead."
-                )
-            obj = np.ascontiguousarray(obj, dtype=np.float64)
-            if obj.shape != (n,):
-                raise ValueError(
-                    f"The 'objective' argument of {caller} must have shape ({n},) "
-                    f"(pop_size). Got shape {obj.shape} instead."
-                )
+        obj = check_objective(objective, n, caller, ") (pop_size)")
         m = self._archive._check_measures(measures, n, caller)
         result = self._result
         if result is not None:
