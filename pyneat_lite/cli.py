@@ -401,10 +401,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
                 f"the checkpoint {args.resume!r} holds genomes of {algo.n_params} "
                 f"values, but task {args.task!r} needs {task.n_params}"
             )
-        # A fitness with per-generation state (new episodes or minibatches)
-        # continues where the saved run stopped.
-        if hasattr(task.fitness, "generation"):
-            task.fitness.generation = algo.generation
+        # run() restores the fitness's saved state (minibatch or episode
+        # counter, normaliser): the resumed run draws what the whole would.
         name = algo.name
     else:
         name = args.algorithm or task.algorithm

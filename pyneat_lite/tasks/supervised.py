@@ -35,6 +35,7 @@ import numpy as np
 from .._kernels import losses
 from .._kernels import lowrank as _lowrank
 from .._kernels.rng import sample_without_replacement
+from .._obs_norm import fitness_state, set_fitness_state
 from .._rng import STREAMS, resolve_seed, row_seeds
 from .._threads import effective_n_threads
 from .._validation import check_array, check_genome, check_int, check_population
@@ -216,6 +217,16 @@ class _Supervised:
         """Move on to the next minibatch without evaluating (the process-pool
         and Ray evaluators call this in the parent)."""
         self.generation += 1
+
+    def get_state(self) -> dict[str, Any]:
+        """``{"generation": ...}``, the minibatch counter, for checkpoints:
+        ``run`` saves it, so that a resumed run draws the minibatches the
+        uninterrupted run would have drawn."""
+        return fitness_state(self.generation, None)
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned."""
+        self.generation = set_fitness_state(state, None)
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
