@@ -162,8 +162,7 @@ def _stack_forward(net: Any, pop: np.ndarray, X: np.ndarray, out: np.ndarray,
         g = -(-n_pop // -(-n_pop // g))  # evened out
     else:
         g = 1
-    act_len, col_len, _ = conv.scratch_sizes(net.meta)
-    nb = max(1, min(n_samples, conv.BLOCK_VALUES // max(act_len, col_len)))
+    nb = conv.block_samples(net.meta, g, n_samples)
     nt = numba_thread_count(n_threads, n_pop * n_samples * net._n_weights,
                             -(-n_pop // g), FORWARD_PARALLEL_MIN_WORK)
     with numba_threads(nt if nt > 1 else None), single_threaded_blas():

@@ -309,9 +309,11 @@ def test_stride1_convs_fused_with_pooling_match_numpy_reference(pool):
                                rtol=RTOL, atol=ATOL)
 
 
-@pytest.mark.parametrize("block_values,rows", [(1, 1), (2 * 50400, 8), (3 * 50400, 24),
-                                               (2**18, 64)])
-def test_sample_and_genome_blocks_match_reference(monkeypatch, block_values, rows):
+# the largest buffer per sample is the first convolution's patches (25 * 784 =
+# 19600 values) or product (rows * 784)
+@pytest.mark.parametrize("block_values,rows,nb", [(1, 1, 1), (2 * 19600, 8, 2),
+                                                  (3 * 19600, 24, 3), (2**18, 64, 5)])
+def test_sample_and_genome_blocks_match_reference(monkeypatch, block_values, rows, nb):
     # blocks of 1, 2 or 3 samples (7 samples: a short last block) and of 1 to
     # 8 genomes in the first convolution's GEMM (13 genomes: a short last
     # block); the blocks depend on the sizes only, so threads change nothing
@@ -320,6 +322,7 @@ def test_sample_and_genome_blocks_match_reference(monkeypatch, block_values, row
     monkeypatch.setattr(conv, "BLOCK_VALUES", block_values)
     monkeypatch.setattr(conv, "GEMM_TARGET_ROWS", rows)
     net = convnet()
+    assert conv.block_samples(net.meta, -(-rows // 8), 7) == nb
     pop, X = _data(net, 13, 7, seed=5)
     ref = stack_forward_ref(_ref_spec(net.layers), (1, 28, 28), pop, X)
     one = net.forward(pop, X, n_threads=1)

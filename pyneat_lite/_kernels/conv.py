@@ -32,16 +32,14 @@ first convolution reads the shared inputs, so its patches (im2col) are built
 once per block of samples and thread, and multiplied with the kernels of a
 block of ``g`` genomes side by side in one BLAS call; later layers run per
 genome (their inputs differ per genome).  A stride-1 convolution works on
-zero-padded rows ``(C, nb, Hp, Wp)``: its patch rows are then contiguous
-copies (the products get ``kw - 1`` junk columns per row, never read), and
-its bias and activation are fused with a pooling layer that follows it (one
-pass over the product).  Other convolutions take a plain im2col.  On EvoJAX's
-MNIST ConvNet this took the forward from 0.09 to about 0.25 x the GEMM peak:
-the per-value im2col with bounds checks was 63% of the time, pooling 24%.
-Threads take contiguous runs of genome blocks; the blocks of genomes and of
-samples depend on the network and the sizes only, so results are
-bit-identical for any number of threads (the caller holds BLAS at one
-thread).
+zero-padded rows ``(C, nb, Hp, Wp)`` (:mod:`.conv_rows`): its taps are
+contiguous shifted rows, multiplied by the weights directly, 4 input by 4
+output channels at a time (no patch matrix), and its bias and activation
+are fused with a pooling layer that follows it (one pass over the product).
+Other convolutions take a plain im2col and a BLAS product.  Threads take
+contiguous runs of genome blocks; the blocks of genomes and of samples
+depend on the network and the sizes only, so results are bit-identical for
+any number of threads (the caller holds BLAS at one thread).
 """
 
 from __future__ import annotations
@@ -49,16 +47,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._config import INLINE_OPTS, LINEAR, OPTS, RELU
+from ._config import LINEAR, OPTS, RELU
+from .conv_rows import AVGPOOL, MAXPOOL, conv_rows, epilogue, padded_size
 from .math32 import activate, elementwise
 
 __all__ = ["DENSE", "CONV", "MAXPOOL", "AVGPOOL", "RNN", "GRU", "META_COLS",
-           "stack_forward_shared", "stack_forward_each", "scratch_sizes"]
+           "stack_forward_shared", "stack_forward_each", "scratch_sizes",
+           "block_samples"]
 
 DENSE = 0
 CONV = 1
-MAXPOOL = 2
-AVGPOOL = 3
 RNN = 4
 GRU = 5
 META_COLS = 16
@@ -68,28 +66,22 @@ _F = np.float32
 
 def scratch_sizes(meta: np.ndarray) -> tuple[int, int, int]:
     """Per-sample lengths of the work buffers: activations (also the padded
-    inputs and the row-wide products of :func:`_conv_rows`), patches, dense
-    rows (the kernels multiply them by the samples of a block)."""
+    inputs and the row-wide products of stride-1 convolutions), patches
+    (other convolutions), dense rows (the kernels multiply them by the
+    samples of a block)."""
     act = 1
     col = 1
     row = 1
     for r in meta:
         act = max(act, int(r[1] * r[2] * r[3]), int(r[4] * r[5] * r[6]))
-        if r[0] == CONV:
-            hp, wp = _padded(r)
+        if r[0] == CONV and r[9] == 1 and r[10] == 1:
+            hp, wp = padded_size(r)
             act = max(act, int(r[1] * hp * wp), int(r[4] * r[5] * wp))
-            col = max(col, int(r[1] * r[7] * r[8] * r[5] * max(r[6], wp)))
+        elif r[0] == CONV:
+            col = max(col, int(r[1] * r[7] * r[8] * r[5] * r[6]))
         if r[0] == DENSE:
             row = max(row, int(r[1] * r[2] * r[3]), int(r[4]))
     return act, col, row
-
-
-def _padded(r: np.ndarray) -> tuple[int, int]:
-    """Padded input height and width of a stride-1 convolution row (what
-    :func:`_conv_rows` works on), or the plain output size otherwise."""
-    if r[9] != 1 or r[10] != 1:
-        return int(r[5]), int(r[6])
-    return int(r[5] + r[7] - 1), int(r[6] + r[8] - 1)
 
 
 @njit(**OPTS)
@@ -135,150 +127,20 @@ def _bias_act(dst, c_out, n, g, bo, act):
                 dst[base + k] = elementwise(dst[base + k] + bc, act)
 
 
-@njit(**INLINE_OPTS)
-def _act1(v, act):
-    """One activation value (relu and linear without the table's branch)."""
-    if act == RELU:
-        return max(v, _F(0.0))
-    if act == LINEAR:
-        return v
-    return elementwise(v, act)
-
-
 @njit(**OPTS)
-def _pad_rows(src, c_in, nb, h, w, pt, pl, hp, wp, dst):
-    """src (C, nb, H, W) into dst (C, nb, Hp, Wp), zero around."""
-    for c in range(c_in):
-        for b in range(nb):
-            s0 = (c * nb + b) * h * w
-            d0 = (c * nb + b) * hp * wp
-            for y in range(hp):
-                iy = y - pt
-                d = d0 + y * wp
-                if iy < 0 or iy >= h:
-                    for x in range(wp):
-                        dst[d + x] = _F(0.0)
-                    continue
-                dv = dst[d: d + wp]
-                sv = src[s0 + iy * w: s0 + iy * w + w]
-                for x in range(pl):
-                    dv[x] = _F(0.0)
-                for x in range(w):
-                    dv[pl + x] = sv[x]
-                for x in range(pl + w, wp):
-                    dv[x] = _F(0.0)
-
-
-@njit(**OPTS)
-def _im2col_rows(pad, c_in, nb, hp, wp, kh, kw, oh, col):
-    """Patches of a stride-1 convolution on padded rows: row ``(c, i, j)``
-    of ``col`` (C*kh*kw, nb*OH*Wp) is, per sample, the ``OH*Wp`` values of
-    ``pad`` (C, nb, Hp, Wp) from ``(i, j)`` on -- one contiguous copy.  The
-    last ``kw-1`` columns of each output row are junk (they wrap into the next
-    row, or ``kw-1`` values past the end for the last sample, hence the
-    buffer's slack) and are never read."""
-    ln = oh * wp
-    n = nb * ln
-    for c in range(c_in):
-        for i in range(kh):
-            for j in range(kw):
-                base = ((c * kh + i) * kw + j) * n
-                for b in range(nb):
-                    s = (c * nb + b) * hp * wp + i * wp + j
-                    d = base + b * ln
-                    # through views: LLVM vectorises the copy (5x measured)
-                    dv = col[d: d + ln]
-                    sv = pad[s: s + ln]
-                    for t in range(ln):
-                        dv[t] = sv[t]
-
-
-@njit(**OPTS)
-def _epilogue(y, c_out, nb, oh, ow, wp, g, bo, act, dst):
-    """dst (C_out, nb, OH, OW) = act(y + bias), ``y`` (C_out, nb, OH, Wp)."""
-    for c in range(c_out):
-        bc = g[bo + c]
-        for b in range(nb):
-            s0 = (c * nb + b) * oh * wp
-            d0 = (c * nb + b) * oh * ow
-            for r in range(oh):
-                sv = y[s0 + r * wp: s0 + r * wp + ow]
-                dv = dst[d0 + r * ow: d0 + r * ow + ow]
-                for x in range(ow):
-                    dv[x] = _act1(sv[x] + bc, act)
-
-
-@njit(**OPTS)
-def _epilogue_pool(y, c_out, nb, oh, wp, g, bo, act, pm, dst):
-    """A convolution's bias and activation fused with the pooling layer
-    ``pm`` that follows it: ``y`` (C_out, nb, OH, Wp) -> dst (C_out, nb, PH,
-    PW), the same arithmetic as :func:`_bias_act` then :func:`_pool`."""
-    ph, pw = pm[5], pm[6]
-    kh, kw, sh, sw = pm[7], pm[8], pm[9], pm[10]
-    is_max = pm[0] == MAXPOOL
-    inv = _F(1.0) / _F(kh * kw)
-    two = kh == 2 and kw == 2
-    for c in range(c_out):
-        bc = g[bo + c]
-        for b in range(nb):
-            s0 = (c * nb + b) * oh * wp
-            d0 = (c * nb + b) * ph * pw
-            for py in range(ph):
-                d = d0 + py * pw
-                r0 = s0 + py * sh * wp
-                if two:
-                    # row views (vectorised, as in _im2col_rows)
-                    ya = y[r0: r0 + wp]
-                    yc = y[r0 + wp: r0 + 2 * wp]
-                    dv = dst[d: d + pw]
-                    for px in range(pw):
-                        x = px * sw
-                        v0 = _act1(ya[x] + bc, act)
-                        v1 = _act1(ya[x + 1] + bc, act)
-                        v2 = _act1(yc[x] + bc, act)
-                        v3 = _act1(yc[x + 1] + bc, act)
-                        if is_max:
-                            dv[px] = max(max(max(v0, v1), v2), v3)
-                        else:
-                            dv[px] = (((v0 + v1) + v2) + v3) * inv
-                    continue
-                for px in range(pw):
-                    s = r0 + px * sw
-                    acc = _act1(y[s] + bc, act) if is_max else _F(0.0)
-                    for i in range(kh):
-                        for j in range(kw):
-                            v = _act1(y[s + i * wp + j] + bc, act)
-                            if is_max:
-                                acc = max(acc, v)
-                            else:
-                                acc += v
-                    dst[d + px] = acc if is_max else acc * inv
-
-
-@njit(**OPTS)
-def _conv_rows(g, m, src, y, col, pad, nb):
-    """The product of a stride-1 convolution of genome ``g`` on padded rows:
-    src (C, nb, H, W) -> y (C_out, nb, OH, Wp) before bias and activation
-    (junk in the last ``kw-1`` columns of each row).  Returns ``Wp``."""
-    c_in, h, w = m[1], m[2], m[3]
-    c_out, oh, ow = m[4], m[5], m[6]
-    kh, kw = m[7], m[8]
-    hp = oh + kh - 1
-    wp = ow + kw - 1
-    k = c_in * kh * kw
-    n = nb * oh * wp
-    _pad_rows(src, c_in, nb, h, w, m[11], m[12], hp, wp, pad)
-    _im2col_rows(pad, c_in, nb, hp, wp, kh, kw, oh, col)
-    wm = g[m[13]: m[13] + k * c_out].reshape((k, c_out))
-    cm = col[: k * n].reshape((k, n))
-    out = y[: c_out * n].reshape((c_out, n))
-    np.dot(wm.T, cm, out)
-    return wp
-
-
-@njit(**OPTS)
-def _is_pool(kind):
-    return MAXPOOL <= kind <= AVGPOOL  # the two pooling codes
+def _epilogue_at(meta, layer, y, nb, wp, g, dst):
+    """Bias and activation of convolution ``layer`` on its product ``y``
+    (C_out, nb, OH, Wp) into ``dst``, fused with the pooling layer after it
+    if there is one.  Returns the last layer done."""
+    m = meta[layer]
+    if layer + 1 < meta.shape[0] and MAXPOOL <= meta[layer + 1][0] <= AVGPOOL:
+        pm = meta[layer + 1]
+        epilogue(y, m[4], nb, m[5], wp, g, m[14], m[15], pm[0], pm[5], pm[6],
+                 pm[7], pm[8], pm[9], pm[10], dst)
+        return layer + 1
+    epilogue(y, m[4], nb, m[5], wp, g, m[14], m[15], AVGPOOL, m[5], m[6], 1, 1, 1, 1,
+             dst)
+    return layer
 
 
 @njit(**OPTS)
@@ -362,9 +224,9 @@ def _run_layers(g, meta, first, buf_a, buf_b, col, rows, pad, yb, nb, o, s0):
     """Layers ``first..`` of genome ``g`` on the block in ``buf_a``; the
     network's outputs for samples ``s0..s0+nb`` go to ``o`` (B, n_out).
 
-    Stride-1 convolutions run on padded rows (:func:`_conv_rows`, contiguous
-    patch copies), their bias and activation fused with a pooling layer that
-    follows; other convolutions take :func:`_im2col`."""
+    Stride-1 convolutions run on padded rows (:func:`.conv_rows.conv_rows`),
+    their bias and activation fused with a pooling layer that follows; other
+    convolutions take :func:`_im2col`."""
     n_layers = meta.shape[0]
     src = buf_a
     dst = buf_b
@@ -378,13 +240,8 @@ def _run_layers(g, meta, first, buf_a, buf_b, col, rows, pad, yb, nb, o, s0):
             if last:
                 return
         elif kind == CONV and m[9] == 1 and m[10] == 1:
-            wp = _conv_rows(g, m, src, yb, col, pad, nb)
-            if not last and _is_pool(meta[layer + 1][0]):
-                _epilogue_pool(yb, m[4], nb, m[5], wp, g, m[14], m[15],
-                               meta[layer + 1], dst)
-                layer += 1
-            else:
-                _epilogue(yb, m[4], nb, m[5], m[6], wp, g, m[14], m[15], dst)
+            wp = conv_rows(g, m, src, yb, pad, nb)
+            layer = _epilogue_at(meta, layer, yb, nb, wp, g, dst)
         elif kind == CONV:
             _conv(g, m, src, dst, col, nb)
         else:
@@ -458,18 +315,12 @@ def _shared_range(pop, X, meta, g, nb, act_len, col_len, row_len, out, bl0, bl1)
                             wcat[q * c0 + c, r] = pop[p0 + q, wo + r * c0 + c]
                 hm = h0[: pc * c0 * n0].reshape((pc * c0, n0))
                 np.dot(wcat[: pc * c0], cm, hm)
-                pool1 = meta.shape[0] > 1 and _is_pool(meta[1][0])
                 for q in range(pc):
                     gq = pop[p0 + q]
                     blk = h0[q * c0 * n0: (q + 1) * c0 * n0]
-                    if pool1:
-                        _epilogue_pool(blk, c0, nbb, m0[5], m0[6], gq, m0[14], m0[15],
-                                       meta[1], buf_a)
-                    else:
-                        _epilogue(blk, c0, nbb, m0[5], m0[6], m0[6], gq, m0[14],
-                                  m0[15], buf_a)
-                    _run_layers(gq, meta, 2 if pool1 else 1, buf_a, buf_b, col, rows,
-                                pad, yb, nbb, out[p0 + q], s0)
+                    done = _epilogue_at(meta, 0, blk, nbb, m0[6], gq, buf_a)
+                    _run_layers(gq, meta, done + 1, buf_a, buf_b, col, rows, pad, yb,
+                                nbb, out[p0 + q], s0)
             else:
                 for q in range(pc):
                     buf_a[: c_in0 * hw0 * nbb] = buf_x[: c_in0 * hw0 * nbb]
@@ -537,6 +388,19 @@ def stack_forward_each(pop, X, meta, out, n_chunks):
         _each_range(pop, X, meta, act_len, col_len, row_len, out, 0, pop.shape[0])
     else:
         _each_parallel(pop, X, meta, act_len, col_len, row_len, out, n_chunks)
+
+
+def block_samples(meta: np.ndarray, g: int, n_samples: int) -> int:
+    """Samples per block of :func:`stack_forward_shared`: as many as keep the
+    largest work buffer of a thread -- an activation, the patches or the
+    product of the first convolution for ``g`` genomes -- within
+    :data:`BLOCK_VALUES`."""
+    act_len, col_len, _ = scratch_sizes(meta)
+    m0 = meta[0]
+    first = 1
+    if m0[0] == CONV:
+        first = int(max(m0[1] * m0[7] * m0[8], g * m0[4]) * m0[5] * m0[6])
+    return max(1, min(n_samples, BLOCK_VALUES // max(act_len, col_len, first)))
 
 
 #: Rows (genomes x channels) to aim for in the first convolution's GEMM.
