@@ -87,19 +87,16 @@ class AntitheticPopulation:
         if idx.size and (idx.min() < -n or idx.max() >= n):
             raise IndexError(f"row index out of range for a population of {n}")
         idx = np.where(idx < 0, idx + n, idx)
-        out = np.empty((idx.size, self.shape[1]), np.float32)
+        k = idx.size
         mirror = idx >= h
-        src = np.where(mirror, idx - h, idx)
-        # mean - s z is written as mean + (-s) z: the same bits (negation is
-        # exact), so the mirrors match the antithetic kernel's rows
-        for sign, sel in ((1.0, ~mirror), (-1.0, mirror)):
-            if sel.any():
-                part = np.empty((int(sel.sum()), self.shape[1]), np.float32)
-                z = np.ascontiguousarray(self.noise[src[sel]])
-                _es_kernels.sample_population(self.mean, sign * self.scale, z, part,
-                                              False, 1)
-                out[sel] = part
-        return out
+        # both members of each row's pair in one call of the sampling kernel
+        # (its arithmetic, so the genomes' bits), then the wanted side
+        both = np.empty((2 * k, self.shape[1]), np.float32)
+        _es_kernels.sample_population(self.mean, self.scale,
+                                      self.noise[np.where(mirror, idx - h, idx)],
+                                      both, True, 1)
+        pick = np.arange(k)
+        return both[np.where(mirror, pick + k, pick)]
 
     def __getitem__(self, index: Any) -> Float32Array:
         """Genome ``index`` (an int: 1-D) or genomes (a slice, list or int

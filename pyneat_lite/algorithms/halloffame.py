@@ -18,6 +18,7 @@ import math
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -47,6 +48,26 @@ class HallOfFame:
 
     def __len__(self) -> int:
         return int(self.fitness.shape[0])
+
+
+def _row_getter(population: Any, rows: list[int], k: int) -> Callable[[int], Any]:
+    """``get(i)``: row ``i`` of ``population``.  An array is indexed; a
+    structured population (an ES's noise, whose rows are computed) is asked
+    for the candidates' rows ``k`` at a time, in ``rows``' order (at most
+    ``k`` enter, so usually one call)."""
+    if isinstance(population, np.ndarray):
+        return population.__getitem__
+    done: dict[int, Any] = {}
+    where = {r: j for j, r in enumerate(rows)}
+
+    def get(i: int) -> Any:
+        if i not in done:
+            j = where[i]
+            batch = rows[j:j + k]
+            done.update(zip(batch, population[batch], strict=True))
+        return done[i]
+
+    return get
 
 
 class Archive:
@@ -112,15 +133,15 @@ class Archive:
         # candidate scores at most as well and goes after it), so the genomes
         # are copied once, at the end: slot -> row of ``population``.
         pending: dict[int, int] = {}
+        get = _row_getter(population, rows, k)
         for i, s in zip(rows, scores, strict=True):
             if len(neg) == k and s <= -neg[-1]:
                 break  # candidates are best first: none of the rest enters
-            row = population[i]
+            row = get(i)
             crc = zlib.crc32(row)
             if crc in kept_crc and any(
                 c == crc and np.array_equal(
-                    population[pending[slot]] if slot in pending
-                    else self._slots[slot], row)
+                    get(pending[slot]) if slot in pending else self._slots[slot], row)
                 for c, slot in zip(kept_crc, slots, strict=True)
             ):
                 continue
@@ -137,7 +158,7 @@ class Archive:
             neg.insert(pos, -s)
             kept_crc.insert(pos, crc)
         for slot, i in pending.items():  # row by row: cheaper than fancy indexing
-            self._slots[slot] = population[i]
+            self._slots[slot] = get(i)
 
     # --------------------------------------------------------- views, state
     def snapshot(self, to_user: Callable[[Float64Array], Float64Array]) -> HallOfFame:
