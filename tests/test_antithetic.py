@@ -139,6 +139,24 @@ def test_update_is_unchanged(cls):
     np.testing.assert_array_equal(a.hall_of_fame.genomes, b.hall_of_fame.genomes)
 
 
+@pytest.mark.parametrize("size", [1, 3, 20])
+def test_hall_of_fame_from_the_pairs_equals_the_genomes(size):
+    # candidates fetched from the structure k rows at a time; tied scores
+    # keep the earlier row ahead, as with the genomes
+    net = pn.Network([6, 5, 3], ["tanh", "linear"])
+    a = make_es("openes", net, 16, hall_of_fame_size=size)
+    b = make_es("openes", net, 16, hall_of_fame_size=size)
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        a.ask_structured()
+        b.ask()
+        f = np.round(rng.normal(size=16), 1)  # ties
+        a.tell(f)
+        b.tell(f)
+    np.testing.assert_array_equal(a.hall_of_fame.genomes, b.hall_of_fame.genomes)
+    np.testing.assert_array_equal(a.hall_of_fame.fitness, b.hall_of_fame.fitness)
+
+
 def digits_task(net, **kw):
     X, y = pn.datasets.load_digits()
     return pn.tasks.Classification(net, X[:600], y[:600], metric="cross_entropy",
