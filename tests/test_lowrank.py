@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import pyneat_lite as pn
+from pyneat_lite._threads import numba_threads
 from pyneat_lite.algorithms import LowRankPopulation
 
 ACTS = [a for a in pn.ACTIVATIONS]
@@ -302,3 +303,35 @@ def test_defaults_depend_on_the_mode_and_survive_a_checkpoint(tmp_path):
     back = pn.load(tmp_path / "d.ckpt")
     assert back.params == low.params
     np.testing.assert_array_equal(back.ask(), low.ask())
+
+
+@pytest.mark.parametrize("rank", [1, 3])
+def test_weight_moments_tiles_are_thread_invariant(rank):
+    # a first layer of several fixed tiles, summed on 1 and 2 threads
+    from pyneat_lite._kernels import lowrank as lr
+
+    net = pn.Network([300, 20, 4], ["tanh", "linear"])
+    offs, m = lr.noise_offsets(net.meta, rank)
+    rng = np.random.default_rng(rank)
+    h = 37
+    z = rng.standard_normal((h, m)).astype(np.float32)
+    w1 = rng.standard_normal(h)
+    want = np.zeros(net.n_params)
+    for layer in range(2):
+        n_in, n_out, wo, bo = (int(v) for v in net.meta[layer, :4])
+        ao, bfo, eo = (int(v) for v in offs[layer])
+        a = z[:, ao:ao + rank * n_in].astype(np.float64).reshape(h, rank, n_in)
+        b = z[:, bfo:bfo + rank * n_out].astype(np.float64).reshape(h, rank, n_out)
+        want[wo:wo + n_in * n_out] = (np.einsum("i,iqj,iqk->jk", w1, a, b)
+                                      / np.sqrt(rank)).reshape(-1)
+        want[bo:bo + n_out] = w1 @ z[:, eo:eo + n_out].astype(np.float64)
+    got = []
+    for nt in (1, 2):
+        g1 = np.full(net.n_params, np.nan)
+        g2 = np.zeros(net.n_params)
+        with numba_threads(nt):
+            lr.weight_moments(z, w1, None, net.meta, offs, rank, g1, g2, nt)
+        got.append(g1)
+        assert not g2.any()  # w2=None leaves it untouched
+    np.testing.assert_array_equal(got[0], got[1])
+    np.testing.assert_allclose(got[0], want, rtol=1e-12, atol=1e-12)

@@ -37,7 +37,9 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import EXACT_OPTS, LINEAR, OPTS, RELU, SOFTMAX, TANH
-from .math32 import elementwise, exp32, tanh32
+from .math32 import elementwise, tanh32
+from .math32 import exp32_inline as exp32
+from .math32 import log32_inline as log32
 
 __all__ = ["ACCURACY", "BLOCK", "CROSS_ENTROPY", "MSE", "noise_offsets", "materialize",
            "products", "structured_fitness", "weight_moments"]
@@ -142,18 +144,52 @@ def materialize(mean, scale, z, meta, offs, rank, antithetic, out, n_chunks=1):
 
 
 # ------------------------------------------------------------ the update
-def weight_moments(z, w1, w2, meta, offs, rank, g1, g2):
+#: input rows of a weight matrix per tile of :func:`weight_moments`: fixed,
+#: so that the products BLAS computes (hence the bits) never depend on the
+#: thread count
+_G1_ROWS = 128
+
+
+@njit(**OPTS)
+def _g1_tiles(z, bw, ao, n_in, rank, rows, g1, wo, t0, t1):
+    h = z.shape[0]
+    n_out = bw.shape[1]
+    for t in range(t0, t1):
+        j0 = t * rows
+        j1 = min(n_in, j0 + rows)
+        # the tile's slice of every sample's A factor, float64, as (h r, rows)
+        at = np.empty((h * rank, j1 - j0), np.float64)
+        for i in range(h):
+            for q in range(rank):
+                src = z[i, ao + q * n_in + j0:ao + q * n_in + j1]
+                dst = at[i * rank + q]
+                for jj in range(j1 - j0):
+                    dst[jj] = np.float64(src[jj])
+        g = np.dot(at.T, bw)
+        g1[wo + j0 * n_out:wo + j1 * n_out] = g.reshape(-1)
+
+
+@njit(parallel=True, **OPTS)
+def _g1_par(z, bw, ao, n_in, rank, rows, g1, wo, n_tiles, n_chunks):
+    for ch in prange(n_chunks):
+        _g1_tiles(z, bw, ao, n_in, rank, rows, g1, wo, ch * n_tiles // n_chunks,
+                  (ch + 1) * n_tiles // n_chunks)
+
+
+def weight_moments(z, w1, w2, meta, offs, rank, g1, g2, n_chunks=1):
     """The ES moment sums of a low-rank population, without its genomes.
 
     With ``Z_i`` the full noise vector of sample ``i`` (``A_i.T @ B_i /
     sqrt(r)`` per weight matrix, ``e_i`` per bias), writes
-    ``g1 = sum_i w1[i] Z_i`` (a full-rank matrix per layer: one float64 GEMM
-    ``A_cat.T @ (w1 * B_cat)``) and ``g2``: per bias coordinate
-    ``sum_i w2[i] Z_i**2``, per weight matrix (one value over the block) its
-    mean over the matrix, ``sum_i w2[i] ||Z_i||_F**2 / (in out)``, computed
-    from the ``r x r`` Gram matrices of the factors.  ``w2`` may be None
-    (``g2`` untouched).  The caller holds BLAS at one thread (the sums must
-    not depend on the thread count).
+    ``g1 = sum_i w1[i] Z_i`` (float64, a full-rank matrix per layer: one
+    single-threaded BLAS product ``A_cat.T @ (w1 * B_cat)`` per fixed tile of
+    :data:`_G1_ROWS` input rows, tiles in parallel over ``n_chunks``: the
+    same bits for any thread count) and
+    ``g2``: per bias coordinate ``sum_i w2[i] Z_i**2``, per weight matrix
+    (one value over the block) its mean over the matrix, ``sum_i w2[i]
+    ||Z_i||_F**2 / (in out)``, computed from the ``r x r`` Gram matrices of
+    the factors.  ``w2`` may be None (``g2`` untouched).  The caller holds
+    BLAS at one thread (the Gram sums must not depend on the thread count).
     """
     h = z.shape[0]
     c2 = 1.0 / rank
@@ -161,14 +197,18 @@ def weight_moments(z, w1, w2, meta, offs, rank, g1, g2):
         n_in, n_out = int(meta[layer, 0]), int(meta[layer, 1])
         wo, bo = int(meta[layer, 2]), int(meta[layer, 3])
         ao, bfo, eo = (int(v) for v in offs[layer])
-        a = z[:, ao:ao + rank * n_in].astype(np.float64).reshape(h, rank, n_in)
         b = z[:, bfo:bfo + rank * n_out].astype(np.float64).reshape(h, rank, n_out)
         e = z[:, eo:eo + n_out].astype(np.float64)
-        bw = b * (w1 * c2 ** 0.5)[:, None, None]
-        g = np.dot(a.reshape(h * rank, n_in).T, bw.reshape(h * rank, n_out))
-        g1[wo:wo + n_in * n_out] = g.reshape(-1)
+        bw = (b * (w1 * c2 ** 0.5)[:, None, None]).reshape(h * rank, n_out)
+        n_tiles = -(-n_in // _G1_ROWS)
+        if n_chunks <= 1 or n_tiles <= 1:
+            _g1_tiles(z, bw, ao, n_in, rank, _G1_ROWS, g1, wo, 0, n_tiles)
+        else:
+            _g1_par(z, bw, ao, n_in, rank, _G1_ROWS, g1, wo, n_tiles,
+                    min(n_chunks, n_tiles))
         g1[bo:bo + n_out] = np.dot(w1, e)
         if w2 is not None:
+            a = z[:, ao:ao + rank * n_in].astype(np.float64).reshape(h, rank, n_in)
             ga = np.matmul(a, a.transpose(0, 2, 1))  # (h, r, r)
             gb = np.matmul(b, b.transpose(0, 2, 1))
             fro = (ga * gb).sum(axis=(1, 2)) * c2  # ||Z_i||_F**2
@@ -265,9 +305,9 @@ def _dense_lowrank(src, dst, ha, mean, scale, z, i, sign, meta, offs, rank, laye
 @njit(inline="always", **OPTS)
 def _loss_block(o, n_out, nb, s0, kind, probabilities, eps, yi, yf, red, red2):
     """Sum over the samples of a block of the per-sample score (hits, log
-    likelihood, minus the squared error), float64.  The log-sum-exp of
-    logits runs in float32 (:func:`exp32`, vectorised over samples) with
-    one float64 log per sample."""
+    likelihood, minus the squared error), float64.  The per-sample log
+    likelihoods are float32 (:func:`exp32`, :func:`log32`, vectorised over
+    samples), summed in float64 in sample order."""
     total = 0.0
     if kind == ACCURACY:
         # running max and its first index, vectorised over samples
@@ -284,9 +324,14 @@ def _loss_block(o, n_out, nb, s0, kind, probabilities, eps, yi, yf, red, red2):
             if red2[c] == _F(yi[s0 + c]):
                 total += 1.0
     elif kind == CROSS_ENTROPY:
+        # per-sample logs in float32 (log32 vectorises; a float64 log per
+        # sample stayed scalar and cost as much as the forward pass)
         if probabilities:
+            e32 = _F(eps)
             for c in range(nb):
-                total += np.log(max(_F64(o[yi[s0 + c], c]), eps))
+                red[c] = log32(max(o[yi[s0 + c], c], e32))
+            for c in range(nb):
+                total += _F64(red[c])
         else:
             for c in range(nb):
                 red[c] = o[0, c]
@@ -298,9 +343,10 @@ def _loss_block(o, n_out, nb, s0, kind, probabilities, eps, yi, yf, red, red2):
             for k in range(n_out):
                 for c in range(nb):
                     red2[c] += exp32(o[k, c] - red[c])
+            for c in range(nb):  # max - logit first: exact when they are close
+                red2[c] = (red[c] - o[yi[s0 + c], c]) + log32(red2[c])
             for c in range(nb):
-                total -= (_F64(red[c]) + np.log(_F64(red2[c]))
-                          - _F64(o[yi[s0 + c], c]))
+                total -= _F64(red2[c])
     else:
         for c in range(nb):
             for k in range(n_out):

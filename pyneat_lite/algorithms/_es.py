@@ -34,7 +34,12 @@ import numpy as np
 from .._kernels import es as _kernels
 from .._kernels import lowrank as _lr
 from .._rng import STREAMS, fill_standard_normal
-from .._threads import kernel_threads, single_threaded_blas
+from .._threads import (
+    kernel_threads,
+    numba_thread_count,
+    numba_threads,
+    single_threaded_blas,
+)
 from .._typing import Float32Array, Float64Array
 from .._validation import check_genome
 from ._antithetic import AntitheticPopulation
@@ -237,10 +242,13 @@ class EvolutionStrategy(Algorithm):
         if self._rank is not None:
             z = self._z if rows is None else np.ascontiguousarray(self._z[r])
             b = np.asarray(b, dtype=np.float64)
-            with single_threaded_blas():  # sums independent of the thread count
+            nt = numba_thread_count(self._params.n_threads,
+                                    z.shape[0] * self._params.n_params)
+            with numba_threads(nt if nt > 1 else None), single_threaded_blas():
+                # sums independent of the thread count (fixed tiles)
                 _lr.weight_moments(z, np.asarray(a, dtype=np.float64),
                                    b if b.any() else None, self._params.network.meta,
-                                   self._offsets, self._rank, self._g1, self._g2)
+                                   self._offsets, self._rank, self._g1, self._g2, nt)
             if not b.any():
                 self._g2[...] = 0.0
             return self._g1, self._g2
