@@ -180,17 +180,15 @@ def epilogue(y, c_out, nb, oh, wp, g, bo, act, pool, ph, pw, kh, kw, sh, sw, dst
     """dst (C_out, nb, PH, PW) = pool(act(y + bias)) for a convolution's
     product ``y`` (C_out, nb, OH, Wp): ``pool`` is :data:`MAXPOOL` or
     :data:`AVGPOOL` with window ``kh, kw`` and stride ``sh, sw``; a 1x1
-    window of stride 1 is no pooling (then ``PH, PW = OH, OW``).  A 2x2
-    window takes two vectorised passes per output row (the two input rows
-    combined, then pairs of columns), so its average adds the vertical pairs
-    first: ``((v00 + v10) + (v01 + v11)) / 4``; other windows sum in row
-    order as :func:`~pyneat_lite._kernels.conv._pool` does."""
+    window of stride 1 is no pooling (then ``PH, PW = OH, OW``).  2x2
+    windows take :func:`_pool2x2`; others sum in row order as
+    :func:`~pyneat_lite._kernels.conv._pool` does."""
+    if kh == 2 and kw == 2:
+        _pool2x2(y, c_out, nb, oh, wp, g, bo, act, pool == MAXPOOL, ph, pw, sh, sw, dst)
+        return
     is_max = pool == MAXPOOL
     inv = _F(1.0) / _F(kh * kw)
     plain = kh == 1 and kw == 1 and sh == 1 and sw == 1
-    two = kh == 2 and kw == 2
-    nx = (pw - 1) * sw + 2  # columns a 2x2 window reads
-    tmp = np.empty(nx if two else 1, np.float32)
     for c in range(c_out):
         bc = g[bo + c]
         for b in range(nb):
@@ -199,20 +197,10 @@ def epilogue(y, c_out, nb, oh, wp, g, bo, act, pool, ph, pw, kh, kw, sh, sw, dst
             for py in range(ph):
                 r0 = s0 + py * sh * wp
                 dv = dst[d0 + py * pw: d0 + (py + 1) * pw]
-                # row views (vectorised)
-                ya = y[r0: r0 + wp]
                 if plain:
+                    ya = y[r0: r0 + wp]  # row views (vectorised)
                     for x in range(pw):
                         dv[x] = _act1(ya[x] + bc, act)
-                    continue
-                if two:
-                    _pair_rows(ya, y[r0 + wp: r0 + 2 * wp], bc, act, is_max, tmp, nx)
-                    if is_max:
-                        for px in range(pw):
-                            dv[px] = max(tmp[px * sw], tmp[px * sw + 1])
-                    else:
-                        for px in range(pw):
-                            dv[px] = (tmp[px * sw] + tmp[px * sw + 1]) * inv
                     continue
                 for px in range(pw):
                     s = r0 + px * sw
@@ -225,6 +213,34 @@ def epilogue(y, c_out, nb, oh, wp, g, bo, act, pool, ph, pw, kh, kw, sh, sw, dst
                             else:
                                 acc += v
                     dv[px] = acc if is_max else acc * inv
+
+
+@njit(**OPTS)
+def _pool2x2(y, c_out, nb, oh, wp, g, bo, act, is_max, ph, pw, sh, sw, dst):
+    """:func:`epilogue` for 2x2 windows in two vectorised passes per
+    channel: every row combined with the next one (one long loop over the
+    channel's ``nb * OH * Wp`` values, the rows between windows included),
+    then pairs of columns.  An average therefore adds the vertical pairs
+    first: ``((v00 + v10) + (v01 + v11)) / 4``."""
+    inv = _F(0.25)
+    ys = nb * oh * wp
+    n = ys - wp
+    tmp = np.empty(n, np.float32)
+    for c in range(c_out):
+        _pair_rows(y[c * ys: c * ys + n], y[c * ys + wp: (c + 1) * ys], g[bo + c], act,
+                   is_max, tmp, n)
+        for b in range(nb):
+            d0 = (c * nb + b) * ph * pw
+            for py in range(ph):
+                t0 = b * oh * wp + py * sh * wp
+                tv = tmp[t0: t0 + wp]
+                dv = dst[d0 + py * pw: d0 + (py + 1) * pw]
+                if is_max:
+                    for px in range(pw):
+                        dv[px] = max(tv[px * sw], tv[px * sw + 1])
+                else:
+                    for px in range(pw):
+                        dv[px] = (tv[px * sw] + tv[px * sw + 1]) * inv
 
 
 @njit(**OPTS)
