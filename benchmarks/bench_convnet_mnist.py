@@ -62,12 +62,23 @@ def main() -> None:
     ap.add_argument("--clock", choices=("wall", "cpu"), default="wall",
                     help="budget in wall seconds, or in process CPU seconds (on "
                          "a loaded machine: 600 CPU-s ~ 300 s on 2 idle cores)")
+    ap.add_argument("--algo", choices=("pgpe", "openes", "snes"), default="pgpe")
+    ap.add_argument("--optimizer", choices=("adam", "clipup", "sgd"), default="adam",
+                    help="PGPE: adam or clipup; OpenES: adam or sgd")
     ap.add_argument("--pop", type=int, default=32)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch-late", type=int, default=None,
+                    help="minibatch size from --late-at of the budget on")
+    ap.add_argument("--late-at", type=float, default=0.5)
     ap.add_argument("--sigma", type=float, default=0.04)
-    ap.add_argument("--lr", type=float, default=0.006)
-    ap.add_argument("--sigma-lr", type=float, default=0.09)
+    ap.add_argument("--lr", type=float, default=0.006,
+                    help="centre rate (PGPE, OpenES), SNES's lr_mean; <= 0: the default")
+    ap.add_argument("--lr-decay", type=float, default=1.0, help="OpenES")
+    ap.add_argument("--lr-limit", type=float, default=0.0, help="OpenES")
+    ap.add_argument("--sigma-lr", type=float, default=0.09,
+                    help="PGPE's sigma_lr, SNES's lr_sigma (<= 0: SNES's default)")
     ap.add_argument("--sigma-max-change", type=float, default=0.2)
+    ap.add_argument("--threads", type=int, default=None, help="fitness threads")
     ap.add_argument("--eval-every", type=float, default=30.0,
                     help="seconds of training between test evaluations")
     ap.add_argument("--seed", type=int, default=0)
@@ -77,29 +88,48 @@ def main() -> None:
     Xtr, Xte, ytr, yte = pn.datasets.train_test_split(X, y, test_size=2000, seed=0)
     net = convnet()
     print(f"ConvNet {net.n_params} weights, train {len(ytr)}, test {len(yte)}; "
-          f"pop {a.pop}, batch {a.batch}, PGPE(adam) sigma {a.sigma} lr {a.lr} "
-          f"sigma_lr {a.sigma_lr}; budget {a.time_limit:g} {a.clock}-s; "
-          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    fit = pn.tasks.Classification(net, Xtr, ytr, metric="cross_entropy",
-                                  batch_size=a.batch, seed=a.seed)
-    es = pn.PGPE(n_params=net.n_params, pop_size=a.pop, sigma=a.sigma, lr=a.lr,
-                 optimizer="adam", sigma_lr=a.sigma_lr, sigma_max_change=a.sigma_max_change,
-                 momentum=0.9, x0=net.init_genome(seed=a.seed), seed=a.seed)
+          f"{a.algo}({a.optimizer}) pop {a.pop}, batch {a.batch}"
+          f"{f' -> {a.batch_late} at {a.late_at:g}' if a.batch_late else ''}, sigma "
+          f"{a.sigma} lr {a.lr} (decay {a.lr_decay:g}, limit {a.lr_limit:g}) sigma_lr "
+          f"{a.sigma_lr}; budget {a.time_limit:g} {a.clock}-s; fitness threads "
+          f"{a.threads or 'all'}; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    def task(batch: int, seed: int) -> pn.tasks.Classification:
+        return pn.tasks.Classification(net, Xtr, ytr, metric="cross_entropy",
+                                       batch_size=batch, seed=seed, n_threads=a.threads)
+
+    def make_es() -> pn.algorithms.Algorithm:
+        x0 = net.init_genome(seed=a.seed)
+        lr = a.lr if a.lr > 0 else None
+        if a.algo == "pgpe":
+            return pn.PGPE(n_params=net.n_params, pop_size=a.pop, sigma=a.sigma, lr=lr,
+                           optimizer=a.optimizer, sigma_lr=a.sigma_lr,
+                           sigma_max_change=a.sigma_max_change, momentum=0.9, x0=x0,
+                           seed=a.seed)
+        if a.algo == "openes":
+            return pn.OpenES(n_params=net.n_params, pop_size=a.pop, sigma=a.sigma, lr=lr,
+                             lr_decay=a.lr_decay, lr_limit=a.lr_limit,
+                             optimizer=a.optimizer, x0=x0, seed=a.seed)
+        return pn.SNES(n_params=net.n_params, pop_size=a.pop, sigma=a.sigma,
+                       lr_mean=a.lr if a.lr > 0 else 1.0,
+                       lr_sigma=a.sigma_lr if a.sigma_lr > 0 else None, antithetic=True,
+                       x0=x0, seed=a.seed)
+
+    fit = task(a.batch, a.seed)
+    es = make_es()
 
     def test_acc() -> float:
         out = net.forward(es.mean, Xte)
         return float((out.argmax(1) == yte).mean())
 
     fit(es.ask())  # compile / warm up outside the budget
-    es = pn.PGPE(n_params=net.n_params, pop_size=a.pop, sigma=a.sigma, lr=a.lr,
-                 optimizer="adam", sigma_lr=a.sigma_lr, sigma_max_change=a.sigma_max_change,
-                 momentum=0.9, x0=net.init_genome(seed=a.seed), seed=a.seed)
+    es = make_es()
     fit.generation = 0
+    late = a.batch_late is not None
     trained = 0.0  # seconds of the budget's clock spent training
     wall = cpu = 0.0  # both clocks, the test evaluations excluded
     next_eval = a.eval_every
     gen = 0
-    fwd_time = 0.0
+    fwd_time = flops = 0.0
     while trained < a.time_limit:
         t0, c0 = time.perf_counter(), time.process_time()
         pop = es.ask()
@@ -111,14 +141,18 @@ def main() -> None:
         cpu += time.process_time() - c0
         trained = wall if a.clock == "wall" else cpu
         fwd_time += t2 - t1
+        flops += 2.0 * net._n_weights * len(f) * fit.batch_size
         gen += 1
+        if late and trained >= a.late_at * a.time_limit:
+            late = False
+            fit = task(a.batch_late, a.seed + 1)
+            print(f"  minibatch {a.batch_late} from generation {gen}", flush=True)
         if trained >= next_eval or trained >= a.time_limit:
             next_eval += a.eval_every
             print(f"  {wall:7.1f} s wall  (CPU {cpu:7.1f} s)  gen {gen:5d}  train -CE "
                   f"{f.mean():.3f}  test acc {test_acc():.4f}  "
                   f"load {os.getloadavg()[0]:.1f}", flush=True)
     acc = test_acc()
-    flops = 2.0 * net._n_weights * a.pop * a.batch * gen
     peak = gemm_peak_gflops(1024, repeats=3)
     print(f"final: test accuracy {acc:.4f} after {gen} generations in {wall:.0f} s wall, "
           f"{cpu:.0f} s CPU ({gen / cpu:.2f} generations per CPU-s; goal >= 0.97 "
