@@ -1,5 +1,5 @@
-"""The rollout's lane-major policy forward (issue 16): 8-lane vector blocks,
-several blocks per group, bit-identical to Network.forward_each."""
+"""The rollout's lane-major policy forward (issue 16): 16-lane vector blocks,
+two per group, bit-identical to Network.forward_each."""
 
 from __future__ import annotations
 
@@ -8,27 +8,30 @@ import pytest
 
 import pyneat_lite as pn
 from pyneat_lite._kernels.rollout import LANES
-from pyneat_lite._kernels.rollout_lanes import BLOCK_LANES, forward_lanes
+from pyneat_lite._kernels.rollout_lanes import BLOCK_LANES, GROUP_LANES, forward_lanes
 from pyneat_lite.activations import ACTIVATION_NAMES
 
 
 @pytest.mark.parametrize("act", ACTIVATION_NAMES)
 def test_forward_lanes_equals_forward_each(act):
-    assert LANES % BLOCK_LANES == 0
+    assert LANES == GROUP_LANES and LANES % BLOCK_LANES == 0
     rng = np.random.default_rng(len(act))
-    for sizes in ([4, 16, 2], [3, 9, 7, 1], [6, 8, 3], [5, 2], [2, 11, 4, 2]):
+    # wide layers of even and odd widths, narrow ones with and without a
+    # tail beyond a multiple of 4 inputs, 1 to 3 layers
+    for sizes in ([4, 16, 2], [3, 9, 7, 1], [6, 8, 3], [5, 2], [2, 11, 4, 2],
+                  [7, 12, 9, 5]):
         net = pn.Network(sizes, [act] * (len(sizes) - 1))
-        for n_lanes in (BLOCK_LANES, LANES):
-            pop = rng.normal(0.0, 0.8, (n_lanes, net.n_params)).astype(np.float32)
-            obs = (2 * rng.standard_normal((n_lanes, sizes[0]))).astype(np.float32)
-            w = np.ascontiguousarray(pop.T).reshape(-1)
-            x = np.ascontiguousarray(obs.T).reshape(-1)
-            buf_a = np.zeros(net.max_width * n_lanes, np.float32)
-            buf_b = np.zeros_like(buf_a)
-            out = np.zeros(net.n_out * n_lanes, np.float32)
-            forward_lanes(w, net.meta, x, buf_a, buf_b, out)
-            np.testing.assert_array_equal(out.reshape(net.n_out, n_lanes).T,
-                                          net.forward_each(pop, obs))
+        n_lanes = LANES
+        pop = rng.normal(0.0, 0.8, (n_lanes, net.n_params)).astype(np.float32)
+        obs = (2 * rng.standard_normal((n_lanes, sizes[0]))).astype(np.float32)
+        w = np.ascontiguousarray(pop.T).reshape(-1)
+        x = np.ascontiguousarray(obs.T).reshape(-1)
+        buf_a = np.zeros(net.max_width * n_lanes, np.float32)
+        buf_b = np.zeros_like(buf_a)
+        out = np.zeros(net.n_out * n_lanes, np.float32)
+        forward_lanes(w, net.meta, x, buf_a, buf_b, out)
+        np.testing.assert_array_equal(out.reshape(net.n_out, n_lanes).T,
+                                      net.forward_each(pop, obs))
 
 
 @pytest.mark.parametrize("n_out", [2, 3])
@@ -44,3 +47,33 @@ def test_discrete_actions_are_numpy_argmax(n_out):
     action = np.full(out.shape[1], -7.0)
     actions_lanes(CARTPOLE, out, np.zeros(1), np.zeros(1), action)
     np.testing.assert_array_equal(action, np.argmax(out, axis=0))
+
+
+def test_tanh_block_is_tanh32_bit_for_bit():
+    """The 16- and 8-lane vector tanh of the rollout and tiled kernels gives
+    each lane ``tanh32``'s bits (float32 values over and beyond the clamp,
+    tiny and subnormal ones, signed zeros, infinities, NaN)."""
+    from numba import njit
+
+    from pyneat_lite._kernels.math32 import tanh32
+    from pyneat_lite._kernels.simd import load8, load16, store8, store16, tanh_block
+
+    @njit
+    def blocks(x, y16, y8, ys):
+        for i in range(0, x.size, 16):
+            store16(y16, i, tanh_block(load16(x, i)))
+        for i in range(0, x.size, 8):
+            store8(y8, i, tanh_block(load8(x, i)))
+        for i in range(x.size):
+            ys[i] = tanh32(x[i])
+
+    rng = np.random.default_rng(5)
+    special = np.array([0.0, -0.0, 9.0, -9.0, 8.999999, 1e-30, -1e-42, 3e-39,
+                        np.inf, -np.inf, np.nan, 1e30, -1e30, 0.5, -0.5, 1.0],
+                       np.float32)
+    x = np.concatenate([special, rng.uniform(-10, 10, 4096).astype(np.float32),
+                        (rng.standard_normal(4096) * 1e-3).astype(np.float32)])
+    y16, y8, ys = (np.empty_like(x) for _ in range(3))
+    blocks(x, y16, y8, ys)
+    np.testing.assert_array_equal(y16.view(np.uint32), ys.view(np.uint32))
+    np.testing.assert_array_equal(y8.view(np.uint32), ys.view(np.uint32))

@@ -28,7 +28,17 @@ from numba import njit, prange
 
 from ._config import LINEAR, OPTS, RELU, SOFTMAX, TANH
 from .math32 import activate, elementwise, tanh32
-from .simd import fma8_bcast, fma8_pairs, lane8, load8, store8, zeros8
+from .simd import (
+    fma8_bcast,
+    fma8_pairs,
+    lane8,
+    load8,
+    load16,
+    store8,
+    store16,
+    tanh_block,
+    zeros8,
+)
 
 __all__ = ["TILE_GENOMES", "TILE_MAX_WIDTH", "each_tiled_parallel",
            "each_tiled_serial"]
@@ -123,9 +133,13 @@ def _tile_layer(w, npar, p0, n, layer, meta, src, s0, dst, d0):
         for q in range(_U(n)):
             db = d0 + q * n_out
             activate(dst[db : db + n_out], n_out, act)
-    elif act == TANH:
-        for i in range(d0, d0 + m):
-            dst[i] = tanh32(dst[i])
+    elif act == TANH:  # 16 values per vector operation, tanh32's bits
+        i = d0
+        while i + _U(16) <= d0 + m:
+            store16(dst, i, tanh_block(load16(dst, i)))
+            i += _U(16)
+        for r in range(i, d0 + m):
+            dst[r] = tanh32(dst[r])
     elif act == RELU:
         for i in range(d0, d0 + m):
             dst[i] = max(dst[i], _F(0.0))
@@ -147,19 +161,20 @@ def _tiled_range(population, inputs, meta, max_width, out, lo, hi):
     buf_b = np.empty(TILE_GENOMES * max_width, np.float32)
     for p0 in range(lo, hi, TILE_GENOMES):
         n = min(TILE_GENOMES, hi - p0)
-        if n_layers == 1:
-            _tile_layer(w, npar, p0, n, 0, meta, x, p0 * n_in, y, p0 * n_out)
-            continue
-        _tile_layer(w, npar, p0, n, 0, meta, x, p0 * n_in, buf_a, 0)
-        in_a = True
-        for layer in range(1, n_layers - 1):
-            if in_a:
-                _tile_layer(w, npar, p0, n, layer, meta, buf_a, 0, buf_b, 0)
+        # one call site, its offsets int64 whatever the layer (a literal 0
+        # would compile _tile_layer once more per combination: 4 variants)
+        src = x
+        s0 = p0 * n_in
+        for layer in range(n_layers):
+            if layer == n_layers - 1:
+                dst = y
+                d0 = p0 * n_out
             else:
-                _tile_layer(w, npar, p0, n, layer, meta, buf_b, 0, buf_a, 0)
-            in_a = not in_a
-        _tile_layer(w, npar, p0, n, n_layers - 1, meta, buf_a if in_a else buf_b,
-                    0, y, p0 * n_out)
+                dst = buf_a if layer % 2 == 0 else buf_b
+                d0 = 0
+            _tile_layer(w, npar, p0, n, layer, meta, src, s0, dst, d0)
+            src = dst
+            s0 = d0
 
 
 @njit(**OPTS)

@@ -44,7 +44,6 @@ __all__ = [
     "log32_inline",
     "sigmoid32",
     "tanh32",
-    "tanh32_inline",
 ]
 
 _F = np.float32
@@ -105,6 +104,19 @@ def exp32(x):
     return (p * s1) * s2
 
 
+#: :func:`tanh32`'s coefficients (float32): the numerator's, in ``x * x``
+#: from the highest power (times ``x`` at the end), the denominator's, and the
+#: clamp bound; :func:`.simd.tanh_block` reads the same ones.
+TANH_P = tuple(_F(c) for c in (
+    -2.76076847742355e-16, 2.00018790482477e-13, -8.60467152213735e-11,
+    5.12229709037114e-08, 1.48572235717979e-05, 6.37261928875436e-04,
+    4.89352455891786e-03))
+TANH_Q = tuple(_F(c) for c in (
+    1.19825839466702e-06, 1.18534705686654e-04, 2.26843463243900e-03,
+    4.89352518554385e-03))
+TANH_CLAMP = _F(9.0)
+
+
 @njit(**_OPTS)
 def tanh32(x):
     """float32 tanh, a few ulp, vectorisable.
@@ -113,20 +125,20 @@ def tanh32(x):
     (``generic_fast_tanh_float``); inputs are clamped to [-9, 9], outside of
     which tanh is +-1 in float32.
     """
-    x = min(max(x, _F(-9.0)), _F(9.0))
+    x = min(max(x, -TANH_CLAMP), TANH_CLAMP)
     x2 = x * x
-    p = _F(-2.76076847742355e-16)
-    p = p * x2 + _F(2.00018790482477e-13)
-    p = p * x2 + _F(-8.60467152213735e-11)
-    p = p * x2 + _F(5.12229709037114e-08)
-    p = p * x2 + _F(1.48572235717979e-05)
-    p = p * x2 + _F(6.37261928875436e-04)
-    p = p * x2 + _F(4.89352455891786e-03)
+    p = TANH_P[0]
+    p = p * x2 + TANH_P[1]
+    p = p * x2 + TANH_P[2]
+    p = p * x2 + TANH_P[3]
+    p = p * x2 + TANH_P[4]
+    p = p * x2 + TANH_P[5]
+    p = p * x2 + TANH_P[6]
     p = p * x
-    q = _F(1.19825839466702e-06)
-    q = q * x2 + _F(1.18534705686654e-04)
-    q = q * x2 + _F(2.26843463243900e-03)
-    q = q * x2 + _F(4.89352518554385e-03)
+    q = TANH_Q[0]
+    q = q * x2 + TANH_Q[1]
+    q = q * x2 + TANH_Q[2]
+    q = q * x2 + TANH_Q[3]
     return p / q
 
 
@@ -252,10 +264,7 @@ def apply_activation(row, act_id):
     activate(row, row.shape[0], act_id)
 
 
-#: :func:`tanh32` inlined at the Numba level (for lane loops that LLVM must see
-#: whole to vectorise).
-tanh32_inline = njit(**INLINE_OPTS)(tanh32.py_func)
-#: :func:`exp32` and :func:`log32` inlined likewise (a loss loop over samples
-#: calling them stays scalar otherwise: measured 2x slower)
+#: :func:`exp32` and :func:`log32` inlined at the Numba level (a loss loop over
+#: samples calling them stays scalar otherwise: measured 2x slower)
 exp32_inline = njit(**INLINE_OPTS)(exp32.py_func)
 log32_inline = njit(**INLINE_OPTS)(log32.py_func)

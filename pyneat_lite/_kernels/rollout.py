@@ -4,7 +4,7 @@ Each work item (a *group*) steps :data:`LANES` episodes in lockstep, stored
 lane-minor (``(n, LANES)`` arrays: the genomes' weights transposed once, when a
 lane takes a genome, and kept for all its episodes; the states; the
 activations), so that the policy's multiply-adds (:mod:`.rollout_lanes`, in
-8-lane vector blocks) and CartPole's dynamics are SIMD over lanes. A lane whose
+16-lane vector blocks) and CartPole's dynamics are SIMD over lanes. A lane whose
 episode ends is refilled at once with the next episode or the next genome, so
 lanes stay busy whatever the episode lengths. Lanes are independent and every
 lane runs the same arithmetic, so a genome's return does not depend on its
@@ -32,7 +32,7 @@ from .rollout_lanes import GROUP_LANES, forward_lanes
 
 __all__ = ["LANES", "no_norm", "rollout_parallel", "rollout_serial"]
 
-#: Lockstep lanes per group (multiples of the policy's 8-lane SIMD blocks,
+#: Lockstep lanes per group (two of the policy's 16-lane SIMD blocks,
 #: :mod:`.rollout_lanes`).
 LANES = GROUP_LANES
 

@@ -1,15 +1,18 @@
-"""Register blocks of 8 float32 values for the small-network kernels.
+"""Register blocks of 8 or 16 float32 values for the small-network kernels.
 
 LLVM vectorises a loop whose trip count it does not know with a vector body
 of (vector width x interleave) iterations, 32 to 64 float32 values on an
 AVX2 or AVX-512 processor: a 16-wide hidden layer of a small policy never
 reaches that body and runs in the scalar remainder, and its accumulators go
-through memory.  These intrinsics spell out one block of 8 values as an LLVM
-``<8 x float>`` vector, a Numba value of type :data:`F8` (a loop keeps it in
-a register; a ``UniTuple`` would be split into 8 scalars at every loop
-edge).  LLVM lowers the 8-wide operations to whatever the processor has (one
-AVX register, two SSE registers, ...): the block size is a register-blocking
-choice, not the machine's vector width.
+through memory.  These intrinsics spell out one block of 8 (16) values as an
+LLVM ``<8 x float>`` (``<16 x float>``) vector, a Numba value of type
+:data:`F8` (:data:`F16`): a loop keeps it in a register; a ``UniTuple``
+would be split into scalars at every loop edge.  LLVM lowers the operations
+to whatever the processor has (a 16-lane block is one AVX-512 register, two
+AVX2 ones): the block size is a register-blocking choice, not the machine's
+vector width.  Explicit vectors are also how a kernel gets 512-bit
+operations on processors whose tuning makes LLVM's own vectorisers stop at
+256 bits (the Xeons with AVX-512).
 
 Every lane does one IEEE ``fma`` per call (``llvm.fma``): exactly what the
 scalar loops compiled with fastmath ``contract`` compute for ``a += x * w``
@@ -25,40 +28,47 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-__all__ = ["F8", "add8", "fma8_bcast", "fma8_lanes", "fma8_pairs", "lane8", "load8",
-           "store8", "zeros8"]
+from .math32 import TANH_CLAMP, TANH_P, TANH_Q
 
-_V8 = ir.VectorType(ir.FloatType(), 8)
+__all__ = ["F8", "F16", "add8", "add16", "fma8_bcast", "fma16_lanes", "fma8_pairs",
+           "lane8", "load8", "load16", "store8", "store16", "tanh_block", "zeros16"]
+
 _I32 = ir.IntType(32)
+_FLT = ir.FloatType()
 
 
-class Float32x8(types.Type):
-    """Numba type of a block of 8 float32 lanes (an LLVM vector)."""
+class Float32xN(types.Type):
+    """Numba type of a block of ``n`` float32 lanes (an LLVM vector)."""
 
-    def __init__(self) -> None:
-        super().__init__(name="Float32x8")
-
-
-#: The Numba type of a block.
-F8 = Float32x8()
+    def __init__(self, n: int) -> None:
+        self.count = n
+        super().__init__(name=f"Float32x{n}")
 
 
-@register_model(Float32x8)
-class _Float32x8Model(models.PrimitiveModel):
+#: The Numba types of a block of 8 and of 16 lanes.
+F8 = Float32xN(8)
+F16 = Float32xN(16)
+_V8 = ir.VectorType(_FLT, 8)
+
+
+@register_model(Float32xN)
+class _Float32xNModel(models.PrimitiveModel):
     def __init__(self, dmm, fe_type):  # noqa: ANN001 (Numba's signature)
-        super().__init__(dmm, fe_type, _V8)
+        super().__init__(dmm, fe_type, ir.VectorType(_FLT, fe_type.count))
 
 
 def _ptr(context, builder, arr_ty, arr, off, n=8):
     """Address of ``arr[off]`` as a pointer to ``n`` floats."""
     ary = context.make_array(arr_ty)(context, builder, arr)
     p = builder.gep(ary.data, [off], inbounds=True)
-    return builder.bitcast(p, ir.VectorType(ir.FloatType(), n).as_pointer())
+    return builder.bitcast(p, ir.VectorType(_FLT, n).as_pointer())
 
 
 def _fma(builder, a, b, c):
+    vt = a.type
     fn = cgutils.get_or_insert_function(
-        builder.module, ir.FunctionType(_V8, [_V8, _V8, _V8]), "llvm.fma.v8f32")
+        builder.module, ir.FunctionType(vt, [vt, vt, vt]),
+        f"llvm.fma.v{vt.count}f32")
     return builder.call(fn, [a, b, c])
 
 
@@ -68,14 +78,88 @@ def _check_array(arr):
         raise TypeError("expected a 1-D float32 array")
 
 
-@intrinsic
-def zeros8(typingctx):
-    """A block of 8 zeros."""
+def _named(fn, name, doc):
+    """``fn`` as an intrinsic called ``name`` (one per block width)."""
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = doc
+    return intrinsic(fn)
 
-    def codegen(context, builder, signature, args):
-        return ir.Constant(_V8, [0.0] * 8)
 
-    return F8(), codegen
+def _zeros(n):
+    def zeros(typingctx):
+        def codegen(context, builder, signature, args):
+            return ir.Constant(ir.VectorType(_FLT, n), [0.0] * n)
+
+        return Float32xN(n)(), codegen
+
+    return _named(zeros, f"zeros{n}", f"A block of {n} zeros.")
+
+
+def _load(n):
+    def load(typingctx, arr, off):
+        _check_array(arr)
+
+        def codegen(context, builder, signature, args):
+            p = _ptr(context, builder, signature.args[0], args[0], args[1], n)
+            return builder.load(p, align=4)
+
+        return Float32xN(n)(arr, off), codegen
+
+    return _named(load, f"load{n}",
+                  f"``(arr[off], ..., arr[off + {n - 1}])`` as one block.")
+
+
+def _store(n):
+    def store(typingctx, arr, off, block):
+        _check_array(arr)
+
+        def codegen(context, builder, signature, args):
+            p = _ptr(context, builder, signature.args[0], args[0], args[1], n)
+            builder.store(args[2], p, align=4)
+            return context.get_dummy_value()
+
+        return types.void(arr, off, Float32xN(n)), codegen
+
+    return _named(store, f"store{n}", f"``arr[off:off + {n}] = block``.")
+
+
+def _add(n):
+    def add(typingctx, a, b):
+        def codegen(context, builder, signature, args):
+            return builder.fadd(args[0], args[1])
+
+        t = Float32xN(n)
+        return t(t, t), codegen
+
+    return _named(add, f"add{n}",
+                  f"``a[i] + b[i]`` for the {n} lanes (one IEEE addition each).")
+
+
+def _fma_lanes(n):
+    def fma_lanes(typingctx, x, xoff, arr, off, acc):
+        _check_array(x)
+        _check_array(arr)
+
+        def codegen(context, builder, signature, args):
+            xv = builder.load(_ptr(context, builder, signature.args[0], args[0],
+                                   args[1], n), align=4)
+            w = builder.load(_ptr(context, builder, signature.args[2], args[2],
+                                  args[3], n), align=4)
+            return _fma(builder, xv, w, args[4])
+
+        t = Float32xN(n)
+        return t(x, xoff, arr, off, t), codegen
+
+    return _named(fma_lanes, f"fma{n}_lanes", (
+        f"``acc[i] = fma(x[xoff + i], arr[off + i], acc[i])``: {n} lanes of an "
+        f"input times {n} lanes of a weight (lane-minor arrays, SIMD over lanes)."))
+
+
+zeros8, zeros16 = _zeros(8), _zeros(16)
+load8, load16 = _load(8), _load(16)
+store8, store16 = _store(8), _store(16)
+add8, add16 = _add(8), _add(16)
+fma8_lanes, fma16_lanes = _fma_lanes(8), _fma_lanes(16)
 
 
 @intrinsic
@@ -88,31 +172,6 @@ def lane8(typingctx, block, i):
         return builder.extract_element(args[0], idx)
 
     return sig, codegen
-
-
-@intrinsic
-def load8(typingctx, arr, off):
-    """``(arr[off], ..., arr[off + 7])`` as one block."""
-    _check_array(arr)
-
-    def codegen(context, builder, signature, args):
-        p = _ptr(context, builder, signature.args[0], args[0], args[1])
-        return builder.load(p, align=4)
-
-    return F8(arr, off), codegen
-
-
-@intrinsic
-def store8(typingctx, arr, off, block):
-    """``arr[off:off + 8] = block``."""
-    _check_array(arr)
-
-    def codegen(context, builder, signature, args):
-        p = _ptr(context, builder, signature.args[0], args[0], args[1])
-        builder.store(args[2], p, align=4)
-        return context.get_dummy_value()
-
-    return types.void(arr, off, F8), codegen
 
 
 @intrinsic
@@ -155,27 +214,36 @@ def fma8_pairs(typingctx, src, soff, arr, off, acc):
 
 
 @intrinsic
-def fma8_lanes(typingctx, x, xoff, arr, off, acc):
-    """``acc[i] = fma(x[xoff + i], arr[off + i], acc[i])``: 8 lanes of an
-    input times 8 lanes of a weight (lane-minor arrays, SIMD over lanes)."""
-    _check_array(x)
-    _check_array(arr)
+def tanh_block(typingctx, block):
+    """:func:`.math32.tanh32` of every lane of a block (8 or 16 lanes): the
+    same operations in the same order (clamp, ``x * x``, one ``fma`` per
+    coefficient, the product by ``x``, one IEEE division), so each lane is
+    ``tanh32`` of it bit for bit; written as vector operations of the
+    block's width because LLVM's loop vectoriser keeps to 256-bit vectors
+    on processors that prefer them, while a 16-lane block is one AVX-512
+    register."""
+    if not isinstance(block, Float32xN):
+        return None
 
     def codegen(context, builder, signature, args):
-        xv = builder.load(_ptr(context, builder, signature.args[0], args[0],
-                               args[1]), align=4)
-        w = builder.load(_ptr(context, builder, signature.args[2], args[2],
-                              args[3]), align=4)
-        return _fma(builder, xv, w, args[4])
+        x = args[0]
+        vt = x.type
 
-    return F8(x, xoff, arr, off, F8), codegen
+        def splat(c):
+            return ir.Constant(vt, [float(c)] * vt.count)
 
+        lo, hi = splat(-TANH_CLAMP), splat(TANH_CLAMP)
+        # min(max(x, -c), c) as Numba lowers it (NaN passes through)
+        x = builder.select(builder.fcmp_ordered(">", lo, x), lo, x)
+        x = builder.select(builder.fcmp_ordered("<", hi, x), hi, x)
+        x2 = builder.fmul(x, x)
+        p = splat(TANH_P[0])
+        for c in TANH_P[1:]:
+            p = _fma(builder, p, x2, splat(c))
+        p = builder.fmul(p, x)
+        q = splat(TANH_Q[0])
+        for c in TANH_Q[1:]:
+            q = _fma(builder, q, x2, splat(c))
+        return builder.fdiv(p, q)
 
-@intrinsic
-def add8(typingctx, a, b):
-    """``a[i] + b[i]`` for the 8 lanes (one IEEE addition each)."""
-
-    def codegen(context, builder, signature, args):
-        return builder.fadd(args[0], args[1])
-
-    return F8(F8, F8), codegen
+    return block(block), codegen

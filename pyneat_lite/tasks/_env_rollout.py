@@ -151,7 +151,7 @@ def _rollout(net: Any, pop: Any, env: _Env, episodes: int, max_steps: int,
                 env.obs_dim, env.state_dim, env.params, env.action_low,
                 env.action_high, seeds, max_steps)
         if nt == 1:
-            # one group: its 8 lanes are refilled from the whole population, so
+            # one group: its 32 lanes are refilled from the whole population, so
             # they stay busy until the last episodes
             rollout_serial(*args, 1, returns, steps, *norm_args, source)
         else:
