@@ -246,3 +246,33 @@ def test_bad_input():
         task.evaluate(pop)
     with pytest.raises(IndexError, match="out of range"):
         pop[[0, -9]]
+
+
+def test_sampling_and_moment_kernels_are_thread_independent():
+    # above the kernels' parallel threshold: two threads give the serial bits;
+    # all-zero square weights (OpenES, ARS) skip the square sums
+    from pyneat_lite._kernels import es as kernels
+
+    h, n = 64, kernels.PARALLEL_MIN_VALUES // 64 + 7
+    rng = np.random.default_rng(0)
+    z = rng.standard_normal((h, n)).astype(np.float32)
+    mean, scale = rng.normal(size=n), rng.uniform(0.01, 0.1, n)
+    rows = np.arange(h, dtype=np.int64)
+    w1, w2 = rng.normal(size=h), rng.normal(size=h)
+    got = []
+    for nt in (1, 2):
+        pop = np.empty((2 * h, n), np.float32)
+        kernels.sample_population(mean, scale, z, pop, True, nt)
+        g1, g2, z1, z2 = (np.full(n, np.nan) for _ in range(4))
+        kernels.weighted_moments(z, rows, w1, w2, g1, g2, nt)
+        kernels.weighted_moments(z, rows, w1, np.zeros(h), z1, z2, nt)
+        got.append((pop, g1, g2, z1, z2))
+    for a, b in zip(*got, strict=True):
+        np.testing.assert_array_equal(a, b)
+    pop, g1, g2, z1, z2 = got[0]
+    np.testing.assert_array_equal(pop[h:], (mean - scale * z).astype(np.float32))
+    np.testing.assert_allclose(g1, w1 @ z.astype(np.float64), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(g2, w2 @ (z.astype(np.float64) ** 2), rtol=1e-10,
+                               atol=1e-10)
+    np.testing.assert_array_equal(z1, g1)
+    assert not z2.any()
