@@ -120,6 +120,24 @@ def test_history_statistics_and_result_fields():
     assert res.best_fitness == all_f.max()
 
 
+def test_history_read_between_runs_is_the_whole_history():
+    # run() reads the history after every call (its Result): each read holds
+    # every generation so far, as new arrays the caller may write into
+    es = pn.OpenES(n_params=N, pop_size=6, seed=0)
+    seen = []
+    for _ in range(3):
+        h = es.run(sphere_max, generations=2).history
+        seen.append(h)
+        h["min"][:] = np.nan  # the algorithm's history is not affected
+    ref = pn.OpenES(n_params=N, pop_size=6, seed=0).run(sphere_max, generations=6)
+    assert [len(h["generation"]) for h in seen] == [2, 4, 6]
+    for key, values in ref.history.items():
+        got = es.history[key]
+        assert got.dtype == values.dtype
+        if key != "time":
+            np.testing.assert_array_equal(got, values)
+
+
 def test_hall_of_fame_distinct_and_sorted():
     ga = pn.GA(n_params=N, pop_size=10, elitism=3, hall_of_fame_size=5, seed=0)
     res = ga.run(sphere_max, generations=20)

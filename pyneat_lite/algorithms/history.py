@@ -68,6 +68,9 @@ class History:
         rows = max(1, min(_MAX_ROWS, _MAX_PENDING // pop_size))
         self._pending = np.empty((rows, pop_size), dtype=np.float64)
         self._pending_nan: list[bool] = []
+        # the columns as arrays up to some length (append-only lists: only
+        # the new tail is converted by the next arrays())
+        self._arrays: dict[str, np.ndarray] = {}
 
     def resize(self, pop_size: int) -> None:
         """Take ``pop_size`` fitness values per generation from now on (the
@@ -157,12 +160,20 @@ class History:
     def arrays(self) -> dict[str, np.ndarray]:
         """The columns as new arrays (int64 counts, float64 statistics)."""
         self._flush()
-        return {
-            key: np.asarray(values, dtype=np.int64 if key in _INT_KEYS else np.float64)
-            for key, values in self._columns.items()
-        }
+        out = {}
+        for key, values in self._columns.items():
+            done = self._arrays.get(key)
+            n = 0 if done is None else done.shape[0]
+            if done is None or n != len(values):
+                tail = np.asarray(values[n:],
+                                  dtype=np.int64 if key in _INT_KEYS else np.float64)
+                done = tail if done is None else np.concatenate([done, tail])
+                self._arrays[key] = done
+            out[key] = done.copy()
+        return out
 
     def load(self, arrays: dict[str, np.ndarray]) -> None:
         """Replace the content with :meth:`arrays` output (checkpoints)."""
         self._pending_nan.clear()
         self._columns = {key: arrays[key].tolist() for key in HISTORY_KEYS}
+        self._arrays = {}
