@@ -23,7 +23,8 @@ fitness in place.  An antithetic pair shares its first-layer perturbation
 ``B r out`` (plus ``B out`` for the bias), not ``B in out``; a later layer,
 whose input differs per member, costs ``B in out`` for the centre's product
 plus ``B r (in + out)`` for the perturbation.  No ``(P, B, hidden)`` buffer:
-a member's activations live in scratch of ``width x _NB`` values.
+a member's activations live in scratch of ``width x nb`` values (``nb``
+the block of samples, :func:`block_size`).
 
 Every member's arithmetic is the same whichever thread runs it, so the
 fitness is bit-identical for any number of threads.
@@ -41,7 +42,8 @@ from .math32 import elementwise, tanh32
 from .math32 import exp32_inline as exp32
 from .math32 import log32_inline as log32
 
-__all__ = ["ACCURACY", "BLOCK", "CROSS_ENTROPY", "MSE", "noise_offsets", "materialize",
+__all__ = ["ACCURACY", "CROSS_ENTROPY", "MSE", "block_size", "noise_offsets",
+           "materialize",
            "products", "structured_fitness", "weight_moments"]
 
 #: ``kind`` codes of :func:`structured_fitness`
@@ -49,10 +51,20 @@ ACCURACY, CROSS_ENTROPY, MSE = 0, 1, 2
 
 _F = np.float32
 _F64 = np.float64
-#: samples per block of a member's forward pass: long enough rows for BLAS
-#: and the vectorised loops, short enough that a block's activations
-#: (width x _NB float32) stay in L2
-_NB = 64
+#: most samples per block of a member's forward pass: long rows for the
+#: vectorised loops (256 ran the 784-32-10 and 784-128-10 kernels 15-30%
+#: faster than 64), short enough that a block's activations (width x 256
+#: float32) stay in L2
+_NB_MAX = 256
+
+
+def block_size(n_samples: int) -> int:
+    """Samples per block of the structured kernels for ``n_samples`` inputs:
+    as few blocks of at most 256 as cover them, each a multiple of 16
+    (whole vectors), so that the padding of the last block stays small."""
+    n_blocks = -(-n_samples // _NB_MAX)
+    per_block = -(-n_samples // n_blocks)
+    return -(-per_block // 16) * 16
 
 
 def noise_offsets(meta: np.ndarray, rank: int) -> tuple[np.ndarray, int]:
@@ -365,13 +377,14 @@ def _fitness_rows(h0b, xab, n_samples, mean, scale, z, meta, offs, rank, antithe
     bo0 = meta[0, 3]
     bf0, e0 = offs[0, 1], offs[0, 2]
     s0w = scale[meta[0, 2]] / _F(math.sqrt(rank))
-    buf_a = np.empty(width * _NB, np.float32)
-    buf_b = np.empty(width * _NB, np.float32)
-    hbuf = np.empty(rank * _NB, np.float32)
+    blk_n = h0b.shape[2]
+    buf_a = np.empty(width * blk_n, np.float32)
+    buf_b = np.empty(width * blk_n, np.float32)
+    hbuf = np.empty(rank * blk_n, np.float32)
     dk = np.empty(n1, np.float32)
     bq = np.empty((rank, n1), np.float32)
-    red = np.empty(_NB, np.float32)
-    red2 = np.empty(_NB, np.float32)
+    red = np.empty(blk_n, np.float32)
+    red2 = np.empty(blk_n, np.float32)
     n_signs = 2 if antithetic else 1
     for i in range(i0, i1):
         # the member's first-layer perturbation: bias noise and s * B factor
@@ -383,9 +396,9 @@ def _fitness_rows(h0b, xab, n_samples, mean, scale, z, meta, offs, rank, antithe
         tot_p = 0.0
         tot_m = 0.0
         for blk in range(h0b.shape[0]):
-            s0 = blk * _NB
-            nb = min(_NB, n_samples - s0)
-            hb = h0b[blk]  # (h1, _NB), C-contiguous: the loops below vectorise
+            s0 = blk * blk_n
+            nb = min(blk_n, n_samples - s0)
+            hb = h0b[blk]  # (h1, blk_n), C-contiguous: the loops below vectorise
             xb = xab[blk]
             ha = hbuf[:rank * nb].reshape((rank, nb))
             for si in range(n_signs):
@@ -453,9 +466,9 @@ def structured_fitness(h0b, xab, n_samples, mean, scale, z, meta, offs, rank,
                        n_chunks=1):
     """Fitness of every member of a low-rank population on shared inputs.
 
-    The products come in blocks of :data:`BLOCK` samples (see
-    :func:`products`): h0b float32 (n_blocks, h1, BLOCK), ``(X @ W0).T`` of
-    the centre per block; xab float32 (n_blocks, h r, BLOCK), ``X`` times
+    The products come in blocks of ``nb`` samples (:func:`block_size`; see
+    :func:`products`): h0b float32 (n_blocks, h1, nb), ``(X @ W0).T`` of
+    the centre per block; xab float32 (n_blocks, h r, nb), ``X`` times
     every sample's first factor ``A0_i`` (rows ``i r .. i r + r - 1``);
     ``n_samples`` real samples (the last block may be padded).  mean, scale:
     float32 (N,) centre and per-coordinate scale; z: float32 (h, m) noise
@@ -476,8 +489,6 @@ def structured_fitness(h0b, xab, n_samples, mean, scale, z, meta, offs, rank,
 
 
 # ------------------------------------------------------ shared products
-#: samples per block of the structured kernel's inputs
-BLOCK = _NB
 #: rows of ``a`` per BLAS call of :func:`products`: fixed, so that which
 #: products BLAS computes together (hence the last bits) never depends on
 #: the thread count
@@ -494,9 +505,10 @@ def _products_items(a, xp, out, t0, t1):
         r0 = (t % n_rb) * _GEMM_ROWS
         r1 = min(n_rows, r0 + _GEMM_ROWS)
         blk = af[r0 * n_in:r1 * n_in].reshape((r1 - r0, n_in))
-        xs = xp[sb * _NB:(sb + 1) * _NB]
+        nb = out.shape[2]
+        xs = xp[sb * nb:(sb + 1) * nb]
         of = out[sb].reshape(-1)
-        dst = of[r0 * _NB:r1 * _NB].reshape((r1 - r0, _NB))
+        dst = of[r0 * nb:r1 * nb].reshape((r1 - r0, nb))
         np.dot(blk, xs.T, dst)
 
 
@@ -515,9 +527,9 @@ def _products_par(a, xp, out, n_chunks):
 
 
 def products(a, xp, out, n_chunks=1):
-    """``out[s] = a @ xp[s BLOCK:(s + 1) BLOCK].T`` for every block ``s`` of
-    samples: a float32 (R, in) C, xp float32 (n_blocks BLOCK, in) C (the
-    inputs, zero-padded to whole blocks), out float32 (n_blocks, R, BLOCK)
+    """``out[s] = a @ xp[s nb:(s + 1) nb].T`` for every block ``s`` of ``nb``
+    samples: a float32 (R, in) C, xp float32 (n_blocks nb, in) C (the
+    inputs, zero-padded to whole blocks), out float32 (n_blocks, R, nb)
     C.  Single-threaded BLAS calls on fixed (block, rows) tiles, ``n_chunks``
     runs of tiles in parallel; the caller holds BLAS at one thread."""
     n_items = out.shape[0] * -(-a.shape[0] // _GEMM_ROWS)

@@ -86,7 +86,7 @@ def evaluate_lowrank(net: Any, pop: LowRankPopulation, X: np.ndarray, y: np.ndar
     a = np.ascontiguousarray(z[:, a0:a0 + r * n0]).reshape(h * r, n0)
     # the products in blocks of samples, so that the kernel's loops read
     # contiguous rows (the last block zero-padded)
-    bs = _lowrank.BLOCK
+    bs = _lowrank.block_size(n_samples)
     n_blocks = -(-n_samples // bs)
     if n_blocks * bs == n_samples:
         xp = X
