@@ -73,8 +73,8 @@ def main() -> None:
     ap.add_argument("--sigma", type=float, default=0.04)
     ap.add_argument("--lr", type=float, default=0.006,
                     help="centre rate (PGPE, OpenES), SNES's lr_mean; <= 0: the default")
-    ap.add_argument("--lr-decay", type=float, default=1.0, help="OpenES")
-    ap.add_argument("--lr-limit", type=float, default=0.0, help="OpenES")
+    ap.add_argument("--lr-decay", type=float, default=1.0, help="PGPE, OpenES")
+    ap.add_argument("--lr-limit", type=float, default=0.0, help="PGPE, OpenES")
     ap.add_argument("--sigma-lr", type=float, default=0.09,
                     help="PGPE's sigma_lr, SNES's lr_sigma (<= 0: SNES's default)")
     ap.add_argument("--sigma-max-change", type=float, default=0.2)
@@ -102,7 +102,8 @@ def main() -> None:
         lr = a.lr if a.lr > 0 else None
         if a.algo == "pgpe":
             return pn.PGPE(n_params=net.n_params, pop_size=a.pop, sigma=a.sigma, lr=lr,
-                           optimizer=a.optimizer, sigma_lr=a.sigma_lr,
+                           lr_decay=a.lr_decay, lr_limit=a.lr_limit, optimizer=a.optimizer,
+                           sigma_lr=a.sigma_lr,
                            sigma_max_change=a.sigma_max_change, momentum=0.9, x0=x0,
                            seed=a.seed)
         if a.algo == "openes":

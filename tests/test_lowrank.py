@@ -280,6 +280,28 @@ def test_openes_lr_decay_equals_numpy_reference():
         pn.OpenES(n, lr_decay=0.0)
 
 
+def test_pgpe_lr_decay_scales_adams_steps():
+    # Adam's moments do not depend on the rate, so on the same fitness the
+    # centre's step t is the constant-rate step times max(decay**t, limit/lr)
+    # (float32 genomes: equal to 1e-5)
+    n = 7
+    kw = {"pop_size": 8, "sigma": 0.1, "lr": 0.1, "optimizer": "adam", "seed": 0}
+    const = pn.PGPE(n, **kw)
+    decay = pn.PGPE(n, lr_decay=0.5, lr_limit=0.03, **kw)
+    rng = np.random.default_rng(1)
+    for t, factor in enumerate([1.0, 0.5, 0.3, 0.3]):
+        m_c, m_d = const.mean.copy(), decay.mean.copy()
+        const.ask()
+        decay.ask()
+        f = rng.normal(size=8)
+        const.tell(f)
+        decay.tell(f)
+        np.testing.assert_allclose(decay.mean - m_d, factor * (const.mean - m_c),
+                                   rtol=1e-5, atol=1e-9, err_msg=f"step {t}")
+    with pytest.raises(ValueError, match="lr_decay"):
+        pn.PGPE(n, lr_decay=1.5)
+
+
 # ------------------------------------------------------------------ defaults
 def test_defaults_depend_on_the_mode_and_survive_a_checkpoint(tmp_path):
     """Arguments left out take the full-rank defaults (tuned on digits)

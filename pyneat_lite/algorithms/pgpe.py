@@ -22,7 +22,7 @@ from .._typing import Float64Array
 from ._es import EvolutionStrategy
 from ._lowrank import check_lowrank, network_param, rank_param
 from .optim import adam_step, clipup_step
-from .params import DECAY, NON_NEGATIVE, ESParams, OneOf, Real, param
+from .params import DECAY, FRACTION, NON_NEGATIVE, ESParams, OneOf, Real, param
 from .shaping import centered_ranks
 
 __all__ = ["PGPE", "PGPEParams"]
@@ -35,6 +35,8 @@ class PGPEParams(ESParams):
     """Parameters of :class:`PGPE` (see its docstring)."""
 
     lr: float = param(_POSITIVE_OR_NONE)
+    lr_decay: float = param(FRACTION)
+    lr_limit: float = param(NON_NEGATIVE)
     max_speed: float = param(_POSITIVE_OR_NONE)
     momentum: float = param(DECAY)
     optimizer: str = param(OneOf(("clipup", "adam")))
@@ -79,6 +81,12 @@ class PGPE(EvolutionStrategy):
         or Adam's per-coordinate rate.  Default for ClipUp
         ``0.15 * sigma * sqrt(n_params)`` (about 0.15 sigma per coordinate),
         for Adam ``0.3 * sigma``.
+    lr_decay : float, default=1.0
+        The centre rate of generation ``t`` is ``max(lr * lr_decay**t,
+        lr_limit)`` (``t`` from 0, as :class:`OpenES`); ClipUp's speed limit
+        is scaled by the same factor.  1 keeps the rate constant.
+    lr_limit : float, default=0.0
+        Floor of the decayed rate.
     max_speed : float, optional
         ClipUp's speed limit; default ``2 * lr`` (Toklu et al.).
     momentum : float, default=0.9
@@ -130,6 +138,8 @@ class PGPE(EvolutionStrategy):
         *,
         sigma: float = 0.05,
         lr: float | None = None,
+        lr_decay: float = 1.0,
+        lr_limit: float = 0.0,
         max_speed: float | None = None,
         momentum: float = 0.9,
         optimizer: str = "clipup",
@@ -174,10 +184,14 @@ class PGPE(EvolutionStrategy):
         # sum_i (avg_i - b) (z_i^2 - 1) = sum_i (avg_i - b) z_i^2 (zero-sum weights)
         grad_sigma = self._sigma * g_sq
         self._t += 1
+        lr = p.lr
+        if p.lr_decay != 1.0:
+            lr = max(lr * p.lr_decay ** (self._t - 1), p.lr_limit)
         if p.optimizer == "clipup":
-            clipup_step(self._mean, grad_mu, self._vel, p.lr, p.max_speed, p.momentum)
+            clipup_step(self._mean, grad_mu, self._vel, lr, p.max_speed * (lr / p.lr),
+                        p.momentum)
         else:
-            adam_step(self._mean, grad_mu, self._vel, self._v, self._t, p.lr)
+            adam_step(self._mean, grad_mu, self._vel, self._v, self._t, lr)
         new_sigma = self._sigma + p.sigma_lr * grad_sigma
         lo = (1.0 - p.sigma_max_change) * self._sigma
         hi = (1.0 + p.sigma_max_change) * self._sigma
