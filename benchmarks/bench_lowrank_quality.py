@@ -70,6 +70,12 @@ def configs(net: pn.Network, task: str):
         ("PGPE rank 1, Adam lr 0.015 (P 2000, sigma 0.01)", lambda s: pn.PGPE(
             n, 2000, sigma=0.01, lr=0.015, optimizer="adam", rank=1, network=net,
             x0=x0(s), seed=s)),
+        ("OpenES rank 1, lr 0.015 decayed x0.998/gen to 0.0005", lambda s: pn.OpenES(
+            n, 2000, sigma=0.01, lr=0.015, lr_decay=0.998, lr_limit=0.0005, rank=1,
+            network=net, x0=x0(s), seed=s)),
+        ("OpenES rank 1, lr 0.015 decayed x0.999/gen to 0.0005", lambda s: pn.OpenES(
+            n, 2000, sigma=0.01, lr=0.015, lr_decay=0.999, lr_limit=0.0005, rank=1,
+            network=net, x0=x0(s), seed=s)),
     ]
     if task == "digits":
         out[0] = ("OpenES rank 1 (P 200, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
