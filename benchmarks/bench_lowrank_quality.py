@@ -44,6 +44,14 @@ def configs(net: pn.Network, task: str):
     def x0(seed):
         return net.init_genome(seed=seed)
 
+    def decayed(pop, lr, decay, limit):
+        """OpenES rank 1, sigma 0.01, lr decayed by ``decay`` per generation."""
+        label = (f"OpenES rank 1, {'' if pop == 2000 else f'P {pop}, '}lr {lr:g} "
+                 f"decayed x{decay:g}/gen to {limit:g}")
+        return label, lambda s: pn.OpenES(
+            n, pop, sigma=0.01, lr=lr, lr_decay=decay, lr_limit=limit, rank=1,
+            network=net, x0=x0(s), seed=s)
+
     out = [
         ("OpenES rank 1 (P 2000, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
             n, 2000, sigma=0.01, lr=0.01, rank=1, network=net, x0=x0(s), seed=s)),
@@ -53,29 +61,17 @@ def configs(net: pn.Network, task: str):
         ("OpenES full rank (P 200, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
             n, 200, sigma=0.01, lr=0.01, x0=x0(s), seed=s)),
         ("SNES full rank (defaults)", lambda s: pn.SNES(n, x0=x0(s), seed=s)),
-        ("OpenES rank 1, lr 0.01 decayed x0.998/gen to 0.001", lambda s: pn.OpenES(
-            n, 2000, sigma=0.01, lr=0.01, lr_decay=0.998, lr_limit=0.001, rank=1,
-            network=net, x0=x0(s), seed=s)),
-        ("OpenES rank 1, lr 0.015 decayed x0.996/gen to 0.0005", lambda s: pn.OpenES(
-            n, 2000, sigma=0.01, lr=0.015, lr_decay=0.996, lr_limit=0.0005, rank=1,
-            network=net, x0=x0(s), seed=s)),
+        decayed(2000, 0.01, 0.998, 0.001),
+        decayed(2000, 0.015, 0.996, 0.0005),
         ("OpenES rank 1 (low-rank defaults)", lambda s: pn.OpenES(
             n, rank=1, network=net, x0=x0(s), seed=s)),
-        ("OpenES rank 1, P 1000, lr 0.015 decayed x0.998/gen to 0.0005",
-         lambda s: pn.OpenES(n, 1000, sigma=0.01, lr=0.015, lr_decay=0.998,
-                             lr_limit=0.0005, rank=1, network=net, x0=x0(s), seed=s)),
-        ("OpenES rank 1, lr 0.02 decayed x0.995/gen to 0.0003", lambda s: pn.OpenES(
-            n, 2000, sigma=0.01, lr=0.02, lr_decay=0.995, lr_limit=0.0003, rank=1,
-            network=net, x0=x0(s), seed=s)),
+        decayed(1000, 0.015, 0.998, 0.0005),
+        decayed(2000, 0.02, 0.995, 0.0003),
         ("PGPE rank 1, Adam lr 0.015 (P 2000, sigma 0.01)", lambda s: pn.PGPE(
             n, 2000, sigma=0.01, lr=0.015, optimizer="adam", rank=1, network=net,
             x0=x0(s), seed=s)),
-        ("OpenES rank 1, lr 0.015 decayed x0.998/gen to 0.0005", lambda s: pn.OpenES(
-            n, 2000, sigma=0.01, lr=0.015, lr_decay=0.998, lr_limit=0.0005, rank=1,
-            network=net, x0=x0(s), seed=s)),
-        ("OpenES rank 1, lr 0.015 decayed x0.999/gen to 0.0005", lambda s: pn.OpenES(
-            n, 2000, sigma=0.01, lr=0.015, lr_decay=0.999, lr_limit=0.0005, rank=1,
-            network=net, x0=x0(s), seed=s)),
+        decayed(2000, 0.015, 0.998, 0.0005),
+        decayed(2000, 0.015, 0.999, 0.0005),
     ]
     if task == "digits":
         out[0] = ("OpenES rank 1 (P 200, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
