@@ -248,12 +248,14 @@ _PROBE = textwrap.dedent('''
         return [o]
 
     report["es_sample"] = run(sample, 20)
-    rows = np.arange(256, dtype=np.int64)
-    w1, w2 = rng.standard_normal(256), rng.standard_normal(256)
+    # 512 x 4096 values: at es.PARALLEL_MIN_VALUES, where the sums go parallel
+    zm = rng.standard_normal((512, 4096)).astype(np.float32)
+    rows = np.arange(512, dtype=np.int64)
+    w1, w2 = rng.standard_normal(512), rng.standard_normal(512)
 
     def moments():
         o1, o2 = np.empty(4096), np.empty(4096)
-        es.weighted_moments(z, rows, w1, w2, o1, o2, 2)
+        es.weighted_moments(zm, rows, w1, w2, o1, o2, 2)
         return [o1, o2]
 
     report["es_moments"] = run(moments, 20)
