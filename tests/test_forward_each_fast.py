@@ -76,9 +76,13 @@ def test_fast_path_equals_converted_path_and_reference():
 
 @pytest.mark.parametrize("act", ["tanh", "relu", "sigmoid", "softmax", "linear"])
 def test_blocked_layers_equal_genome_by_genome(act):
-    """Register-blocked wide layers (8-blocks and a scalar tail) and the
-    2-output block (inputs in fours and a tail), bit for bit."""
-    for sizes in ([5, 13, 2], [7, 2], [3, 24, 2], [2, 8, 17, 2], [9, 2]):
+    """Register-blocked wide layers (16-blocks in passes of 4 inputs and a
+    tail of inputs, then 8-blocks and a scalar tail of outputs) and the
+    2-output block (passes of 16 or 4 inputs, or fours and a tail), bit for
+    bit."""
+    for sizes in ([5, 13, 2], [7, 2], [3, 24, 2], [2, 8, 17, 2], [9, 2], [4, 16, 2],
+                  [1, 32, 2], [6, 48, 20, 2], [16, 16, 2], [5, 40, 36, 2],
+                  [33, 16, 17, 2], [8, 2], [2, 16, 3]):
         net, pop, obs, _ = _ready(sizes, [act] * (len(sizes) - 1), 300,
                                   seed=len(sizes))
         ref = np.empty((300, net.n_out), np.float32)

@@ -7,13 +7,18 @@ a tile are independent within each pass and every elementwise activation is
 one long vectorised loop over the tile.
 
 Products are register-blocked (:mod:`.simd`): a wide layer (8 outputs or
-more) keeps 8 outputs' sums in one block from the bias through the inputs in
-order; a 2-output layer keeps its four running sums of both outputs in one
-block.  Each genome's sums are those of ``forward._layer``, in the same
-order, with the same fused multiply-adds, and the activation code is the
-same, so the outputs are bit-identical to the genome-by-genome path (tests
-check it).  The first layer reads the inputs in place and the last writes
-the output rows in place (a tile's rows are contiguous in both).
+more) keeps 16 (then 8) outputs' sums in one block from the bias through the
+inputs in order; a 2-output layer keeps its four running sums of both outputs
+in one block.  Blocks of 16 outputs, and 2-output layers whose inputs are a
+multiple of 4, run as passes over the tile's genomes, each pass adding a fixed
+number of inputs (4, resp. 16 or 4) with a straight-line body: a per-genome
+loop over a 4-input layer, its trip count unknown to LLVM, cost twice as much
+(43 -> 24 us for 4-16-2 tanh at P=1024, one thread, Intel Xeon).  Each
+genome's sums are those of ``forward._layer``, in the same order, with the
+same fused multiply-adds, and the activation code is the same, so the
+outputs are bit-identical to the genome-by-genome path (tests check it).
+The first layer reads the inputs in place and the last writes the output
+rows in place (a tile's rows are contiguous in both).
 
 Measured (one thread, CPU time, 2-core EPYC under load): 4-16-2 tanh at
 P=1024 about 3x faster than the scalar layer-major code it replaces, which
@@ -26,11 +31,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from ._config import LINEAR, OPTS, RELU, SOFTMAX, TANH
+from ._config import INLINE_OPTS, LINEAR, OPTS, RELU, SOFTMAX, TANH
 from .math32 import activate, elementwise, tanh32
 from .simd import (
     fma8_bcast,
     fma8_pairs,
+    fma16_bcast,
     lane8,
     load8,
     load16,
@@ -53,11 +59,79 @@ _F = np.float32
 _U = np.uint64
 
 
+@njit(**INLINE_OPTS)
+def _wide16(w, npar, p0, n, n_in, n_out, n16, wo, bo, src, s0, dst, d0, fuse_tanh):
+    """Outputs ``[0, n16)`` of a wide layer in blocks of 16 for the ``n``
+    genomes of a tile: passes over the genomes, each adding up to 4 inputs
+    to a block (the running sums in ``dst`` between passes), so that the
+    loop over genomes has a straight-line body (a per-genome loop over 4
+    inputs, with its trip count unknown, cost 2x).  Per lane: the bias, then
+    the inputs in order, one fma each; ``tanh`` in the last pass when
+    ``fuse_tanh``."""
+    n4 = n_in - n_in % _U(4)
+    for k0 in range(_U(0), n16, _U(16)):
+        j = _U(0)
+        while j < n_in:
+            four = j < n4
+            first = j == _U(0)
+            step = _U(4) if four else _U(1)
+            last = j + step >= n_in
+            for q in range(_U(n)):
+                pb = (_U(p0) + q) * npar
+                sb = s0 + q * n_in + j
+                db = d0 + q * n_out + k0
+                c = pb + wo + j * n_out + k0
+                acc = load16(w, pb + bo + k0) if first else load16(dst, db)
+                acc = fma16_bcast(src[sb], w, c, acc)
+                if four:
+                    acc = fma16_bcast(src[sb + _U(1)], w, c + n_out, acc)
+                    acc = fma16_bcast(src[sb + _U(2)], w, c + _U(2) * n_out, acc)
+                    acc = fma16_bcast(src[sb + _U(3)], w, c + _U(3) * n_out, acc)
+                if last and fuse_tanh:
+                    acc = tanh_block(acc)
+                store16(dst, db, acc)
+            j += step
+
+
+@njit(**INLINE_OPTS)
+def _pairs_passes(w, npar, p0, n, n_in, wo, bo, src, s0, dst, d0, scratch):
+    """A 2-output layer with ``n_in`` a multiple of 4 for the ``n`` genomes of
+    a tile: passes over the genomes of up to 16 inputs each (the four running
+    sums of both outputs in ``scratch`` between passes), then
+    ``b + ((s0 + s1) + (s2 + s3))``: the narrow case's sums, in its order."""
+    j = _U(0)
+    while j < n_in:
+        sixteen = j + _U(16) <= n_in
+        first = j == _U(0)
+        step = _U(16) if sixteen else _U(4)
+        last = j + step >= n_in
+        for q in range(_U(n)):
+            pb = (_U(p0) + q) * npar
+            sb = s0 + q * n_in + j
+            c = pb + wo + j * _U(2)
+            acc = zeros8() if first else load8(scratch, q * _U(8))
+            acc = fma8_pairs(src, sb, w, c, acc)
+            if sixteen:
+                acc = fma8_pairs(src, sb + _U(4), w, c + _U(8), acc)
+                acc = fma8_pairs(src, sb + _U(8), w, c + _U(16), acc)
+                acc = fma8_pairs(src, sb + _U(12), w, c + _U(24), acc)
+            if last:
+                db = d0 + q * _U(2)
+                dst[db] = w[pb + bo] + ((lane8(acc, 0) + lane8(acc, 2))
+                                        + (lane8(acc, 4) + lane8(acc, 6)))
+                dst[db + _U(1)] = w[pb + bo + _U(1)] + (
+                    (lane8(acc, 1) + lane8(acc, 3)) + (lane8(acc, 5) + lane8(acc, 7)))
+            else:
+                store8(scratch, q * _U(8), acc)
+        j += step
+
+
 @njit(**OPTS)
-def _tile_layer(w, npar, p0, n, layer, meta, src, s0, dst, d0):
+def _tile_layer(w, npar, p0, n, layer, meta, src, s0, dst, d0, scratch):
     """Rows ``d0 + q * n_out`` of ``dst`` = act(row ``s0 + q * n_in`` of
     ``src`` @ W + b) for genomes ``p0 + q``, q < n; ``w`` is the population
-    flattened (genome ``p`` at ``p * npar``), ``src`` and ``dst`` flat."""
+    flattened (genome ``p`` at ``p * npar``), ``src`` and ``dst`` flat;
+    ``scratch`` holds ``8 * n`` floats."""
     n_in = _U(meta[layer, 0])
     n_out = _U(meta[layer, 1])
     wo = _U(meta[layer, 2])
@@ -66,13 +140,19 @@ def _tile_layer(w, npar, p0, n, layer, meta, src, s0, dst, d0):
     s0 = _U(s0)
     d0 = _U(d0)
     n4 = n_in - n_in % _U(4)
+    act = meta[layer, 4]
     if n_out >= _U(8):  # as _layer's wide case: bias, then inputs in order
-        n8 = n_out - n_out % _U(8)
-        for q in range(_U(n)):
+        n16 = n_out - n_out % _U(16)
+        fuse_tanh = act == TANH and n16 == n_out
+        _wide16(w, npar, p0, n, n_in, n_out, n16, wo, bo, src, s0, dst, d0, fuse_tanh)
+        if fuse_tanh:
+            return
+        n8 = n_out - n_out % _U(8)  # the outputs past n16, genome by genome
+        for q in range(_U(n) if n16 < n_out else _U(0)):
             pb = (_U(p0) + q) * npar
             sb = s0 + q * n_in
             db = d0 + q * n_out
-            k0 = _U(0)
+            k0 = n16
             while k0 < n8:
                 acc = load8(w, pb + bo + k0)
                 for j in range(n_in):
@@ -84,6 +164,8 @@ def _tile_layer(w, npar, p0, n, layer, meta, src, s0, dst, d0):
                 for j in range(n_in):
                     a += src[sb + j] * w[pb + wo + j * n_out + k]
                 dst[db + k] = a
+    elif n_out == _U(2) and n4 == n_in:
+        _pairs_passes(w, npar, p0, n, n_in, wo, bo, src, s0, dst, d0, scratch)
     elif n_out == _U(2):  # four running sums of both outputs in one block
         for q in range(_U(n)):
             pb = (_U(p0) + q) * npar
@@ -125,7 +207,6 @@ def _tile_layer(w, npar, p0, n, layer, meta, src, s0, dst, d0):
                 for j in range(n4, n_in):
                     r0 += src[sb + j] * w[c + j * n_out]
                 dst[db + k] = w[pb + bo + k] + ((r0 + r1) + (r2 + r3))
-    act = meta[layer, 4]
     if act == LINEAR:
         return
     m = _U(n) * n_out
@@ -159,6 +240,7 @@ def _tiled_range(population, inputs, meta, max_width, out, lo, hi):
     n_out = out.shape[1]
     buf_a = np.empty(TILE_GENOMES * max_width, np.float32)
     buf_b = np.empty(TILE_GENOMES * max_width, np.float32)
+    scratch = np.empty(TILE_GENOMES * 8, np.float32)
     for p0 in range(lo, hi, TILE_GENOMES):
         n = min(TILE_GENOMES, hi - p0)
         # one call site, its offsets int64 whatever the layer (a literal 0
@@ -172,7 +254,7 @@ def _tiled_range(population, inputs, meta, max_width, out, lo, hi):
             else:
                 dst = buf_a if layer % 2 == 0 else buf_b
                 d0 = 0
-            _tile_layer(w, npar, p0, n, layer, meta, src, s0, dst, d0)
+            _tile_layer(w, npar, p0, n, layer, meta, src, s0, dst, d0, scratch)
             src = dst
             s0 = d0
 

@@ -30,8 +30,9 @@ from numba.extending import intrinsic, models, register_model
 
 from .math32 import TANH_CLAMP, TANH_P, TANH_Q
 
-__all__ = ["F8", "F16", "add8", "add16", "fma8_bcast", "fma16_lanes", "fma8_pairs",
-           "lane8", "load8", "load16", "store8", "store16", "tanh_block", "zeros16"]
+__all__ = ["F8", "F16", "add8", "add16", "fma8_bcast", "fma16_bcast", "fma16_lanes",
+           "fma8_pairs", "lane8", "load8", "load16", "store8", "store16", "tanh_block",
+           "zeros16"]
 
 _I32 = ir.IntType(32)
 _FLT = ir.FloatType()
@@ -48,7 +49,6 @@ class Float32xN(types.Type):
 #: The Numba types of a block of 8 and of 16 lanes.
 F8 = Float32xN(8)
 F16 = Float32xN(16)
-_V8 = ir.VectorType(_FLT, 8)
 
 
 @register_model(Float32xN)
@@ -174,22 +174,29 @@ def lane8(typingctx, block, i):
     return sig, codegen
 
 
-@intrinsic
-def fma8_bcast(typingctx, x, arr, off, acc):
-    """``acc[i] = fma(x, arr[off + i], acc[i])`` for the 8 lanes (one input
-    of a wide layer times 8 consecutive weights of its row)."""
-    _check_array(arr)
+def _fma_bcast(n):
+    def fma_bcast(typingctx, x, arr, off, acc):
+        _check_array(arr)
 
-    def codegen(context, builder, signature, args):
-        w = builder.load(_ptr(context, builder, signature.args[1], args[1],
-                              args[2]), align=4)
-        xv = builder.insert_element(ir.Constant(_V8, ir.Undefined), args[0],
-                                    ir.Constant(_I32, 0))
-        xv = builder.shuffle_vector(xv, ir.Constant(_V8, ir.Undefined),
-                                    ir.Constant(ir.VectorType(_I32, 8), [0] * 8))
-        return _fma(builder, xv, w, args[3])
+        def codegen(context, builder, signature, args):
+            vt = ir.VectorType(_FLT, n)
+            w = builder.load(_ptr(context, builder, signature.args[1], args[1],
+                                  args[2], n), align=4)
+            xv = builder.insert_element(ir.Constant(vt, ir.Undefined), args[0],
+                                        ir.Constant(_I32, 0))
+            xv = builder.shuffle_vector(xv, ir.Constant(vt, ir.Undefined),
+                                        ir.Constant(ir.VectorType(_I32, n), [0] * n))
+            return _fma(builder, xv, w, args[3])
 
-    return F8(types.float32, arr, off, F8), codegen
+        t = Float32xN(n)
+        return t(types.float32, arr, off, t), codegen
+
+    return _named(fma_bcast, f"fma{n}_bcast", (
+        f"``acc[i] = fma(x, arr[off + i], acc[i])`` for the {n} lanes (one input "
+        f"of a wide layer times {n} consecutive weights of its row)."))
+
+
+fma8_bcast, fma16_bcast = _fma_bcast(8), _fma_bcast(16)
 
 
 @intrinsic
