@@ -25,13 +25,16 @@ def test_forward_lanes_equals_forward_each(act):
         pop = rng.normal(0.0, 0.8, (n_lanes, net.n_params)).astype(np.float32)
         obs = (2 * rng.standard_normal((n_lanes, sizes[0]))).astype(np.float32)
         w = np.ascontiguousarray(pop.T).reshape(-1)
-        x = np.ascontiguousarray(obs.T).reshape(-1)
-        buf_a = np.zeros(net.max_width * n_lanes, np.float32)
-        buf_b = np.zeros_like(buf_a)
-        out = np.zeros(net.n_out * n_lanes, np.float32)
-        forward_lanes(w, net.meta, x, buf_a, buf_b, out)
-        np.testing.assert_array_equal(out.reshape(net.n_out, n_lanes).T,
+        # one work array: inputs, two scratch regions, outputs (offsets)
+        ao = sizes[0] * n_lanes
+        bo = ao + net.max_width * n_lanes
+        oo = bo + net.max_width * n_lanes
+        v = np.full(oo + net.n_out * n_lanes, np.nan, np.float32)
+        v[:ao] = np.ascontiguousarray(obs.T).reshape(-1)
+        forward_lanes(w, net.meta, v, 0, ao, bo, oo)
+        np.testing.assert_array_equal(v[oo:].reshape(net.n_out, n_lanes).T,
                                       net.forward_each(pop, obs))
+        np.testing.assert_array_equal(v[:ao], np.ascontiguousarray(obs.T).reshape(-1))
 
 
 @pytest.mark.parametrize("n_out", [2, 3])

@@ -52,14 +52,16 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
     shared = seeds.shape[0] == 1
     L = LANES
     W = np.zeros((n_params, L), np.float32)
-    buf_a = np.zeros(max_width * L, np.float32)
-    buf_b = np.zeros(max_width * L, np.float32)
-    obs = np.zeros((obs_dim, L), np.float32)
-    out = np.zeros((n_out, L), np.float32)
-    # flat views, made once: the hot loop creates no array
+    # one work array: observations, two scratch regions, outputs (the
+    # forward indexes it by offsets); flat views made once: the hot loop
+    # creates no array
+    ao = obs_dim * L
+    bo = ao + max_width * L
+    oo = bo + max_width * L
+    work = np.zeros(oo + n_out * L, np.float32)
+    obs = work[:ao].reshape(obs_dim, L)
+    out = work[oo:].reshape(n_out, L)
     w_flat = W.reshape(n_params * L)
-    obs_flat = obs.reshape(obs_dim * L)
-    out_flat = out.reshape(n_out * L)
     S = np.zeros((state_dim, L), np.float64)
     action = np.zeros(L, np.float64)
     reward = np.zeros(L, np.float64)
@@ -88,7 +90,7 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
         observe_lanes(kind, S, obs)
         if norm_mode != NORM_NONE:
             normalize_lanes(obs, genome, norm_mode, norm, moments)
-        forward_lanes(w_flat, meta, obs_flat, buf_a, buf_b, out_flat)
+        forward_lanes(w_flat, meta, work, 0, ao, bo, oo)
         actions_lanes(kind, out, low, high, action)
         step_lanes(kind, S, action, params, reward, term)
         # Every lane's sums in one branch-free (SIMD) pass; the lanes whose
