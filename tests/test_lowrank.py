@@ -8,8 +8,10 @@ import numpy as np
 import pytest
 
 import pyneat_lite as pn
+from pyneat_lite._kernels import lowrank as _lowrank
 from pyneat_lite._threads import numba_threads
 from pyneat_lite.algorithms import LowRankPopulation
+from pyneat_lite.tasks import _structured
 
 ACTS = [a for a in pn.ACTIVATIONS]
 
@@ -96,6 +98,45 @@ def test_structured_evaluation_equals_materialised(case):
                 assert np.mean(got == want) >= 0.8
             else:
                 np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
+
+
+@pytest.mark.parametrize("case", range(8))
+def test_one_hidden_layer_path_equals_materialised(case, monkeypatch):
+    """The fused path of one hidden layer (lowrank_mlp) on MNIST-like widths:
+    hidden widths and sample counts that are not multiples of the 16-sample
+    blocks, 10 or 3 outputs, ranks 1..3, antithetic or not, several hidden and
+    output activations; and the same bits on one or two threads."""
+    rng = np.random.default_rng(100 + case)
+    hidden = [37, 16, 50, 9, 128, 23, 32, 41][case]
+    n_out = 10 if case % 3 else 3
+    acts = [["relu", "linear"], ["tanh", "softmax"], ["sigmoid", "linear"],
+            ["linear", "tanh"], ["relu", "linear"], ["elu", "sigmoid"],
+            ["relu", "softmax"], ["leaky_relu", "linear"]][case]
+    net = pn.Network([30, hidden, n_out], acts)
+    rank = 1 + case % 3
+    es = make_es(net, rank, antithetic=case % 4 != 1, pop_size=14, seed=case)
+    pop = es.ask_structured()
+    genomes = es.ask()
+    n = [150, 300, 77, 512, 40, 257, 33, 16][case]
+    X = rng.random((n, 30)).astype(np.float32)
+    labels = rng.integers(0, n_out, n)
+    tasks = [pn.tasks.Regression(net, X, rng.normal(size=(n, n_out)), seed=case),
+             pn.tasks.Classification(net, X, labels, metric="cross_entropy", seed=case),
+             pn.tasks.Classification(net, X, labels, metric="accuracy", seed=case)]
+    for task in tasks:
+        got = task.evaluate(pop, 0)
+        want = task.evaluate(genomes, 0)
+        if task is tasks[2]:
+            assert np.abs(got - want).max() <= 1.0 / n + 1e-9
+            assert np.mean(got == want) >= 0.8
+        else:
+            np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
+    # one and two chunks of members (forced: the work is below the threshold)
+    monkeypatch.setattr(_structured, "numba_thread_count", lambda n, *a, **k: n)
+    kind = _lowrank.CROSS_ENTROPY
+    one, two = (_structured.evaluate_lowrank(net, pop, X, labels, kind, False, nt)
+                for nt in (1, 2))
+    np.testing.assert_array_equal(one, two)
 
 
 def test_rows_and_mirrors_are_the_genomes():

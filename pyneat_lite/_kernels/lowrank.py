@@ -18,7 +18,10 @@ centre is one BLAS product for the whole population and ``X`` times every
 member's ``A`` factor another (both by the caller); then one ``prange`` over
 members finishes each member's forward pass on blocks of samples, laid out
 (neuron, sample) so the loops vectorise over samples, and reduces it to its
-fitness in place.  An antithetic pair shares its first-layer perturbation
+fitness in place (a network of one hidden layer, the MNIST MLPs, takes the
+fused path of :mod:`.lowrank_mlp`: 16 samples per vector, the hidden layer
+kept in L1, the second layer in register accumulators; 2.5x faster on
+784-128-10).  An antithetic pair shares its first-layer perturbation
 ``X @ dW`` and differs by its sign.  The first layer of a member costs
 ``B r out`` (plus ``B out`` for the bias), not ``B in out``; a later layer,
 whose input differs per member, costs ``B in out`` for the centre's product
@@ -38,6 +41,12 @@ import numpy as np
 from numba import njit, prange
 
 from ._config import EXACT_OPTS, LINEAR, OPTS, RELU, SOFTMAX, TANH
+from .lowrank_mlp import (
+    centre_lanes,
+    logsumexp_lanes,
+    second_layer_table,
+    two_layer_block,
+)
 from .math32 import elementwise, tanh32
 from .math32 import exp32_inline as exp32
 from .math32 import log32_inline as log32
@@ -345,18 +354,23 @@ def _loss_block(o, n_out, nb, s0, kind, probabilities, eps, yi, yf, red, red2):
             for c in range(nb):
                 total += _F64(red[c])
         else:
-            for c in range(nb):
-                red[c] = o[0, c]
-            for k in range(1, n_out):
+            if o.shape[1] % 16 == 0:
+                logsumexp_lanes(o, n_out, nb, red, red2)
+            else:
                 for c in range(nb):
-                    red[c] = max(red[c], o[k, c])
-            for c in range(nb):
-                red2[c] = _F(0.0)
-            for k in range(n_out):
+                    red[c] = o[0, c]
+                for k in range(1, n_out):
+                    for c in range(nb):
+                        red[c] = max(red[c], o[k, c])
                 for c in range(nb):
-                    red2[c] += exp32(o[k, c] - red[c])
+                    red2[c] = _F(0.0)
+                for k in range(n_out):
+                    for c in range(nb):
+                        red2[c] += exp32(o[k, c] - red[c])
+            for c in range(nb):  # contiguous: vectorised (the gather below is not)
+                red2[c] = log32(red2[c])
             for c in range(nb):  # max - logit first: exact when they are close
-                red2[c] = (red[c] - o[yi[s0 + c], c]) + log32(red2[c])
+                red2[c] = (red[c] - o[yi[s0 + c], c]) + red2[c]
             for c in range(nb):
                 total -= _F64(red2[c])
     else:
@@ -386,6 +400,17 @@ def _fitness_rows(h0b, xab, n_samples, mean, scale, z, meta, offs, rank, antithe
     red = np.empty(blk_n, np.float32)
     red2 = np.empty(blk_n, np.float32)
     n_signs = 2 if antithetic else 1
+    # one hidden layer (not softmax): the fused path of lowrank_mlp
+    fused = n_layers == 2 and meta[0, 4] != SOFTMAX
+    if fused:
+        table = second_layer_table(mean, meta, rank)
+        n_rows = table.shape[0] // n1
+        ao1 = offs[1, 0]
+        hid = np.empty(2 * n1 * 16, np.float32)
+        out_p = np.empty((n_rows, blk_n), np.float32)
+        out_m = np.empty((n_rows, blk_n), np.float32)
+        lanes = np.empty((h0b.shape[0], blk_n // 16, n1, 16), np.float32)
+        centre_lanes(h0b, mean[bo0:bo0 + n1], lanes)
     for i in range(i0, i1):
         # the member's first-layer perturbation: bias noise and s * B factor
         for k in range(n1):
@@ -395,6 +420,28 @@ def _fitness_rows(h0b, xab, n_samples, mean, scale, z, meta, offs, rank, antithe
                 bq[q, k] = s0w * z[i, bf0 + q * n1 + k]
         tot_p = 0.0
         tot_m = 0.0
+        if fused:
+            for q in range(rank):
+                for j in range(n1):
+                    table[(n_out + q) * n1 + j] = z[i, ao1 + q * n1 + j]
+            for blk in range(h0b.shape[0]):
+                s0 = blk * blk_n
+                nb = min(blk_n, n_samples - s0)
+                two_layer_block(lanes[blk], xab[blk], nb, mean, scale, z, i, meta,
+                                offs, rank, antithetic, dk, bq, table, hid, out_p,
+                                out_m)
+                _act_block(out_p, n_out, nb, meta[1, 4], red)
+                tot_p += _loss_block(out_p, n_out, nb, s0, kind, probabilities, eps,
+                                     yi, yf, red, red2)
+                if antithetic:
+                    _act_block(out_m, n_out, nb, meta[1, 4], red)
+                    tot_m += _loss_block(out_m, n_out, nb, s0, kind, probabilities,
+                                         eps, yi, yf, red, red2)
+            div = n_samples * (n_out if kind == MSE else 1)
+            fitness[i] = tot_p / div
+            if antithetic:
+                fitness[h + i] = tot_m / div
+            continue
         for blk in range(h0b.shape[0]):
             s0 = blk * blk_n
             nb = min(blk_n, n_samples - s0)

@@ -75,6 +75,17 @@ def f32_as_i32(typingctx, x):
     return sig, codegen
 
 
+#: :func:`exp32`'s constants (float32): the upper clamp, log2(e), ln 2 in two
+#: parts, and the polynomial's coefficients from the highest power;
+#: :func:`.simd.exp_block` reads the same ones.
+EXP_HI = _F(88.72283)
+EXP_LOG2E = _F(1.442695041)
+EXP_LN2_HI = _F(0.693359375)
+EXP_LN2_LO = _F(-2.12194440e-4)
+EXP_P = tuple(_F(c) for c in (1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                               4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1))
+
+
 @njit(**_OPTS)
 def exp32(x):
     """float32 exp, ~2 ulp, vectorisable, never inf or NaN for finite x.
@@ -85,16 +96,16 @@ def exp32(x):
     to [-104, 88.72]: below, the result underflows to 0; above, it saturates
     at ~3.4e38 instead of overflowing.
     """
-    x = min(max(x, _F(-104.0)), _F(88.72283))
-    n = np.floor(x * _F(1.442695041) + _F(0.5))
-    r = x - n * _F(0.693359375)
-    r = r - n * _F(-2.12194440e-4)
-    p = _F(1.9875691500e-4)
-    p = p * r + _F(1.3981999507e-3)
-    p = p * r + _F(8.3334519073e-3)
-    p = p * r + _F(4.1665795894e-2)
-    p = p * r + _F(1.6666665459e-1)
-    p = p * r + _F(5.0000001201e-1)
+    x = min(max(x, _F(-104.0)), EXP_HI)
+    n = np.floor(x * EXP_LOG2E + _F(0.5))
+    r = x - n * EXP_LN2_HI
+    r = r - n * EXP_LN2_LO
+    p = EXP_P[0]
+    p = p * r + EXP_P[1]
+    p = p * r + EXP_P[2]
+    p = p * r + EXP_P[3]
+    p = p * r + EXP_P[4]
+    p = p * r + EXP_P[5]
     p = p * r * r + r + _F(1.0)
     ni = np.int32(n)
     n1 = ni >> np.int32(1)

@@ -28,10 +28,20 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, models, register_model
 
-from .math32 import TANH_CLAMP, TANH_P, TANH_Q
+from .math32 import (
+    EXP_HI,
+    EXP_LN2_HI,
+    EXP_LN2_LO,
+    EXP_LOG2E,
+    EXP_P,
+    TANH_CLAMP,
+    TANH_P,
+    TANH_Q,
+)
 
-__all__ = ["F8", "F16", "add8", "add16", "fma8_bcast", "fma16_bcast", "fma16_lanes",
-           "fma8_pairs", "lane8", "load8", "load16", "store8", "store16", "tanh_block",
+__all__ = ["F8", "F16", "add8", "add16", "bcast16", "exp_block", "fma8_bcast",
+           "fma16", "fma16_bcast", "fma16_lanes", "fma8_pairs", "lane8", "load8", "load16",
+           "max16", "relu16", "splat16", "store8", "store16", "sub16", "tanh_block",
            "zeros16"]
 
 _I32 = ir.IntType(32)
@@ -155,11 +165,141 @@ def _fma_lanes(n):
         f"input times {n} lanes of a weight (lane-minor arrays, SIMD over lanes)."))
 
 
+def _sub(n):
+    def sub(typingctx, a, b):
+        def codegen(context, builder, signature, args):
+            return builder.fsub(args[0], args[1])
+
+        t = Float32xN(n)
+        return t(t, t), codegen
+
+    return _named(sub, f"sub{n}",
+                  f"``a[i] - b[i]`` for the {n} lanes (one IEEE subtraction each).")
+
+
 zeros8, zeros16 = _zeros(8), _zeros(16)
 load8, load16 = _load(8), _load(16)
 store8, store16 = _store(8), _store(16)
 add8, add16 = _add(8), _add(16)
 fma8_lanes, fma16_lanes = _fma_lanes(8), _fma_lanes(16)
+sub16 = _sub(16)
+
+
+def _splat(builder, x):
+    """The 16-lane vector whose lanes all equal the float32 value ``x``."""
+    undef = ir.Constant(ir.VectorType(_FLT, 16), ir.Undefined)
+    v = builder.insert_element(undef, x, ir.Constant(_I32, 0))
+    return builder.shuffle_vector(v, undef, ir.Constant(ir.VectorType(_I32, 16), [0] * 16))
+
+
+@intrinsic
+def splat16(typingctx, x):
+    """A block of 16 lanes equal to the float32 ``x``."""
+    if x != types.float32:
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _splat(builder, args[0])
+
+    return F16(types.float32), codegen
+
+
+@intrinsic
+def bcast16(typingctx, arr, off):
+    """A block of 16 lanes equal to ``arr[off]`` (no index wraparound)."""
+    _check_array(arr)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        x = builder.load(builder.gep(ary.data, [args[1]], inbounds=True), align=4)
+        return _splat(builder, x)
+
+    return F16(arr, off), codegen
+
+
+@intrinsic
+def fma16(typingctx, a, b, c):
+    """``fma(a[i], b[i], c[i])`` for the 16 lanes (one IEEE fma each: what
+    ``c + a * b`` compiles to under fastmath ``contract``)."""
+    if not (a == F16 and b == F16 and c == F16):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return _fma(builder, args[0], args[1], args[2])
+
+    return F16(F16, F16, F16), codegen
+
+
+@intrinsic
+def max16(typingctx, a, b):
+    """``a[i] if a[i] > b[i] else b[i]`` for the 16 lanes."""
+    if not (a == F16 and b == F16):
+        return None
+
+    def codegen(context, builder, signature, args):
+        return builder.select(builder.fcmp_ordered(">", args[0], args[1]), args[0],
+                              args[1])
+
+    return F16(F16, F16), codegen
+
+
+@intrinsic
+def exp_block(typingctx, block):
+    """:func:`.math32.exp32` of every lane of a block (8 or 16 lanes): its
+    operations in its order (clamp, ``floor(x log2(e) + 1/2)``, the two-part
+    reduction, the degree-6 polynomial, ``2**n`` in two halves from exponent
+    bits), the multiply-adds as the ``fma`` that fastmath ``contract`` makes
+    of them."""
+    if not isinstance(block, Float32xN):
+        return None
+
+    def codegen(context, builder, signature, args):
+        x = args[0]
+        vt = x.type
+        it = ir.VectorType(_I32, vt.count)
+
+        def splat(c):
+            return ir.Constant(vt, [float(c)] * vt.count)
+
+        def isplat(c):
+            return ir.Constant(it, [int(c)] * vt.count)
+
+        lo, hi = splat(-104.0), splat(EXP_HI)
+        x = builder.select(builder.fcmp_ordered(">", lo, x), lo, x)
+        x = builder.select(builder.fcmp_ordered("<", hi, x), hi, x)
+        fl = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(vt, [vt]), f"llvm.floor.v{vt.count}f32")
+        n = builder.call(fl, [_fma(builder, x, splat(EXP_LOG2E), splat(0.5))])
+        nn = builder.fneg(n)
+        r = _fma(builder, nn, splat(EXP_LN2_HI), x)
+        r = _fma(builder, nn, splat(EXP_LN2_LO), r)
+        p = splat(EXP_P[0])
+        for c in EXP_P[1:]:
+            p = _fma(builder, p, r, splat(c))
+        p = _fma(builder, builder.fmul(p, r), r, r)
+        p = builder.fadd(p, splat(1.0))
+        ni = builder.fptosi(n, it)
+        n1 = builder.ashr(ni, isplat(1))
+        n2 = builder.sub(ni, n1)
+        s1 = builder.bitcast(builder.shl(builder.add(n1, isplat(127)), isplat(23)), vt)
+        s2 = builder.bitcast(builder.shl(builder.add(n2, isplat(127)), isplat(23)), vt)
+        return builder.fmul(builder.fmul(p, s1), s2)
+
+    return block(block), codegen
+
+
+@intrinsic
+def relu16(typingctx, a):
+    """``max(a[i], 0)`` for the 16 lanes as Numba lowers the scalar ``max(x,
+    0.0)`` (``x > 0 ? x : 0``; NaN gives 0)."""
+    if a != F16:
+        return None
+
+    def codegen(context, builder, signature, args):
+        zero = ir.Constant(ir.VectorType(_FLT, 16), [0.0] * 16)
+        return builder.select(builder.fcmp_ordered(">", args[0], zero), args[0], zero)
+
+    return F16(F16), codegen
 
 
 @intrinsic
