@@ -40,9 +40,9 @@ from .math32 import (
 )
 
 __all__ = ["F8", "F16", "add8", "add16", "bcast16", "exp_block", "fma8_bcast",
-           "fma16", "fma16_bcast", "fma16_lanes", "fma8_pairs", "lane8", "load8", "load16",
-           "max16", "relu16", "splat16", "store8", "store16", "sub16", "tanh_block",
-           "zeros16"]
+           "fma16", "fma16_bcast", "fma16_lanes", "fma8_pairs", "lane8", "load8",
+           "load16", "max16", "relu16", "splat16", "store8", "store16", "sub16",
+           "tanh_block", "zeros16"]
 
 _I32 = ir.IntType(32)
 _FLT = ir.FloatType()
@@ -189,7 +189,8 @@ def _splat(builder, x):
     """The 16-lane vector whose lanes all equal the float32 value ``x``."""
     undef = ir.Constant(ir.VectorType(_FLT, 16), ir.Undefined)
     v = builder.insert_element(undef, x, ir.Constant(_I32, 0))
-    return builder.shuffle_vector(v, undef, ir.Constant(ir.VectorType(_I32, 16), [0] * 16))
+    zeros = ir.Constant(ir.VectorType(_I32, 16), [0] * 16)
+    return builder.shuffle_vector(v, undef, zeros)
 
 
 @intrinsic
