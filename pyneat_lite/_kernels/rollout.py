@@ -24,7 +24,7 @@ import numba
 import numpy as np
 from numba import njit, prange
 
-from ._config import EXACT_OPTS
+from ._config import EXACT_INLINE_OPTS, EXACT_OPTS
 from .envs import actions_lanes, observe_lanes, reset_one, step_lanes
 from .genome_source import load_lane
 from .obs_norm import NORM_NONE, normalize_lanes
@@ -35,6 +35,16 @@ __all__ = ["LANES", "no_norm", "rollout_parallel", "rollout_serial"]
 #: Lockstep lanes per group (two of the policy's 16-lane SIMD blocks,
 #: :mod:`.rollout_lanes`).
 LANES = GROUP_LANES
+
+
+@njit(**EXACT_INLINE_OPTS)
+def _zeros64(n, dtype=np.float32):
+    """Zeros whose first element sits on a 64-byte boundary: every vector
+    block of the rollout's lane-major arrays is then one cache line (a load
+    across two lines costs two)."""
+    buf = np.zeros(n + 64, dtype)
+    off = (-buf.ctypes.data % 64) // buf.itemsize
+    return buf[off:off + n]
 
 
 # EXACT_OPTS: the environment step is inlined here and must keep gymnasium's
@@ -51,14 +61,14 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
     episodes = seeds.shape[1]
     shared = seeds.shape[0] == 1
     L = LANES
-    W = np.zeros((n_params, L), np.float32)
+    W = _zeros64(n_params * L).reshape(n_params, L)
     # one work array: observations, two scratch regions, outputs (the
     # forward indexes it by offsets); flat views made once: the hot loop
     # creates no array
     ao = obs_dim * L
     bo = ao + max_width * L
     oo = bo + max_width * L
-    work = np.zeros(oo + n_out * L, np.float32)
+    work = _zeros64(oo + n_out * L)
     obs = work[:ao].reshape(obs_dim, L)
     out = work[oo:].reshape(n_out, L)
     w_flat = W.reshape(n_params * L)

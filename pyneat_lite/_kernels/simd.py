@@ -40,7 +40,7 @@ from .math32 import (
 )
 
 __all__ = ["F8", "F16", "add8", "add16", "bcast16", "exp_block", "fma8_bcast",
-           "fma16", "fma16_bcast", "fma16_lanes", "fma8_pairs", "lane8", "load8",
+           "fma16", "fma16_bcast", "fma8_pairs", "lane8", "load8",
            "load16", "max16", "relu16", "splat16", "store8", "store16", "sub16",
            "tanh_block", "zeros16"]
 
@@ -145,26 +145,6 @@ def _add(n):
                   f"``a[i] + b[i]`` for the {n} lanes (one IEEE addition each).")
 
 
-def _fma_lanes(n):
-    def fma_lanes(typingctx, x, xoff, arr, off, acc):
-        _check_array(x)
-        _check_array(arr)
-
-        def codegen(context, builder, signature, args):
-            xv = builder.load(_ptr(context, builder, signature.args[0], args[0],
-                                   args[1], n), align=4)
-            w = builder.load(_ptr(context, builder, signature.args[2], args[2],
-                                  args[3], n), align=4)
-            return _fma(builder, xv, w, args[4])
-
-        t = Float32xN(n)
-        return t(x, xoff, arr, off, t), codegen
-
-    return _named(fma_lanes, f"fma{n}_lanes", (
-        f"``acc[i] = fma(x[xoff + i], arr[off + i], acc[i])``: {n} lanes of an "
-        f"input times {n} lanes of a weight (lane-minor arrays, SIMD over lanes)."))
-
-
 def _sub(n):
     def sub(typingctx, a, b):
         def codegen(context, builder, signature, args):
@@ -181,7 +161,6 @@ zeros8, zeros16 = _zeros(8), _zeros(16)
 load8, load16 = _load(8), _load(16)
 store8, store16 = _store(8), _store(16)
 add8, add16 = _add(8), _add(16)
-fma8_lanes, fma16_lanes = _fma_lanes(8), _fma_lanes(16)
 sub16 = _sub(16)
 
 
