@@ -44,13 +44,16 @@ def configs(net: pn.Network, task: str):
     def x0(seed):
         return net.init_genome(seed=seed)
 
-    def decayed(pop, lr, decay, limit):
-        """OpenES rank 1, sigma 0.01, lr decayed by ``decay`` per generation."""
-        label = (f"OpenES rank 1, {'' if pop == 2000 else f'P {pop}, '}lr {lr:g} "
+    def decayed(pop, lr, decay, limit, sigma=0.01, algo="OpenES"):
+        """OpenES (or PGPE with Adam) rank 1, lr decayed by ``decay`` per
+        generation down to ``limit``."""
+        label = (f"{algo} rank 1, {'Adam, ' if algo == 'PGPE' else ''}{'' if pop == 2000 else f'P {pop}, '}"
+                 f"{'' if sigma == 0.01 else f'sigma {sigma:g}, '}lr {lr:g} "
                  f"decayed x{decay:g}/gen to {limit:g}")
-        return label, lambda s: pn.OpenES(
-            n, pop, sigma=0.01, lr=lr, lr_decay=decay, lr_limit=limit, rank=1,
-            network=net, x0=x0(s), seed=s)
+        kw = {"optimizer": "adam"} if algo == "PGPE" else {}
+        return label, lambda s: getattr(pn, algo)(
+            n, pop, sigma=sigma, lr=lr, lr_decay=decay, lr_limit=limit, rank=1,
+            network=net, x0=x0(s), seed=s, **kw)
 
     out = [
         ("OpenES rank 1 (P 2000, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
@@ -72,6 +75,15 @@ def configs(net: pn.Network, task: str):
             x0=x0(s), seed=s)),
         decayed(2000, 0.015, 0.998, 0.0005),
         decayed(2000, 0.015, 0.999, 0.0005),
+        # 2026-12-03, after the fused one-hidden-layer kernel (about 1.45x the
+        # generations): schedules for the larger generation budget
+        decayed(2000, 0.015, 0.997, 0.0005),
+        decayed(3000, 0.015, 0.996, 0.0005),
+        decayed(2000, 0.015, 0.996, 0.0005, sigma=0.015),
+        decayed(2000, 0.015, 0.996, 0.0005, algo="PGPE"),
+        decayed(2000, 0.015, 0.996, 0.0005, sigma=0.007),
+        decayed(2000, 0.015, 0.997, 0.0005, sigma=0.007),
+        decayed(2000, 0.015, 0.996, 0.0005, sigma=0.005),
     ]
     if task == "digits":
         out[0] = ("OpenES rank 1 (P 200, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(

@@ -1,4 +1,4 @@
-"""Where an OpenES generation's time goes on digits (issues 10 and 16).
+"""Where an OpenES generation's time goes on digits or M2 (issues 10 and 16).
 
 Times each part of ``es.run(fit, generations=1)``-style generations -- ask
 (noise draws), fitness (the task's structured or dense evaluation), tell
@@ -6,7 +6,7 @@ Times each part of ``es.run(fit, generations=1)``-style generations -- ask
 -- by wrapping the library's functions with counters (wall time, and CPU
 time of the calling thread), over ``--gens`` generations.
 
-Run:  python benchmarks/profile_es_generation.py [--case issue16|issue10]
+Run:  python benchmarks/profile_es_generation.py [--case issue16|issue10|m2]
       [--threads 1|2] [--gens 300] [--dense]
 """
 
@@ -49,14 +49,24 @@ def patch(obj, name, label):
 
 def main(argv=None):
     ap = argparse.ArgumentParser()
-    ap.add_argument("--case", default="issue16", choices=("issue16", "issue10"))
+    ap.add_argument("--case", default="issue16", choices=("issue16", "issue10", "m2"))
+    ap.add_argument("--mnist", default="/work/shared/data/mnist",
+                    help="MNIST directory (case m2)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--gens", type=int, default=300)
     ap.add_argument("--dense", action="store_true",
                     help="fitness(es.ask()) (genomes) instead of run()'s structure")
     args = ap.parse_args(argv)
     X, y = pn.datasets.load_digits()
-    if args.case == "issue16":
+    batch, kw = None, {}
+    if args.case == "m2":  # bench_lowrank_quality.py's M2 row, rank 1, P 2000
+        X, y = pn.datasets.load_mnist(args.mnist)
+        X, _, y, _ = pn.datasets.train_test_split(X, y, test_size=2000, seed=0)
+        net = pn.Network([784, 128, 10], ["relu", "linear"])
+        P, x0, batch = 2000, net.init_genome(seed=0), 512
+        kw = dict(sigma=0.01, lr=0.015, lr_decay=0.996, lr_limit=0.0005, rank=1,
+                  network=net)
+    elif args.case == "issue16":
         net = pn.Network([64, 32, 10], ["tanh", "softmax"])
         P, x0 = 256, None
     else:
@@ -64,8 +74,9 @@ def main(argv=None):
         net = pn.Network([64, 32, 10], ["relu", "linear"])
         P, x0 = 50, net.init_genome(seed=0)
     numba.set_num_threads(args.threads)
-    fit = pn.tasks.Classification(net, X, y, metric="cross_entropy")
-    es = pn.OpenES(n_params=net.n_params, pop_size=P, x0=x0, seed=0)
+    fit = pn.tasks.Classification(net, X, y, metric="cross_entropy", batch_size=batch,
+                                  seed=0)
+    es = pn.OpenES(n_params=net.n_params, pop_size=P, x0=x0, seed=0, **kw)
     ask = es.ask if args.dense else es.ask_structured
     for _ in range(20):  # compile, warm
         es.tell(fit(ask()))
@@ -82,6 +93,7 @@ def main(argv=None):
     patch(es, "_tell", "tell: _tell (all)")
     patch(openes, "centered_ranks", "tell/_tell: centered_ranks")
     patch(es_kernels, "weighted_moments", "tell/_tell: weighted_moments")
+    patch(_es._lr, "weight_moments", "tell/_tell: low-rank weight_moments")
     patch(openes, "adam_step", "tell/_tell: adam_step")
     for label, f in (("ask (all)", ask), ("fitness (all)", fit), ("tell (all)", es.tell)):
         globals()[label] = timed(f, label)
