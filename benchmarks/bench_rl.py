@@ -282,7 +282,7 @@ def bench_generation(n_gens: int) -> tuple[float, float, float]:
             rollout_serial(*args, 1, ret, steps, 0, *no_norm(env.obs_dim),
                            dense_source())
         else:
-            rollout_parallel(*args, min(groups, 4 * nt), ret, steps, nt, 0,
+            rollout_parallel(*args, nt, ret, steps, nt, 0,
                              *no_norm(env.obs_dim), dense_source())
         t3 = time.perf_counter()
         whole.append(t1 - t0)

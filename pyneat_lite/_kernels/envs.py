@@ -87,7 +87,7 @@ def _uniform(state, low, high):
     return low + (high - low) * rng_uniform(state)
 
 
-@njit(**EXACT_OPTS)
+@njit(**EXACT_INLINE_OPTS)
 def reset_one(kind, s, state, seed):
     """Start state of one episode into ``s`` (float64 (state_dim,)), drawn
     from the stream of ``seed``; ``state`` (uint64 (4,)) is scratch."""

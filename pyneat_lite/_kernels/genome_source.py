@@ -24,7 +24,7 @@ import math
 import numpy as np
 from numba import njit, prange
 
-from ._config import EXACT_OPTS, OPTS
+from ._config import EXACT_INLINE_OPTS, EXACT_OPTS, OPTS
 from .forward import forward_one
 
 __all__ = ["DENSE", "LOWRANK", "PAIRS", "dense_source", "forward_each_source",
@@ -80,7 +80,7 @@ def form_genome(source, meta, g, out, acc):
             out[p] = mean[p] + d if plus else mean[p] - d
 
 
-@njit(**EXACT_OPTS)
+@njit(**EXACT_INLINE_OPTS)
 def load_lane(source, population, meta, g, W, lane, genome, acc):
     """``W[:, lane]`` = genome ``g``: a row of ``population`` (source
     :data:`DENSE`) or formed from the structure through ``genome`` (float32

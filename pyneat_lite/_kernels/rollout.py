@@ -5,11 +5,11 @@ lane-minor (``(n, LANES)`` arrays: the genomes' weights transposed once, when a
 lane takes a genome, and kept for all its episodes; the states; the
 activations), so that the policy's multiply-adds (:mod:`.rollout_lanes`, in
 16-lane vector blocks) and CartPole's dynamics are SIMD over lanes. A lane whose
-episode ends is refilled at once with the next episode or the next genome, so
-lanes stay busy whatever the episode lengths. Lanes are independent and every
-lane runs the same arithmetic, so a genome's return does not depend on its
-lane, its group or the number of threads; groups are spread over threads by
-``prange`` (or run in a loop by the serial twin, for small populations).
+episode ends is refilled at once with the next episode or the next genome of
+a queue shared by all groups (one group per thread), so lanes stay busy
+whatever the episode lengths. Lanes are independent and every lane runs the
+same arithmetic, so a genome's return does not depend on its lane, its group
+or the number of threads.
 
 The policy forward computes the same sums, in the same order, with the same
 activation code as ``forward_one`` of :mod:`pyneat_lite._forward` (0.1.0 summed
@@ -22,7 +22,9 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba import njit, prange
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from ._config import EXACT_INLINE_OPTS, EXACT_OPTS
 from .envs import actions_lanes, observe_lanes, reset_one, step_lanes
@@ -30,11 +32,27 @@ from .genome_source import load_lane
 from .obs_norm import NORM_NONE, normalize_lanes
 from .rollout_lanes import GROUP_LANES, forward_lanes
 
-__all__ = ["LANES", "no_norm", "rollout_parallel", "rollout_serial"]
+__all__ = ["LANES", "next_genome", "no_norm", "rollout_parallel", "rollout_serial"]
 
 #: Lockstep lanes per group (two of the policy's 16-lane SIMD blocks,
 #: :mod:`.rollout_lanes`).
 LANES = GROUP_LANES
+
+
+@intrinsic
+def next_genome(typingctx, queue):
+    """Take the next genome of a rollout: ``queue[0]`` before one atomic
+    increment (int64 (1,)), so that threads share one queue of genomes."""
+    sig = types.int64(queue)
+
+    def codegen(context, builder, signature, args):
+        arr = context.make_array(signature.args[0])(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, signature.args[0], arr,
+                                       [context.get_constant(types.intp, 0)])
+        one = context.get_constant(types.int64, 1)
+        return builder.atomic_rmw("add", ptr, one, "monotonic")
+
+    return sig, codegen
 
 
 @njit(**EXACT_INLINE_OPTS)
@@ -50,12 +68,13 @@ def _zeros64(n, dtype=np.float32):
 # EXACT_OPTS: the environment step is inlined here and must keep gymnasium's
 # rounding (the policy's own arithmetic is in rollout_lanes, with OPTS).
 @njit(**EXACT_OPTS)
-def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
-                   state_dim, params, low, high, seeds, max_steps, n_groups,
-                   returns, steps, norm_mode, norm, moments, source):
-    """Genomes grp, grp + n_groups, ... through LANES lockstep lanes
-    (observations normalised and summed as :mod:`.obs_norm` says); rows of
-    ``population``, or formed from a structured ``source``."""
+def _rollout_group(queue, population, meta, max_width, n_out, kind, obs_dim,
+                   state_dim, params, low, high, seeds, max_steps, returns,
+                   steps, norm_mode, norm, moments, source):
+    """Genomes taken from ``queue`` (:func:`next_genome`) through LANES
+    lockstep lanes until none is left (observations normalised and summed as
+    :mod:`.obs_norm` says); rows of ``population``, or formed from a
+    structured ``source``."""
     n_pop = returns.shape[0]
     n_params = meta[meta.shape[0] - 1, 3] + meta[meta.shape[0] - 1, 1]
     episodes = seeds.shape[1]
@@ -85,12 +104,11 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
     t = np.zeros(L, np.int64)
     total = np.zeros(L, np.float64)
     n_steps = np.zeros(L, np.int64)
-    nxt = np.int64(grp)  # this group's genomes: grp, grp + n_groups, ...
     active = 0
     for lane in range(L):
+        nxt = next_genome(queue)
         if nxt < n_pop:
             genome[lane] = nxt
-            nxt += n_groups
             active += 1
             load_lane(source, population, meta, genome[lane], W, lane, gbuf, acc)
             reset_one(kind, s1, rng, seeds[0, 0] if shared else seeds[genome[lane], 0])
@@ -128,9 +146,8 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
                 total[lane] = 0.0
                 n_steps[lane] = 0
                 episode[lane] = 0
-                if nxt < n_pop:
-                    g = nxt
-                    nxt += n_groups
+                g = next_genome(queue)
+                if g < n_pop:
                     genome[lane] = g
                     load_lane(source, population, meta, g, W, lane, gbuf, acc)
                 else:  # idle lane: a valid state, never read back
@@ -149,37 +166,38 @@ def _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
 def _rollout_groups(population, meta, max_width, n_out, kind, obs_dim, state_dim,
                     params, low, high, seeds, max_steps, n_groups, returns, steps,
                     norm_mode, norm, moments, source):
-    for grp in prange(n_groups):
-        _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
-                       state_dim, params, low, high, seeds, max_steps, n_groups,
-                       returns, steps, norm_mode, norm, moments, source)
+    queue = np.zeros(1, np.int64)
+    for _ in prange(n_groups):
+        _rollout_group(queue, population, meta, max_width, n_out, kind, obs_dim,
+                       state_dim, params, low, high, seeds, max_steps, returns,
+                       steps, norm_mode, norm, moments, source)
 
 
 def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_dim,
                      params, low, high, seeds, max_steps, n_groups, returns, steps,
                      n_chunks, norm_mode, norm, moments, source):
-    """Mean return and step count of every genome, groups spread over threads.
+    """Mean return and step count of every genome, ``n_groups`` lane groups
+    on at most ``n_chunks`` threads.
 
     population float32 (P, n_params); meta int64 as ``Network.meta``; params,
     low, high float64; seeds uint64 (1 or P, episodes): the start state of
     episode ``e`` of genome ``p`` comes from ``seeds[0 or p, e]``; returns
-    float64 (P,), steps int64 (P,) (outputs).  Genome ``p`` runs in group
-    ``p % n_groups``; at most ``n_chunks`` threads run.  ``norm_mode``,
-    ``norm`` and ``moments``: observation normalisation and sums, as
-    :mod:`.obs_norm` says (:func:`no_norm` gives arrays for none).
-    ``source``: where the genomes come from (:mod:`.genome_source`;
-    ``dense_source()``: the rows of ``population``, else a structured
-    population's, formed lane by lane, ``population`` then unused).
+    float64 (P,), steps int64 (P,) (outputs).  ``norm_mode``, ``norm`` and
+    ``moments``: observation normalisation and sums, as :mod:`.obs_norm`
+    says (:func:`no_norm` gives arrays for none).  ``source``: where the
+    genomes come from (:mod:`.genome_source`; ``dense_source()``: the rows of
+    ``population``, else a structured population's, formed lane by lane,
+    ``population`` then unused).
 
-    Groups are handed to threads one at a time as threads become free
-    (dynamic schedule, ``numba.set_parallel_chunksize(1)``), not split in
-    equal runs up front: on a shared machine a thread that is descheduled
-    holds back one group, not half of the work, and episodes of unequal
-    length balance out.  Which thread runs a group changes nothing in its
-    arithmetic.
+    The groups share one queue of genomes (:func:`next_genome`): a lane
+    whose genome is done takes the next one in the queue, whichever group it
+    is in, so lanes stay busy until the last genomes whatever the episode
+    lengths (with a fixed share per group, a random CartPole population kept
+    half of the lanes idle), and a thread that is descheduled holds back
+    only its own lanes' current genomes.  Which lane, group or thread runs a
+    genome changes nothing in its arithmetic.
     """
     prev = numba.get_num_threads()
-    prev_chunk = numba.set_parallel_chunksize(1)
     numba.set_num_threads(max(1, min(n_chunks, prev)))
     try:
         _rollout_groups(population, meta, max_width, n_out, kind, obs_dim, state_dim,
@@ -187,18 +205,17 @@ def rollout_parallel(population, meta, max_width, n_out, kind, obs_dim, state_di
                         norm_mode, norm, moments, source)
     finally:
         numba.set_num_threads(prev)
-        numba.set_parallel_chunksize(prev_chunk)
 
 
 @njit(**EXACT_OPTS)
 def rollout_serial(population, meta, max_width, n_out, kind, obs_dim, state_dim,
                    params, low, high, seeds, max_steps, n_groups, returns, steps,
                    norm_mode, norm, moments, source):
-    """Serial twin of :func:`rollout_parallel` (same results)."""
-    for grp in range(n_groups):
-        _rollout_group(grp, population, meta, max_width, n_out, kind, obs_dim,
-                       state_dim, params, low, high, seeds, max_steps, n_groups,
-                       returns, steps, norm_mode, norm, moments, source)
+    """Serial twin of :func:`rollout_parallel` (same results; one group
+    takes every genome, ``n_groups`` is unused)."""
+    _rollout_group(np.zeros(1, np.int64), population, meta, max_width, n_out, kind,
+                   obs_dim, state_dim, params, low, high, seeds, max_steps, returns,
+                   steps, norm_mode, norm, moments, source)
 
 
 def no_norm(obs_dim):

@@ -2,7 +2,8 @@
 
 The twin of :mod:`.rollout` for networks with a state: a group steps
 :data:`~.rollout.LANES` episodes in lockstep, the environment SIMD over the
-lanes (the same :mod:`.envs` kernels, with the same lane refilling), and the
+lanes (the same :mod:`.envs` kernels, with the same lane refilling from one
+queue of genomes shared by the groups), and the
 policy one lane at a time with :func:`.recurrent._step_row`, the very code
 that ``Network.forward_each(state=...)`` runs: a rollout's actions are those
 of ``forward_each`` on the same observations and states, bit for bit.  Each
@@ -23,7 +24,7 @@ from ._config import EXACT_OPTS
 from .envs import actions_lanes, observe_lanes, reset_one, step_lanes
 from .obs_norm import NORM_NONE, normalize_lanes
 from .recurrent import _step_row
-from .rollout import LANES
+from .rollout import LANES, next_genome
 
 __all__ = ["rollout_recurrent_parallel", "rollout_recurrent_serial"]
 
@@ -31,10 +32,11 @@ __all__ = ["rollout_recurrent_parallel", "rollout_recurrent_serial"]
 # EXACT_OPTS: the environment step is inlined here and must keep gymnasium's
 # rounding (the policy's arithmetic is _step_row's, compiled with OPTS).
 @njit(**EXACT_OPTS)
-def _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
-           state_dim, params, low, high, seeds, max_steps, n_groups, returns,
-           steps, norm_mode, norm, moments):
-    """Genomes grp, grp + n_groups, ... through LANES lockstep lanes."""
+def _group(queue, population, meta, width, state_size, n_out, kind, obs_dim,
+           state_dim, params, low, high, seeds, max_steps, returns, steps,
+           norm_mode, norm, moments):
+    """Genomes taken from ``queue`` (:func:`.rollout.next_genome`) through
+    LANES lockstep lanes until none is left."""
     n_pop = population.shape[0]
     episodes = seeds.shape[1]
     shared = seeds.shape[0] == 1
@@ -58,12 +60,11 @@ def _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
     t = np.zeros(L, np.int64)
     total = np.zeros(L, np.float64)
     n_steps = np.zeros(L, np.int64)
-    nxt = np.int64(grp)
     active = 0
     for lane in range(L):
+        nxt = next_genome(queue)
         if nxt < n_pop:
             genome[lane] = nxt
-            nxt += n_groups
             active += 1
             reset_one(kind, s1, rng, seeds[0, 0] if shared else seeds[genome[lane], 0])
             for i in range(state_dim):
@@ -102,9 +103,8 @@ def _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
                 total[lane] = 0.0
                 n_steps[lane] = 0
                 episode[lane] = 0
-                if nxt < n_pop:
-                    g = nxt
-                    nxt += n_groups
+                g = next_genome(queue)
+                if g < n_pop:
                     genome[lane] = g
                 else:  # idle lane: a valid state, never read back
                     genome[lane] = -1
@@ -124,19 +124,20 @@ def _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
 def _groups(population, meta, width, state_size, n_out, kind, obs_dim, state_dim,
             params, low, high, seeds, max_steps, n_groups, returns, steps,
             norm_mode, norm, moments):
-    for grp in prange(n_groups):
-        _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
-               state_dim, params, low, high, seeds, max_steps, n_groups, returns,
-               steps, norm_mode, norm, moments)
+    queue = np.zeros(1, np.int64)
+    for _ in prange(n_groups):
+        _group(queue, population, meta, width, state_size, n_out, kind, obs_dim,
+               state_dim, params, low, high, seeds, max_steps, returns, steps,
+               norm_mode, norm, moments)
 
 
 def rollout_recurrent_parallel(population, meta, width, state_size, n_out, kind,
                                obs_dim, state_dim, params, low, high, seeds,
                                max_steps, n_groups, returns, steps, n_chunks,
                                norm_mode, norm, moments):
-    """Mean return and step count of every recurrent genome, groups spread
-    over at most ``n_chunks`` threads (dynamic schedule, as
-    :func:`.rollout.rollout_parallel`).
+    """Mean return and step count of every recurrent genome, ``n_groups``
+    lane groups on at most ``n_chunks`` threads sharing one queue of genomes
+    (as :func:`.rollout.rollout_parallel`).
 
     ``meta`` the layered network's table (:mod:`.conv`), ``width`` its
     widest layer or input, ``state_size`` its state values per genome; the
@@ -144,7 +145,6 @@ def rollout_recurrent_parallel(population, meta, width, state_size, n_out, kind,
     ``norm``, ``moments``: :mod:`.obs_norm`).
     """
     prev = numba.get_num_threads()
-    prev_chunk = numba.set_parallel_chunksize(1)
     numba.set_num_threads(max(1, min(n_chunks, prev)))
     try:
         _groups(population, meta, width, state_size, n_out, kind, obs_dim, state_dim,
@@ -152,15 +152,14 @@ def rollout_recurrent_parallel(population, meta, width, state_size, n_out, kind,
                 norm_mode, norm, moments)
     finally:
         numba.set_num_threads(prev)
-        numba.set_parallel_chunksize(prev_chunk)
 
 
 @njit(**EXACT_OPTS)
 def rollout_recurrent_serial(population, meta, width, state_size, n_out, kind,
                              obs_dim, state_dim, params, low, high, seeds, max_steps,
                              n_groups, returns, steps, norm_mode, norm, moments):
-    """Serial twin of :func:`rollout_recurrent_parallel` (same results)."""
-    for grp in range(n_groups):
-        _group(grp, population, meta, width, state_size, n_out, kind, obs_dim,
-               state_dim, params, low, high, seeds, max_steps, n_groups, returns,
-               steps, norm_mode, norm, moments)
+    """Serial twin of :func:`rollout_recurrent_parallel` (same results; one
+    group takes every genome, ``n_groups`` is unused)."""
+    _group(np.zeros(1, np.int64), population, meta, width, state_size, n_out, kind,
+           obs_dim, state_dim, params, low, high, seeds, max_steps, returns, steps,
+           norm_mode, norm, moments)

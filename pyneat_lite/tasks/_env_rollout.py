@@ -144,21 +144,18 @@ def _rollout(net: Any, pop: Any, env: _Env, episodes: int, max_steps: int,
                         max_groups)
     norm_args = _norm_arrays(normalizer, n_pop, env.obs_dim)
     if net.recurrent:
-        _rollout_recurrent(net, pop, env, seeds, max_steps, nt, max_groups, returns,
+        _rollout_recurrent(net, pop, env, seeds, max_steps, nt, returns,
                            steps, norm_args)
     else:
         args = (pop, net.meta, int(net.max_width), int(net.n_out), env._kind,
                 env.obs_dim, env.state_dim, env.params, env.action_low,
                 env.action_high, seeds, max_steps)
+        # one group of lanes per thread, all refilled from one queue of
+        # genomes; the grouping does not change any return
         if nt == 1:
-            # one group: its 32 lanes are refilled from the whole population, so
-            # they stay busy until the last episodes
             rollout_serial(*args, 1, returns, steps, *norm_args, source)
         else:
-            # a few groups per thread (load balance), each with its lanes full
-            # when possible; the grouping does not change any return
-            rollout_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt,
-                             *norm_args, source)
+            rollout_parallel(*args, nt, returns, steps, nt, *norm_args, source)
     if normalizer is not None and update:
         _merge_moments(normalizer, norm_args[1], norm_args[2], steps)
     return returns, steps
@@ -168,7 +165,7 @@ _NO_ROWS = np.zeros((1, 1), np.float32)
 
 
 def _rollout_recurrent(net: Any, pop: np.ndarray, env: _Env, seeds: np.ndarray,
-                       max_steps: int, nt: int, max_groups: int, returns: np.ndarray,
+                       max_steps: int, nt: int, returns: np.ndarray,
                        steps: np.ndarray, norm_args: tuple) -> None:
     """:func:`_rollout` of a network with RNN/GRU layers (its own kernel,
     compiled on first use only)."""
@@ -183,5 +180,4 @@ def _rollout_recurrent(net: Any, pop: np.ndarray, env: _Env, seeds: np.ndarray,
     if nt == 1:
         rollout_recurrent_serial(*args, 1, returns, steps, *norm_args)
     else:
-        rollout_recurrent_parallel(*args, min(max_groups, 4 * nt), returns, steps, nt,
-                                   *norm_args)
+        rollout_recurrent_parallel(*args, nt, returns, steps, nt, *norm_args)
