@@ -80,3 +80,39 @@ def test_tanh_block_is_tanh32_bit_for_bit():
     blocks(x, y16, y8, ys)
     np.testing.assert_array_equal(y16.view(np.uint32), ys.view(np.uint32))
     np.testing.assert_array_equal(y8.view(np.uint32), ys.view(np.uint32))
+
+
+@pytest.mark.parametrize("n_groups", [2, 3])
+def test_groups_share_one_queue_of_genomes(n_groups):
+    """Lane groups on two threads take genomes from one queue: every genome
+    runs exactly once (its episodes counted in ``steps``), with the serial
+    kernel's returns, whatever the episode lengths."""
+    from pyneat_lite._kernels.genome_source import dense_source
+    from pyneat_lite._kernels.rollout import no_norm, rollout_parallel, rollout_serial
+    from pyneat_lite._rng import STREAMS, row_seeds
+
+    net = pn.Network([4, 8, 2], ["tanh", "linear"])
+    env = pn.envs.CartPole(max_steps=300)
+    # random policies: episodes of ~10 to 300 steps, so lanes refill at
+    # different times; not a multiple of LANES
+    P, episodes = 7 * LANES + 5, 2
+    pop = net.init_population(P, seed=3) * np.float32(1.5)
+    seeds = row_seeds(4, 0, STREAMS["env"], P * episodes).reshape(P, episodes)
+    args = (pop, net.meta, int(net.max_width), int(net.n_out), env._kind,
+            env.obs_dim, env.state_dim, env.params, env.action_low,
+            env.action_high, seeds, env.max_steps)
+    out = []
+    for run in ("serial", "parallel"):
+        ret, steps = np.full(P, np.nan), np.full(P, -1, np.int64)
+        if run == "serial":
+            rollout_serial(*args, 1, ret, steps, 0, *no_norm(env.obs_dim),
+                           dense_source())
+        else:
+            rollout_parallel(*args, n_groups, ret, steps, 2, 0,
+                             *no_norm(env.obs_dim), dense_source())
+        out.append((ret, steps))
+    (r1, s1), (r2, s2) = out
+    assert np.all(s1 >= episodes) and np.unique(s1).size > 10
+    np.testing.assert_array_equal(s1, 2 * r1)  # CartPole: +1 per step
+    np.testing.assert_array_equal(r1, r2)
+    np.testing.assert_array_equal(s1, s2)
