@@ -337,3 +337,35 @@ def flatten_weights(layout: tuple[LayerLayout, ...], n_params: int,
         genome[lay.w_offset : lay.b_offset] = w.ravel()
         genome[lay.b_offset : lay.b_offset + lay.b_size] = b
     return genome
+
+
+
+def split(net: Any, index: Any) -> tuple[Any, Any]:
+    """:meth:`Network.split`: the networks of ``layers[:index]`` and
+    ``layers[index:]`` (a leading :class:`~pyneat_lite.Flatten` of the
+    suffix dropped: the suffix reads flat rows)."""
+    from .layers import Flatten
+
+    caller = "Network.split"
+    layers = net.layers
+    if net.recurrent:
+        raise ValueError(f"{caller} needs a network without recurrent layers (their "
+                         "state runs through every step). Got a recurrent network.")
+    index = check_int(index, "index", caller=caller, min_val=1,
+                      max_val=len(layers) - 1)
+    if net._stack is None:
+        shape: tuple[int, ...] = (net.sizes[index],)
+    else:
+        shape = net._stack.shapes[index - 1]
+    rest = list(layers[index:])
+    if isinstance(rest[0], Flatten):
+        rest, shape = rest[1:], (int(np.prod(shape)),)
+    cls = type(net)
+    try:
+        prefix = cls(layers=list(layers[:index]), input_shape=net.input_shape)
+        suffix = cls(layers=rest, input_shape=shape if len(shape) == 3 else shape[0])
+    except ValueError as err:
+        raise ValueError(f"The 'index' argument of {caller} must leave a layer with "
+                         f"parameters on each side. Got {index} instead "
+                         f"({err})") from None
+    return prefix, suffix

@@ -225,6 +225,46 @@ class Network:
         other = Network.from_config(state)
         self.__dict__.update(other.__dict__)
 
+    def split(self, index: int) -> tuple[Network, Network]:
+        """The networks of the first ``index`` layers and of the rest.
+
+        ``prefix.n_params + suffix.n_params == n_params`` and, for any genome
+        ``g``, ``suffix.forward(g[k:], prefix.forward(g[:k], X))`` equals
+        ``forward(g, X)`` (``k = prefix.n_params``): the suffix runs on cached
+        activations, e.g. on features shared by a population that differs
+        only in the suffix's weights (``benchmarks/bench_convnet_blocks.py``).
+
+        Parameters
+        ----------
+        index : int
+            Position in :attr:`layers`, from 1 to ``len(layers) - 1``.  A
+            :class:`~pyneat_lite.Flatten` at ``index`` is dropped from the
+            suffix, which then reads flat rows (a suffix of dense layers is
+            the sizes form, with its kernels).
+
+        Returns
+        -------
+        (Network, Network)
+            ``prefix``, ``suffix``; the suffix's input is the prefix's output
+            (an image shape ``(C, H, W)`` or a width).
+
+        Raises
+        ------
+        ValueError
+            ``index`` out of range, or leaving a side without a layer with
+            parameters (only pooling or ``Flatten``); a recurrent network.
+        TypeError
+            ``index`` not an integer.
+
+        Examples
+        --------
+        >>> net = pn.Network([4, 8, 3], ["tanh", "softmax"])
+        >>> pre, suf = net.split(1)
+        >>> pre.sizes, suf.sizes, pre.n_params + suf.n_params == net.n_params
+        ((4, 8), (8, 3), True)
+        """
+        return _checks.split(self, index)
+
     # ------------------------------------------------------------------ init
     def init_population(
         self,

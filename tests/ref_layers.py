@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from ref_forward import activation_ref
 
-__all__ = ["stack_forward_ref", "stack_n_params_ref", "recurrent_step_ref"]
+__all__ = ["stack_forward_ref", "stack_n_params_ref", "recurrent_step_ref", "ref_spec"]
 
 
 def _pads(n, k, s, padding):
@@ -55,6 +55,24 @@ def _pool(x, size, stride, op):
     win = np.stack([x[:, :, i:i + sh * oh:sh, j:j + sw * ow:sw][:, :, :oh, :ow]
                     for i in range(kh) for j in range(kw)])
     return win.max(axis=0) if op == "max" else win.mean(axis=0)
+
+
+def ref_spec(layers):
+    """The reference's tuples for pyneat_lite layer specs (read by attribute
+    and class name only: no pyneat_lite import)."""
+    out = []
+    for lay in layers:
+        if type(lay).__name__ == "Conv2D":
+            out.append(("conv", lay.channels, lay.kernel, lay.stride, lay.padding,
+                        lay.activation))
+        elif type(lay).__name__ in ("MaxPool2D", "AvgPool2D"):
+            out.append((type(lay).__name__[:7].lower(),
+                        lay.size, lay.stride))
+        elif type(lay).__name__ == "Flatten":
+            out.append(("flatten",))
+        else:
+            out.append(("dense", lay.units, lay.activation))
+    return out
 
 
 def stack_n_params_ref(layers, input_shape) -> int:

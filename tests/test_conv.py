@@ -9,29 +9,13 @@ import pickle
 import numpy as np
 import pytest
 import torch
+from ref_layers import ref_spec as _ref_spec
 from ref_layers import stack_forward_ref
 
 import pyneat_lite as pn
 from pyneat_lite.layers import AvgPool2D, Conv2D, Dense, Flatten, MaxPool2D
 
 RTOL, ATOL = 2e-5, 2e-5
-
-
-def _ref_spec(layers):
-    """The reference's tuples for pyneat_lite layers."""
-    out = []
-    for lay in layers:
-        if isinstance(lay, Conv2D):
-            out.append(("conv", lay.channels, lay.kernel, lay.stride, lay.padding,
-                        lay.activation))
-        elif isinstance(lay, (MaxPool2D, AvgPool2D)):
-            out.append(("maxpool" if isinstance(lay, MaxPool2D) else "avgpool",
-                        lay.size, lay.stride))
-        elif isinstance(lay, Flatten):
-            out.append(("flatten",))
-        else:
-            out.append(("dense", lay.units, lay.activation))
-    return out
 
 
 def _data(net, P, B, seed=0):

@@ -25,6 +25,8 @@ def networks() -> None:
     n: int = net.n_params
     pop: np.ndarray = net.init_population(8, seed=0)
     out: np.ndarray = net.forward(pop, np.zeros((5, 4), np.float32))
+    head, tail = net.split(1)
+    parts: tuple[pn.Network, pn.Network] = (head, tail)
     each: np.ndarray = net.forward_each(pop, np.zeros((8, 4), np.float32))
     layers: list[tuple[np.ndarray, np.ndarray]] = net.unflatten(pop[0])
     config: dict[str, list[object]] = net.to_config()
