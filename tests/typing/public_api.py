@@ -25,8 +25,7 @@ def networks() -> None:
     n: int = net.n_params
     pop: np.ndarray = net.init_population(8, seed=0)
     out: np.ndarray = net.forward(pop, np.zeros((5, 4), np.float32))
-    head, tail = net.split(1)
-    parts: tuple[pn.Network, pn.Network] = (head, tail)
+    parts: tuple[pn.Network, pn.Network] = net.split(1)
     each: np.ndarray = net.forward_each(pop, np.zeros((8, 4), np.float32))
     layers: list[tuple[np.ndarray, np.ndarray]] = net.unflatten(pop[0])
     config: dict[str, list[object]] = net.to_config()
@@ -34,7 +33,7 @@ def networks() -> None:
     seconds: float = pn.warmup()
     pn.save_policy(Path("policy.npz"), net, pop[0])
     loaded: tuple[pn.Network, np.ndarray] = pn.load_policy("policy.npz")
-    del n, out, each, layers, same, seconds, loaded
+    del n, out, parts, each, layers, same, seconds, loaded
 
 
 def algorithms() -> None:
