@@ -92,6 +92,40 @@ def test_structured_evaluation_equals_reference(case):
                 np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("act", ACTS)
+def test_one_hidden_layer_equals_the_genomes(act):
+    """Networks of one hidden layer (16-sample vectors, the second layer in
+    register accumulators, a softmax cross-entropy from the logits): every
+    hidden activation, softmax and other outputs, sample counts off whole
+    vectors and blocks, outputs off whole passes of the accumulators, and
+    logits far enough apart that a probability falls below eps."""
+    rng = np.random.default_rng(300 + ACTS.index(act))
+    specs = [(5, 3, 2, "softmax", 37, 1.0), (64, 32, 10, "softmax", 150, 1.0),
+             (7, 17, 13, act, 64, 1.0), (3, 40, 7, "linear", 81, 1.0),
+             (4, 6, 5, "softmax", 50, 60.0)]
+    for n_in, n1, n_out, out_act, n, x_scale in specs:
+        net = pn.Network([n_in, n1, n_out], [act, out_act])
+        es = make_es("openes", net, 10, seed=n)
+        pop = es.ask_structured()
+        genomes = np.array(es.ask())
+        X = (x_scale * rng.normal(size=(n, n_in))).astype(np.float32)
+        labels = rng.integers(0, n_out, n)
+        tasks = [("mse", pn.tasks.Regression(net, X, rng.normal(size=(n, n_out))))]
+        tasks += [(m, pn.tasks.Classification(net, X, labels, metric=m))
+                  for m in ("accuracy", "cross_entropy")]
+        for kind, task in tasks:
+            got = task.evaluate(pop)
+            want = task.evaluate(genomes)
+            if kind == "accuracy":  # an argmax may flip on a float32 near-tie
+                assert np.abs(got - want).max() <= 1.0001 / n
+                assert np.mean(got == want) >= 0.8
+                continue
+            ref = ref_scores([n_in, n1, n_out], [act, out_act], genomes, X,
+                             task.y, kind)
+            np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5)
+            np.testing.assert_allclose(got, ref, rtol=1e-4, atol=1e-4)
+
+
 def test_rows_and_array_are_the_genomes_of_ask():
     net = pn.Network([5, 4, 3], ["tanh", "softmax"])
     es = make_es("snes", net, 8)

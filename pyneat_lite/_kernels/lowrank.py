@@ -324,6 +324,40 @@ def _dense_lowrank(src, dst, ha, mean, scale, z, i, sign, meta, offs, rank, laye
 
 
 @njit(inline="always", **OPTS)
+def _ce_logits_block(o, n_out, nb, s0, yi, red, red2, capped, eps):
+    """Sum over the samples of a block of the log-softmax of the target,
+    from the logits ``o`` (n_out, nb); ``capped``: of ``log(max(p, eps))``,
+    the loss of softmax probabilities, without writing them (``log`` is
+    increasing: the cap is ``log32(eps)``).  float32 per sample, summed in
+    float64 in sample order."""
+    total = 0.0
+    if o.shape[1] % 16 == 0:
+        logsumexp_lanes(o, n_out, nb, red, red2)
+    else:
+        for c in range(nb):
+            red[c] = o[0, c]
+        for k in range(1, n_out):
+            for c in range(nb):
+                red[c] = max(red[c], o[k, c])
+        for c in range(nb):
+            red2[c] = _F(0.0)
+        for k in range(n_out):
+            for c in range(nb):
+                red2[c] += exp32(o[k, c] - red[c])
+    for c in range(nb):  # contiguous: vectorised (the gather below is not)
+        red2[c] = log32(red2[c])
+    for c in range(nb):  # max - logit first: exact when they are close
+        red2[c] = (red[c] - o[yi[s0 + c], c]) + red2[c]
+    if capped:
+        cap = -log32(_F(eps))
+        for c in range(nb):
+            red2[c] = min(red2[c], cap)
+    for c in range(nb):
+        total -= _F64(red2[c])
+    return total
+
+
+@njit(inline="always", **OPTS)
 def _loss_block(o, n_out, nb, s0, kind, probabilities, eps, yi, yf, red, red2):
     """Sum over the samples of a block of the per-sample score (hits, log
     likelihood, minus the squared error), float64.  The per-sample log
@@ -354,25 +388,7 @@ def _loss_block(o, n_out, nb, s0, kind, probabilities, eps, yi, yf, red, red2):
             for c in range(nb):
                 total += _F64(red[c])
         else:
-            if o.shape[1] % 16 == 0:
-                logsumexp_lanes(o, n_out, nb, red, red2)
-            else:
-                for c in range(nb):
-                    red[c] = o[0, c]
-                for k in range(1, n_out):
-                    for c in range(nb):
-                        red[c] = max(red[c], o[k, c])
-                for c in range(nb):
-                    red2[c] = _F(0.0)
-                for k in range(n_out):
-                    for c in range(nb):
-                        red2[c] += exp32(o[k, c] - red[c])
-            for c in range(nb):  # contiguous: vectorised (the gather below is not)
-                red2[c] = log32(red2[c])
-            for c in range(nb):  # max - logit first: exact when they are close
-                red2[c] = (red[c] - o[yi[s0 + c], c]) + red2[c]
-            for c in range(nb):
-                total -= _F64(red2[c])
+            total = _ce_logits_block(o, n_out, nb, s0, yi, red, red2, False, eps)
     else:
         for c in range(nb):
             for k in range(n_out):

@@ -66,6 +66,15 @@ def _act16(v, act_id):
     return v
 
 
+@njit(inline="always", **OPTS)
+def _act_rest(buf, c0, c1, act_id):
+    """The activations :func:`_act16` passes but linear, lane by lane on
+    ``buf[c0:c1]``."""
+    if act_id != RELU and act_id != TANH and act_id != LINEAR:
+        for c in range(c0, c1):
+            buf[c] = elementwise(buf[c], act_id)
+
+
 #: rows of the second layer's table per pass over the hidden lanes: 6 rows
 #: of two streams are 12 register accumulators
 _ROWS = 6
@@ -132,9 +141,7 @@ def _hidden(hl, xbf, width, v0, v1, i, rank, n1, dk, bq, act_id, antithetic, hbu
             p1 = add16(load16(hl, (v1 * n1 + j) * 16), d1)
         store16(hbuf, j * 16, _act16(p0, act_id))
         store16(hbuf, (n1 + j) * 16, _act16(p1, act_id))
-    if act_id != RELU and act_id != TANH and act_id != LINEAR:
-        for c in range(2 * n1 * 16):
-            hbuf[c] = elementwise(hbuf[c], act_id)
+    _act_rest(hbuf, 0, 2 * n1 * 16, act_id)
 
 
 @njit(inline="always", **OPTS)

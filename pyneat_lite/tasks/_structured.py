@@ -125,6 +125,11 @@ def evaluate_pairs(net: Any, pop: AntitheticPopulation, X: np.ndarray, y: np.nda
     z = pop.noise
     h = z.shape[0]
     n_samples = X.shape[0]
+    n_pad = -(-n_samples // 16) * 16  # whole vectors of 16 samples
+    if n_pad != n_samples:
+        xp = np.zeros((n_pad, n0), np.float32)
+        xp[:n_samples] = X
+        X = xp
     fitness = np.empty(pop.shape[0])
     w0 = pop.mean[:n0 * n1].astype(np.float32).reshape(n0, n1)
     g = _forward.block_genomes(h, n1, n_samples)
@@ -132,11 +137,11 @@ def evaluate_pairs(net: Any, pop: AntitheticPopulation, X: np.ndarray, y: np.nda
     work = pop.shape[0] * n_samples * (net._n_weights - n0 * n1 // 2)
     nt = numba_thread_count(n_threads, work, -(-h // g), FORWARD_PARALLEL_MIN_WORK)
     wcat = net._scratch.get("wcat", nt * n0 * g * n1).reshape(nt, -1)
-    ht = net._scratch.get("ht", nt * g * n1 * n_samples).reshape(nt, -1)
+    ht = net._scratch.get("ht", nt * g * n1 * n_pad).reshape(nt, -1)
     gbuf = np.empty((nt, net.n_params), np.float32)
     yi, yf = _targets(kind, y)
     with numba_threads(nt if nt > 1 else None), single_threaded_blas():
         h0 = np.dot(w0.T, X.T)  # the centre's first layer: one product
-        _pairs.pair_fitness(pop.mean, pop.scale, z, X, net.meta, h0, yi, yf, kind,
-                            probabilities, 1e-7, fitness, g, wcat, ht, gbuf, nt)
+        _pairs.pair_fitness(pop.mean, pop.scale, z, X, n_samples, net.meta, h0, yi, yf,
+                            kind, probabilities, 1e-7, fitness, g, wcat, ht, gbuf, nt)
     return fitness
