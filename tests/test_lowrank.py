@@ -155,6 +155,39 @@ def test_rows_and_mirrors_are_the_genomes():
     np.testing.assert_allclose(d_plus, d_minus, atol=1e-6)
 
 
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_count_nonfinite_is_the_genomes_and_a_writer_is_caught(rank):
+    net = pn.Network([5, 4, 3], ["tanh", "linear"])
+    es = make_es(net, rank, pop_size=8)
+    pop = es.ask_structured()
+    rows = [0, 3, 5, 7]
+
+    def want():
+        return int(np.count_nonzero(~np.isfinite(pop.materialize(rows))))
+
+    pop._cache.clear()
+    assert pop.count_nonfinite(rows) == want() == 0
+    # past the bound the genomes decide: mean 3e38 overflows float32 where
+    # the noise of sample 1 (members 1 and 5) pushes it past 3.4e38
+    es._mean[:] = 3e38
+    pop.noise[1] *= 1e20
+    pop._cache.clear()
+    n_bad = pop.count_nonfinite(rows)
+    pop._cache.clear()
+    assert n_bad == want() > 0
+    assert pop.count_nonfinite([0, 3]) == 0
+    # a fitness that wrote NaN into the noise of the best member
+    es = make_es(net, rank, pop_size=8)
+    pop = es.ask_structured()
+    f = np.arange(8.0)
+    pop.noise[7 - 4, 2] = np.nan
+    with pytest.raises(ValueError, match="must still be finite"):
+        es.tell(f)
+    pop.noise[3, 2] = 0.0  # the state was left unchanged: tell again
+    es.tell(f)
+
+
 # ---------------------------------------------------------------- the update
 def ref_centered_ranks(score):
     r = np.empty(len(score))

@@ -175,19 +175,23 @@ _G1_ROWS = 128
 def _g1_tiles(z, bw, ao, n_in, rank, rows, g1, wo, t0, t1):
     h = z.shape[0]
     n_out = bw.shape[1]
+    # one scratch per call (per chunk), not per tile: the tile's slice of
+    # every sample's A factor, float64, as (h r, rows)
+    at = np.empty((h * rank, rows), np.float64)
     for t in range(t0, t1):
         j0 = t * rows
         j1 = min(n_in, j0 + rows)
-        # the tile's slice of every sample's A factor, float64, as (h r, rows)
-        at = np.empty((h * rank, j1 - j0), np.float64)
+        w = j1 - j0
+        if w < rows:  # the last, narrower tile: its own contiguous scratch
+            at = np.empty((h * rank, w), np.float64)
         for i in range(h):
             for q in range(rank):
                 src = z[i, ao + q * n_in + j0:ao + q * n_in + j1]
                 dst = at[i * rank + q]
-                for jj in range(j1 - j0):
+                for jj in range(w):
                     dst[jj] = np.float64(src[jj])
-        g = np.dot(at.T, bw)
-        g1[wo + j0 * n_out:wo + j1 * n_out] = g.reshape(-1)
+        # the product lands in g1's rows j0:j1 of the matrix
+        np.dot(at.T, bw, g1[wo + j0 * n_out:wo + j1 * n_out].reshape(w, n_out))
 
 
 @njit(parallel=True, **OPTS)

@@ -14,6 +14,7 @@ genomes; any other fitness gets the genomes, the same numbers.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -187,6 +188,31 @@ class LowRankPopulation:
         for k, r in enumerate(rows):
             res[k] = self._cache[r]
         return res
+
+    def count_nonfinite(self, rows: Any) -> int:
+        """Number of NaN or infinite values in the genomes ``rows`` (what
+        ``np.isfinite(self.materialize(rows))`` counts as False).
+
+        The genomes are written only when a bound does not settle it: a
+        value is ``mean +- s / sqrt(r) sum_q a_q b_q`` (weights) or ``mean
+        +- s e`` (biases), so ``|value| <= max|mean| + max|s| max(|z|,
+        sqrt(r) |z|**2)`` over the rows' noise ``z``; below 1e38 (float32
+        overflows at 3.4e38; NaN fails the comparison) none can be
+        non-finite.
+        """
+        rows = np.asarray(rows, dtype=np.int64).reshape(-1)
+        if rows.size == 0:
+            return 0
+        n, h = self.shape[0], self.noise.shape[0]
+        if rows.min() >= -n and rows.max() < n:
+            r = np.where(rows < 0, rows + n, rows)
+            z = self.noise[np.where(r >= h, r - h, r)]
+            zmax = max(float(z.max()), -float(z.min()))
+            m = max(float(self.mean.max()), -float(self.mean.min()))
+            s = max(float(self.scale.max()), -float(self.scale.min()))
+            if m + s * max(zmax, math.sqrt(self.rank) * zmax * zmax) < 1e38:
+                return 0
+        return int(np.count_nonzero(~np.isfinite(self.materialize(rows))))
 
     def __getitem__(self, index: Any) -> Float32Array:
         """Genome ``index`` (an int: 1-D) or genomes (a list or int array:

@@ -183,7 +183,10 @@ class Algorithm:
         f = np.where(np.isnan(f), np.inf, f)
         k = min(self._params.hall_of_fame_size, f.shape[0])
         top = np.argpartition(f, k - 1)[:k]
-        self._raise_if_nonfinite(int(np.count_nonzero(~np.isfinite(pop[top]))))
+        # a structured population may count without writing the genomes
+        count = getattr(pop, "count_nonfinite", None)
+        self._raise_if_nonfinite(count(top) if count is not None else
+                                 int(np.count_nonzero(~np.isfinite(pop[top]))))
 
     def _raise_if_nonfinite(self, n_bad: int) -> None:
         if n_bad:

@@ -200,6 +200,7 @@ class OpenES(EvolutionStrategy):
         self._t = 0
         self._scale_vec = np.full(n, self._params.sigma, dtype=np.float64)
         self._no_weights = np.zeros(self._params.pop_size)  # no square term
+        self._work = (np.empty(n), np.empty(n))  # the update's scratch
 
     def _scale(self) -> Float64Array:
         return self._scale_vec
@@ -208,7 +209,7 @@ class OpenES(EvolutionStrategy):
         p = self._params
         u = centered_ranks(score)
         g, _ = self._moments(u, self._no_weights)
-        grad = g * (1.0 / (p.pop_size * p.sigma))
+        grad = np.multiply(g, 1.0 / (p.pop_size * p.sigma), out=g)
         if p.weight_decay:
             grad -= p.weight_decay * self._mean
         self._t += 1
@@ -217,6 +218,6 @@ class OpenES(EvolutionStrategy):
             lr = max(lr * p.lr_decay ** (self._t - 1), p.lr_limit)
         if p.optimizer == "adam":
             adam_step(self._mean, grad, self._m, self._v, self._t, lr, p.beta1,
-                      p.beta2)
+                      p.beta2, work=self._work)
         else:
             sgd_step(self._mean, grad, self._m, lr, p.momentum)

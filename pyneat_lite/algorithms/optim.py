@@ -40,15 +40,24 @@ def adam_step(
     beta1: float = 0.9,
     beta2: float = 0.999,
     eps: float = 1e-8,
+    work: tuple[Float64Array, Float64Array] | None = None,
 ) -> None:
-    """One Adam ascent step; ``t`` is the 1-based step number."""
+    """One Adam ascent step; ``t`` is the 1-based step number.
+
+    ``work``: two float64 scratch arrays of ``params``' shape (the caller's,
+    reused every step: no temporaries); the same numbers either way.
+    """
+    w1, w2 = work if work is not None else (np.empty_like(m), np.empty_like(m))
     m *= beta1
-    m += (1.0 - beta1) * grad
+    m += np.multiply(1.0 - beta1, grad, out=w1)
     v *= beta2
-    v += (1.0 - beta2) * grad * grad
-    m_hat = m / (1.0 - beta1**t)
-    v_hat = v / (1.0 - beta2**t)
-    params += lr * m_hat / (np.sqrt(v_hat) + eps)
+    np.multiply(1.0 - beta2, grad, out=w1)
+    v += np.multiply(w1, grad, out=w1)
+    # params += lr * (m / c1) / (sqrt(v / c2) + eps), operation by operation
+    np.multiply(np.divide(m, 1.0 - beta1**t, out=w1), lr, out=w1)
+    np.sqrt(np.divide(v, 1.0 - beta2**t, out=w2), out=w2)
+    w2 += eps
+    params += np.divide(w1, w2, out=w1)
 
 
 def sgd_step(

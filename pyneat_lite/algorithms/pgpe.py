@@ -162,6 +162,7 @@ class PGPE(EvolutionStrategy):
         self._t = 0
         # square-term weights: the second half (mirrored samples) stays zero
         self._w2 = np.zeros(p.pop_size, dtype=np.float64)
+        self._work = (np.empty(p.n_params), np.empty(p.n_params))  # Adam's scratch
 
     def _scale(self) -> Float64Array:
         return self._sigma
@@ -191,7 +192,8 @@ class PGPE(EvolutionStrategy):
             clipup_step(self._mean, grad_mu, self._vel, lr, p.max_speed * (lr / p.lr),
                         p.momentum)
         else:
-            adam_step(self._mean, grad_mu, self._vel, self._v, self._t, lr)
+            adam_step(self._mean, grad_mu, self._vel, self._v, self._t, lr,
+                      work=self._work)
         new_sigma = self._sigma + p.sigma_lr * grad_sigma
         lo = (1.0 - p.sigma_max_change) * self._sigma
         hi = (1.0 + p.sigma_max_change) * self._sigma
