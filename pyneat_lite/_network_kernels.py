@@ -163,10 +163,16 @@ def _stack_forward(net: Any, pop: np.ndarray, X: np.ndarray, out: np.ndarray,
     else:
         g = 1
     nb = conv.block_samples(net.meta, g, n_samples)
-    nt = numba_thread_count(n_threads, n_pop * n_samples * net._n_weights,
-                            -(-n_pop // g), FORWARD_PARALLEL_MIN_WORK)
+    work = n_pop * n_samples * net._n_weights
+    nt = numba_thread_count(n_threads, work, -(-n_pop // g), FORWARD_PARALLEL_MIN_WORK)
+    # too few genome blocks for the threads (one genome on a test set, the
+    # prefix of a split network): the threads share the sample blocks
+    nt_s = numba_thread_count(n_threads, work, -(-n_samples // nb),
+                              FORWARD_PARALLEL_MIN_WORK)
+    by_samples = nt_s > nt
+    nt = max(nt, nt_s)
     with numba_threads(nt if nt > 1 else None), single_threaded_blas():
-        conv.stack_forward_shared(pop, X, net.meta, g, nb, out, nt)
+        conv.stack_forward_shared(pop, X, net.meta, g, nb, out, nt, by_samples)
 
 
 def forward_each_unchecked(

@@ -155,4 +155,6 @@ def _warm_conv() -> None:
     with single_threaded_blas():
         for n_chunks in (1, 2):
             conv.stack_forward_shared(pop, X[:3], net.meta, 2, 3, out, n_chunks)
+            conv.stack_forward_shared(pop[:1], X[:3], net.meta, 2, 1, out[:1],
+                                      n_chunks, True)
             conv.stack_forward_each(pop, X, net.meta, out_each, n_chunks)

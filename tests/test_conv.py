@@ -145,6 +145,41 @@ def test_threads_and_blocks_do_not_change_results():
                                rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("block_values", [2 * 19600, 2**18])
+def test_few_genomes_share_sample_blocks_between_threads(monkeypatch, block_values):
+    # one or two genomes on many samples (a test set, a split network's
+    # prefix): the threads take runs of sample blocks, which change nothing
+    from pyneat_lite import _network_kernels
+    from pyneat_lite._kernels import conv
+
+    monkeypatch.setattr(conv, "BLOCK_VALUES", block_values)
+    calls = []
+    real = conv.stack_forward_shared
+
+    def spy(*args):
+        calls.append((args[6], args[7]))  # n_chunks, by_samples
+        return real(*args)
+
+    net = convnet()
+    pop, X = _data(net, 2, 101, seed=3)
+    ref = stack_forward_ref(_ref_spec(net.layers), (1, 28, 28), pop, X)
+    monkeypatch.setattr(conv, "stack_forward_shared", spy)
+    for P in (1, 2):
+        one = net.forward(pop[:P], X, n_threads=1)
+        np.testing.assert_allclose(one, ref[:P], rtol=1e-4, atol=1e-6)
+        np.testing.assert_array_equal(net.forward(pop[:P], X, n_threads=2), one)
+    # one genome block: split by samples; two: by genomes
+    assert calls == [(1, False), (2, True), (1, False), (2, False)]
+    # two genomes split by samples give the same bits as well
+    nb = conv.block_samples(net.meta, 1, len(X))
+    assert -(-len(X) // nb) >= 4
+    out = np.empty((2, len(X), 10), np.float32)
+    with _network_kernels.single_threaded_blas():
+        real(pop, X, net.meta, 1, nb, out, 2, True)
+    np.testing.assert_array_equal(out, net.forward(pop, X, n_threads=1))
+    assert len(X) * net.n_params >= _network_kernels.FORWARD_PARALLEL_MIN_WORK
+
+
 def test_dense_layers_are_the_sizes_network():
     a = pn.Network(layers=[Dense(8, "tanh"), Dense(3, "softmax")], input_shape=5)
     b = pn.Network([5, 8, 3], ["tanh", "softmax"])

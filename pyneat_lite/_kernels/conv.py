@@ -37,9 +37,10 @@ contiguous shifted rows, multiplied by the weights directly, 4 input by 4
 output channels at a time (no patch matrix), and its bias and activation
 are fused with a pooling layer that follows it (one pass over the product).
 Other convolutions take a plain im2col and a BLAS product.  Threads take
-contiguous runs of genome blocks; the blocks of genomes and of samples
-depend on the network and the sizes only, so results are bit-identical for
-any number of threads (the caller holds BLAS at one thread).
+contiguous runs of genome blocks, or of sample blocks when there are fewer
+genome blocks than threads (one genome on a test set); the blocks of genomes
+and of samples depend on the network and the sizes only, so results are
+bit-identical for any number of threads (the caller holds BLAS at one thread).
 """
 
 from __future__ import annotations
@@ -272,11 +273,12 @@ def _load_inputs(X, r0, nb, c_in, hw, dst):
 
 
 @njit(**OPTS)
-def _shared_range(pop, X, meta, g, nb, act_len, col_len, row_len, out, bl0, bl1):
-    """Genome blocks ``bl0..bl1`` of ``g`` genomes on every sample, by blocks
-    of ``nb`` samples."""
+def _shared_range(pop, X, meta, g, nb, act_len, col_len, row_len, out, bl0, bl1,
+                  sb0, sb1):
+    """Genome blocks ``bl0..bl1`` of ``g`` genomes on the sample blocks
+    ``sb0..sb1`` of ``nb`` samples each."""
     n_pop = pop.shape[0]
-    n_samples = X.shape[0]
+    n_samples = min(X.shape[0], sb1 * nb)
     m0 = meta[0]
     c_in0, hw0 = m0[1], m0[2] * m0[3]
     buf_x = np.empty(c_in0 * hw0 * nb, np.float32)
@@ -295,7 +297,7 @@ def _shared_range(pop, X, meta, g, nb, act_len, col_len, row_len, out, bl0, bl1)
     col0 = np.empty(k0 * ohw0 * nb, np.float32)
     wcat = np.empty((g * c0, k0), np.float32)
     h0 = np.empty(g * c0 * ohw0 * nb, np.float32)
-    for s0 in range(0, n_samples, nb):
+    for s0 in range(sb0 * nb, n_samples, nb):
         nbb = min(nb, n_samples - s0)
         _load_inputs(X, s0, nbb, c_in0, hw0, buf_x)
         n0 = nbb * ohw0
@@ -329,29 +331,45 @@ def _shared_range(pop, X, meta, g, nb, act_len, col_len, row_len, out, bl0, bl1)
 
 
 @njit(parallel=True, **OPTS)
-def _shared_parallel(pop, X, meta, g, nb, act_len, col_len, row_len, out, n_chunks):
+def _shared_parallel(pop, X, meta, g, nb, act_len, col_len, row_len, out, n_chunks,
+                     by_samples):
     n_blocks = (pop.shape[0] + g - 1) // g
+    n_sblocks = (X.shape[0] + nb - 1) // nb
     for c in prange(n_chunks):
-        _shared_range(pop, X, meta, g, nb, act_len, col_len, row_len, out,
-                      c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks)
+        # a contiguous run of whole blocks per thread, of genomes or (few
+        # genomes, many samples: one genome on a test set, the prefix of a
+        # split network) of samples; a block's arithmetic is the same
+        # whichever thread runs it
+        if by_samples:
+            _shared_range(pop, X, meta, g, nb, act_len, col_len, row_len, out, 0,
+                          n_blocks, c * n_sblocks // n_chunks,
+                          (c + 1) * n_sblocks // n_chunks)
+        else:
+            _shared_range(pop, X, meta, g, nb, act_len, col_len, row_len, out,
+                          c * n_blocks // n_chunks, (c + 1) * n_blocks // n_chunks, 0,
+                          n_sblocks)
 
 
-def stack_forward_shared(pop, X, meta, g, nb, out, n_chunks):
+def stack_forward_shared(pop, X, meta, g, nb, out, n_chunks, by_samples=False):
     """out[p, b] = net(pop[p], X[b]) for a layered network.
 
     pop float32 (P, n_params); X float32 (B, n_in) rows in (c, h, w) order;
     meta int64 (L, 16); out float32 (P, B, n_out).  ``g`` genomes per block
     of the first convolution's GEMM, ``nb`` samples per block; ``n_chunks``
-    threads (<= the number of genome blocks; the caller sets Numba's thread
-    count and holds BLAS at one thread).
+    threads, each taking a run of genome blocks (``by_samples`` False;
+    ``n_chunks`` <= their number) or of sample blocks (True; <= their
+    number).  The blocks depend on ``g`` and ``nb`` only, so the results are
+    bit-identical either way and for any ``n_chunks``.  The caller sets
+    Numba's thread count and holds BLAS at one thread.
     """
     act_len, col_len, row_len = scratch_sizes(meta)
     n_blocks = -(-pop.shape[0] // g)
     if n_chunks <= 1:
-        _shared_range(pop, X, meta, g, nb, act_len, col_len, row_len, out, 0, n_blocks)
+        _shared_range(pop, X, meta, g, nb, act_len, col_len, row_len, out, 0, n_blocks,
+                      0, -(-X.shape[0] // nb))
     else:
         _shared_parallel(pop, X, meta, g, nb, act_len, col_len, row_len, out,
-                         n_chunks)
+                         n_chunks, by_samples)
 
 
 @njit(**OPTS)
