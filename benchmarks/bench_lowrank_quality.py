@@ -84,6 +84,14 @@ def configs(net: pn.Network, task: str):
         decayed(2000, 0.015, 0.996, 0.0005, sigma=0.007),
         decayed(2000, 0.015, 0.997, 0.0005, sigma=0.007),
         decayed(2000, 0.015, 0.996, 0.0005, sigma=0.005),
+        # 2026-12-04, AMD EPYC Zen 4 (about 1,400-1,560 generations of M2 in
+        # 60 s, the 0.996 schedule at its floor after 36 s): slower decays
+        decayed(2000, 0.02, 0.997, 0.0005),
+        decayed(2000, 0.015, 0.997, 0.0005, algo="PGPE"),
+        decayed(2000, 0.015, 0.9975, 0.0003),
+        decayed(2000, 0.015, 0.9975, 0.0003, algo="PGPE"),
+        decayed(2000, 0.015, 0.998, 0.0005, algo="PGPE"),
+        decayed(2000, 0.012, 0.997, 0.0005, algo="PGPE"),
     ]
     if task == "digits":
         out[0] = ("OpenES rank 1 (P 200, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
