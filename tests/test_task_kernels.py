@@ -189,20 +189,24 @@ _PROBE = textwrap.dedent('''
                 out[p] = (int(fields[11]) + int(fields[12])) * 10**7
         return out
 
-    def run(fn, repeats):
-        """fn's result and the number of threads that did a real share of
-        the CPU work of ``repeats`` calls (at least 20% of it)."""
+    def run(fn, repeats, rounds=3):
+        """fn's result and, per round of ``repeats`` calls, the number of
+        threads that did a real share of its CPU work (at least 20% of it).
+        Several rounds, because an unrelated thread of the process can take
+        a few milliseconds in any one of them."""
         fn()  # loads the compiled code, starts the pool
-        before = cpu_ns()
-        for _ in range(repeats):
-            res = fn()
-        after = cpu_ns()
-        d = [after[t] - before.get(t, 0) for t in after]
-        used = sum(x >= 0.2 * sum(d) for x in d)
+        used = []
+        for _ in range(rounds):
+            before = cpu_ns()
+            for _ in range(repeats):
+                res = fn()
+            after = cpu_ns()
+            d = [after[t] - before.get(t, 0) for t in after]
+            used.append(int(sum(x >= 0.2 * sum(d) for x in d)))
         h = hashlib.sha256()
         for a in res:
             h.update(np.ascontiguousarray(a).tobytes())
-        return [h.hexdigest(), int(used)]
+        return [h.hexdigest(), used]
 
     rng = np.random.default_rng(0)
     report = {}
@@ -267,7 +271,7 @@ _PROBE = textwrap.dedent('''
     pop = net.init_population(64, seed=0)
     # task level: results and minibatches only (the forward is the network's)
     report["classification"] = [run(lambda: [fit.evaluate(pop, 3),
-                                             fit.batch_indices(3)], 1)[0], None]
+                                             fit.batch_indices(3)], 1, 1)[0], None]
     print(json.dumps(report))
 ''')
 
@@ -288,5 +292,5 @@ def test_kernels_thread_invariant_with_two_threads_running():
         if one[name][1] is not None:
             # the CPU-time probe tells the cases apart: one thread worked
             # alone, then two threads each did a real share
-            assert one[name][1] == 1, (name, one[name])
-            assert two[name][1] >= 2, (name, two[name])
+            assert min(one[name][1]) == 1, (name, one[name])
+            assert max(two[name][1]) >= 2, (name, two[name])
