@@ -1,6 +1,6 @@
 """Forward benchmark for convolution and recurrent layers (issue 13).
 
-Two cases, each timed in one run against the machine's float32 GEMM peak and
+Three cases, each timed in one run against the machine's float32 GEMM peak and
 against the best plain-NumPy and PyTorch ways measured in the same run:
 
 * conv: EvoJAX's MNIST ConvNet (conv 8 5x5 same, relu, avg pool 2, conv 16
@@ -10,6 +10,10 @@ against the best plain-NumPy and PyTorch ways measured in the same run:
   (first layer: the P kernels as P*8 output channels of one conv2d; second:
   ``groups=P``), then one batched product for the dense layer.  NumPy:
   per genome, im2col with ``sliding_window_view`` and one matmul per layer.
+* conv, one genome: the same ConvNet, one genome on ``--one-batch`` images
+  (a test set, or the prefix of a split network in a block-wise ES).
+  PyTorch: the plain model (conv2d, relu, avg_pool2d, linear, softmax);
+  NumPy: the im2col way above for one genome.
 * recurrent: one step of P GRU policies (8 inputs, GRU 32, dense 4)
   (``Network.forward_each`` with a state).  NumPy and PyTorch: batched
   products over the population (``np.matmul`` / ``torch.bmm`` of
@@ -156,6 +160,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pop", type=int, default=64)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--one-batch", type=int, default=1024)
     ap.add_argument("--rnn-pop", type=int, default=1024)
     ap.add_argument("--repeats", type=int, default=5)
     a = ap.parse_args()
@@ -186,6 +191,25 @@ def main() -> None:
         for name, t in rows:
             print(f"  {name:26s} {t * 1e3:8.1f} ms  {flops / t / 1e9:6.2f} GFLOP/s  "
                   f"{flops / t / 1e9 / peak:5.2f} x peak  {t / base:5.2f} x ours")
+
+        g1 = pop[:1]
+        X1 = rng.random((a.one_batch, 784), dtype=np.float32)
+        flops1 = 2.0 * net._n_weights * a.one_batch
+        out1 = np.empty((1, a.one_batch, 10), np.float32)
+        tr1, nr1 = torch_conv_population(net, g1, X1), numpy_conv_population(net, g1, X1)
+        ref1 = net.forward(g1, X1)
+        np.testing.assert_allclose(tr1().numpy(), ref1, atol=1e-4)
+        np.testing.assert_allclose(np.stack(nr1()), ref1, atol=1e-4)
+        rows = [("pyneat_lite forward", median_cpu_time(
+                    lambda: net.forward(g1, X1, out1, n_threads=1), a.repeats)),
+                ("torch conv2d", median_cpu_time(tr1, a.repeats)),
+                ("numpy im2col", median_cpu_time(nr1, a.repeats))]
+        print(f"\nconv: EvoJAX ConvNet, one genome x B={a.one_batch} images "
+              f"({flops1 / 1e9:.2f} GFLOP)")
+        base = rows[0][1]
+        for name, t in rows:
+            print(f"  {name:26s} {t * 1e3:8.1f} ms  {flops1 / t / 1e9:6.2f} GFLOP/s  "
+                  f"{flops1 / t / 1e9 / peak:5.2f} x peak  {t / base:5.2f} x ours")
 
         gnet = pn.Network(layers=[pn.GRU(32), pn.Dense(4)], input_shape=8)
         P = a.rnn_pop
