@@ -92,6 +92,11 @@ def configs(net: pn.Network, task: str):
         decayed(2000, 0.015, 0.9975, 0.0003, algo="PGPE"),
         decayed(2000, 0.015, 0.998, 0.0005, algo="PGPE"),
         decayed(2000, 0.012, 0.997, 0.0005, algo="PGPE"),
+        # 2026-12-04 (second session): half the population, twice the
+        # generations, the same decay per second
+        decayed(1000, 0.015, 0.9985, 0.0005, algo="PGPE"),
+        decayed(1000, 0.01, 0.9985, 0.0005, algo="PGPE"),
+        decayed(3000, 0.015, 0.9955, 0.0005, algo="PGPE"),
     ]
     if task == "digits":
         out[0] = ("OpenES rank 1 (P 200, sigma 0.01, lr 0.01)", lambda s: pn.OpenES(
