@@ -42,7 +42,7 @@ from bench_convnet_mnist import DATA, convnet
 import pyneat_lite as pn
 
 # the best schedule of 2026-12-04 (AMD EPYC Zen 4, 300 s wall on 2 threads:
-# 0.9740 / 0.9725 / 0.9700 for seeds 0 / 1 / 2; results/convnet_blocks.md, B8):
+# 0.9740 / 0.9725 / 0.9700 / 0.9700 / 0.9725 for seeds 0-4; results/convnet_blocks.md):
 # the dense layer with rank-1 noise on the features of 512 images a cycle, then
 # each convolution with the layers before it cached (16 genomes for the first,
 # whose 208 weights need no more), every learning rate decayed per generation
