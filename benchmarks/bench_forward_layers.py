@@ -156,6 +156,26 @@ def gru_refs(net, pop, x):
     return np_step, torch_step
 
 
+def conv_case(net, pop, X, peak, repeats, title, names) -> None:
+    """Time the ConvNet's forward of ``pop`` on ``X`` against torch's and
+    NumPy's (checked against ours first) and print the rows."""
+    flops = 2.0 * net._n_weights * pop.shape[0] * X.shape[0]
+    out = np.empty((pop.shape[0], X.shape[0], 10), np.float32)
+    ref = net.forward(pop, X)
+    tr, nr = torch_conv_population(net, pop, X), numpy_conv_population(net, pop, X)
+    np.testing.assert_allclose(tr().numpy(), ref, atol=1e-4)
+    np.testing.assert_allclose(np.stack(nr()), ref, atol=1e-4)
+    rows = [("pyneat_lite forward", median_cpu_time(
+                lambda: net.forward(pop, X, out, n_threads=1), repeats)),
+            (names[0], median_cpu_time(tr, repeats)),
+            (names[1], median_cpu_time(nr, repeats))]
+    print(f"\nconv: EvoJAX ConvNet, {title} ({flops / 1e9:.2f} GFLOP)")
+    base = rows[0][1]
+    for name, t in rows:
+        print(f"  {name:26s} {t * 1e3:8.1f} ms  {flops / t / 1e9:6.2f} GFLOP/s  "
+              f"{flops / t / 1e9 / peak:5.2f} x peak  {t / base:5.2f} x ours")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--pop", type=int, default=64)
@@ -174,42 +194,12 @@ def main() -> None:
 
         net = convnet()
         pop = net.init_population(a.pop, seed=0)
-        X = rng.random((a.batch, 784), dtype=np.float32)
-        flops = 2.0 * net._n_weights * a.pop * a.batch
-        out = np.empty((a.pop, a.batch, 10), np.float32)
-        ref = net.forward(pop, X)
-        tr, nr = torch_conv_population(net, pop, X), numpy_conv_population(net, pop, X)
-        np.testing.assert_allclose(tr().numpy(), ref, atol=1e-4)
-        np.testing.assert_allclose(np.stack(nr()), ref, atol=1e-4)
-        rows = [("pyneat_lite forward", median_cpu_time(
-                    lambda: net.forward(pop, X, out, n_threads=1), a.repeats)),
-                ("torch grouped conv2d", median_cpu_time(tr, a.repeats)),
-                ("numpy im2col per genome", median_cpu_time(nr, a.repeats))]
-        print(f"\nconv: EvoJAX ConvNet, P={a.pop} genomes x B={a.batch} shared images "
-              f"({flops / 1e9:.2f} GFLOP)")
-        base = rows[0][1]
-        for name, t in rows:
-            print(f"  {name:26s} {t * 1e3:8.1f} ms  {flops / t / 1e9:6.2f} GFLOP/s  "
-                  f"{flops / t / 1e9 / peak:5.2f} x peak  {t / base:5.2f} x ours")
-
-        g1 = pop[:1]
-        X1 = rng.random((a.one_batch, 784), dtype=np.float32)
-        flops1 = 2.0 * net._n_weights * a.one_batch
-        out1 = np.empty((1, a.one_batch, 10), np.float32)
-        tr1, nr1 = torch_conv_population(net, g1, X1), numpy_conv_population(net, g1, X1)
-        ref1 = net.forward(g1, X1)
-        np.testing.assert_allclose(tr1().numpy(), ref1, atol=1e-4)
-        np.testing.assert_allclose(np.stack(nr1()), ref1, atol=1e-4)
-        rows = [("pyneat_lite forward", median_cpu_time(
-                    lambda: net.forward(g1, X1, out1, n_threads=1), a.repeats)),
-                ("torch conv2d", median_cpu_time(tr1, a.repeats)),
-                ("numpy im2col", median_cpu_time(nr1, a.repeats))]
-        print(f"\nconv: EvoJAX ConvNet, one genome x B={a.one_batch} images "
-              f"({flops1 / 1e9:.2f} GFLOP)")
-        base = rows[0][1]
-        for name, t in rows:
-            print(f"  {name:26s} {t * 1e3:8.1f} ms  {flops1 / t / 1e9:6.2f} GFLOP/s  "
-                  f"{flops1 / t / 1e9 / peak:5.2f} x peak  {t / base:5.2f} x ours")
+        conv_case(net, pop, rng.random((a.batch, 784), dtype=np.float32), peak,
+                  a.repeats, f"P={a.pop} genomes x B={a.batch} shared images",
+                  ("torch grouped conv2d", "numpy im2col per genome"))
+        conv_case(net, pop[:1], rng.random((a.one_batch, 784), dtype=np.float32),
+                  peak, a.repeats, f"one genome x B={a.one_batch} images",
+                  ("torch conv2d", "numpy im2col"))
 
         gnet = pn.Network(layers=[pn.GRU(32), pn.Dense(4)], input_shape=8)
         P = a.rnn_pop
