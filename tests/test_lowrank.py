@@ -236,6 +236,39 @@ def test_pgpe_update_equals_numpy_reference():
         assert np.unique(es.sigma[lay.w_offset:lay.b_offset]).size == 1
 
 
+@pytest.mark.parametrize("rank", [None, 1, 3])
+def test_pgpe_weight_decay_is_the_natural_gradient_of_an_l2_penalty(rank):
+    # three generations against a NumPy reference: the centre gradient minus
+    # weight_decay * sigma^2 * mean, then Adam (float64 moments)
+    net = pn.Network([6, 5, 4], ["relu", "linear"])
+    wd, lr, b1, b2 = 0.7, 0.01, 0.9, 0.999
+    # a centre far from zero, so that the pull outweighs the fitness's gradient
+    es = pn.PGPE(net.n_params, 16, sigma=0.1, lr=lr, optimizer="adam",
+                 weight_decay=wd, rank=rank, network=net if rank else None,
+                 x0=net.init_genome(seed=0) * 20.0, seed=0)
+    m = np.zeros(net.n_params)
+    v = np.zeros(net.n_params)
+    rng = np.random.default_rng(4)
+    for t in range(1, 4):
+        mean0, sigma0 = es.mean.astype(np.float64), es.sigma.copy()
+        if rank:
+            zf = ref_noise(es.ask_structured())
+        else:
+            es.ask()
+            zf = es._z.astype(np.float64)
+        fitness = rng.normal(size=16)
+        es.tell(fitness)
+        u = ref_centered_ranks(fitness)
+        g = sigma0 * ((u[:8] - u[8:]) / 2 @ zf) / 8 - wd * sigma0**2 * mean0
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g * g
+        step = lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + 1e-8)
+        np.testing.assert_allclose(es._mean, mean0 + step, rtol=1e-6, atol=1e-9,
+                                   err_msg=f"generation {t}")
+    with pytest.raises(ValueError, match="weight_decay"):
+        pn.PGPE(net.n_params, weight_decay=-0.1)
+
+
 # ------------------------------------------- seeds, threads, checkpoints, run
 def digits_task(net, **kw):
     X, y = pn.datasets.load_digits()

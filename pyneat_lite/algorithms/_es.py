@@ -201,6 +201,8 @@ class EvolutionStrategy(Algorithm):
             params = {**params, "rank": None, "network": None}
         if "lr_decay" in names and "lr_decay" not in params:
             params = {**params, "lr_decay": 1.0, "lr_limit": 0.0}  # constant lr
+        if "weight_decay" in names and "weight_decay" not in params:
+            params = {**params, "weight_decay": 0.0}  # PGPE before its weight decay
         return super()._from_params(params)
 
     def _structured(self) -> LowRankPopulation:

@@ -42,6 +42,7 @@ class PGPEParams(ESParams):
     optimizer: str = param(OneOf(("clipup", "adam")))
     sigma_lr: float = param(NON_NEGATIVE)
     sigma_max_change: float = param(DECAY)
+    weight_decay: float = param(NON_NEGATIVE)
     rank: int | None = rank_param()
     network: Any = network_param()
 
@@ -96,6 +97,15 @@ class PGPE(EvolutionStrategy):
         Learning rate of the standard deviations.
     sigma_max_change : float, default=0.2
         Largest relative change of a standard deviation in one generation.
+    weight_decay : float, default=0.0
+        L2 pull of the centre towards zero: ``weight_decay * sigma**2 *
+        mean`` is subtracted from the centre gradient, the natural-gradient
+        form of the penalty ``weight_decay / 2 * |mean|**2`` (the centre
+        gradient is the natural one, ``sigma**2`` times :class:`OpenES`'s
+        plain gradient), so a coefficient pulls as hard as the same one in
+        :class:`OpenES` at the same ``sigma``.  On MNIST the 784-128-10
+        network fits its 8,000 training images exactly within a minute, and
+        0.3 is what lifted the test accuracy (``benchmarks/bench_lowrank_quality.py``).
     rank : int, optional
         Low-rank noise per weight matrix of ``network``, as in
         :class:`OpenES`.  The standard deviation of a weight matrix is then
@@ -115,7 +125,8 @@ class PGPE(EvolutionStrategy):
     (centered ranks), the centre gradient is
     ``sigma * sum_i (f+_i - f-_i) / 2 * z_i / n_pairs`` and the sigma gradient
     ``sigma * sum_i ((f+_i + f-_i) / 2 - b) * (z_i**2 - 1) / n_pairs`` with
-    baseline ``b`` the mean shaped fitness.
+    baseline ``b`` the mean shaped fitness; weight decay then subtracts
+    ``weight_decay * sigma**2 * mean`` from the centre gradient.
 
     Examples
     --------
@@ -145,6 +156,7 @@ class PGPE(EvolutionStrategy):
         optimizer: str = "clipup",
         sigma_lr: float = 0.1,
         sigma_max_change: float = 0.2,
+        weight_decay: float = 0.0,
         rank: int | None = None,
         network: Any = None,
         x0: Any = None,
@@ -182,6 +194,12 @@ class PGPE(EvolutionStrategy):
         w2[:h] /= h
         g_lin, g_sq = self._moments(w1, w2)
         grad_mu = self._sigma * g_lin
+        if p.weight_decay:
+            # natural gradient of -weight_decay / 2 * |mean|^2: sigma^2 * (-wd mean)
+            pull = np.multiply(self._sigma, self._sigma, out=self._work[0])
+            pull *= self._mean
+            pull *= p.weight_decay
+            grad_mu -= pull
         # sum_i (avg_i - b) (z_i^2 - 1) = sum_i (avg_i - b) z_i^2 (zero-sum weights)
         grad_sigma = self._sigma * g_sq
         self._t += 1
