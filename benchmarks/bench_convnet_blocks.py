@@ -219,15 +219,21 @@ def gradient_run(a: argparse.Namespace) -> None:
     and test evaluations as for the ES)."""
     import torch
 
+    from pyneat_lite.adapters.torch import to_module
+
     if a.threads:
         torch.set_num_threads(a.threads)
-    torch.manual_seed(a.seed)
     X, y = pn.datasets.load_mnist(a.data)
     Xtr, Xte, ytr, yte = pn.datasets.train_test_split(X, y, test_size=2000, seed=0)
     nn = torch.nn
-    model = nn.Sequential(nn.Conv2d(1, 8, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),
-                          nn.Conv2d(8, 16, 5, padding=2), nn.ReLU(), nn.AvgPool2d(2),
-                          nn.Flatten(), nn.Linear(784, 10))
+    net = convnet()
+    # the ES's architecture without its softmax (cross_entropy takes logits),
+    # with torch's own initialisation, as a hand-built model would have
+    model = to_module(net, net.init_genome(seed=a.seed))[:-1]
+    torch.manual_seed(a.seed)
+    for m in model.modules():
+        if hasattr(m, "reset_parameters"):
+            m.reset_parameters()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     xt = torch.from_numpy(Xtr.reshape(-1, 1, 28, 28))
     yt = torch.from_numpy(ytr.astype(np.int64))
